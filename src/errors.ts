@@ -1,0 +1,64 @@
+/**
+ * Every failure the plugin can report carries a stable code. Codes are part of
+ * the public interface: the README's troubleshooting table lists each one, and
+ * `--json` output and the evidence file carry them verbatim.
+ */
+export const ErrorCodes = {
+  // Bundle and attestation document shape
+  BUNDLE_MALFORMED: 'BUNDLE_MALFORMED',
+  BUNDLE_MEDIA_TYPE_UNKNOWN: 'BUNDLE_MEDIA_TYPE_UNKNOWN',
+  ATTESTATIONS_MALFORMED: 'ATTESTATIONS_MALFORMED',
+  STATEMENT_MALFORMED: 'STATEMENT_MALFORMED',
+  PREDICATE_TYPE_MISMATCH: 'PREDICATE_TYPE_MISMATCH',
+  // Binding to the installed bytes
+  SUBJECT_NAME_MISMATCH: 'SUBJECT_NAME_MISMATCH',
+  SUBJECT_DIGEST_MISMATCH: 'SUBJECT_DIGEST_MISMATCH',
+  // Cryptographic checks
+  CERTIFICATE_CHAIN: 'CERTIFICATE_CHAIN',
+  CERTIFICATE_SCT: 'CERTIFICATE_SCT',
+  TLOG_INCLUSION_PROOF: 'TLOG_INCLUSION_PROOF',
+  TLOG_CHECKPOINT: 'TLOG_CHECKPOINT',
+  TLOG_SET: 'TLOG_SET',
+  TLOG_MISSING: 'TLOG_MISSING',
+  TLOG_ENTRY_MISMATCH: 'TLOG_ENTRY_MISMATCH',
+  TIMESTAMP: 'TIMESTAMP',
+  SIGNATURE: 'SIGNATURE',
+  SIGNER_KIND: 'SIGNER_KIND',
+  KEY_UNKNOWN: 'KEY_UNKNOWN',
+  KEY_EXPIRED: 'KEY_EXPIRED',
+  PROVENANCE_DISAGREE: 'PROVENANCE_DISAGREE',
+  IDENTITY_MISMATCH: 'IDENTITY_MISMATCH',
+  // Trust material
+  TRUSTED_ROOT_INVALID: 'TRUSTED_ROOT_INVALID',
+  // Policy
+  POLICY_INVALID: 'POLICY_INVALID',
+  POLICY_NOT_FOUND: 'POLICY_NOT_FOUND',
+  POLICY_DENIED: 'POLICY_DENIED',
+  // Sources and transport
+  SOURCE_FETCH_FAILED: 'SOURCE_FETCH_FAILED',
+  SOURCE_DENIED: 'SOURCE_DENIED',
+  LOCKFILE_PROTOCOL_MISMATCH: 'LOCKFILE_PROTOCOL_MISMATCH',
+  CACHE_BINDING_MISSING: 'CACHE_BINDING_MISSING',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class SigstorePluginError extends Error {
+  readonly code: ErrorCode;
+  /** The package the error is about, `name@version`, when known. */
+  readonly subject?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { subject?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SigstorePluginError';
+    this.code = code;
+    this.subject = options.subject;
+    this.details = options.details;
+  }
+}
+
+export function isPluginError(error: unknown): error is SigstorePluginError {
+  return error instanceof SigstorePluginError;
+}
