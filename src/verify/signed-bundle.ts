@@ -1,0 +1,56 @@
+/**
+ * The cryptographic step: a parsed bundle is checked by @sigstore/verify's
+ * Verifier (certificate chain to a trusted CA at the verified time, SCTs,
+ * Rekor SET or inclusion proof + checkpoint, RFC 3161 timestamps, signature).
+ * Returns what the checks proved: the signer and a verified time.
+ */
+import type { Bundle } from '@sigstore/bundle';
+import type { X509Certificate } from '@sigstore/core';
+import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import type { VerifiedProvenance } from './types';
+
+export interface VerifiedSignature {
+  /** The Fulcio leaf certificate, when the bundle is certificate-signed. */
+  certificate?: X509Certificate;
+  /** The key hint, when the bundle is signed with a managed key. */
+  keyHint?: string;
+  verifiedTime: Date;
+  timeSource: VerifiedProvenance['timeSource'];
+  logIndex?: string;
+}
+
+/** The earliest verified time: SET-backed integrated times, then RFC 3161 timestamps. */
+function verifiedTimeOf(entity: ReturnType<typeof toSignedEntity>): Pick<VerifiedSignature, 'verifiedTime' | 'timeSource'> {
+  let best: Pick<VerifiedSignature, 'verifiedTime' | 'timeSource'> | undefined;
+  for (const timestamp of entity.timestamps) {
+    const candidate: Pick<VerifiedSignature, 'verifiedTime' | 'timeSource'> | undefined =
+      timestamp.$case === 'transparency-log'
+        ? timestamp.tlogEntry.inclusionPromise
+          ? { verifiedTime: new Date(Number(timestamp.tlogEntry.integratedTime) * 1000), timeSource: 'tlog-set' }
+          : undefined
+        : { verifiedTime: timestamp.timestamp.signingTime, timeSource: 'rfc3161' };
+    if (candidate && (!best || candidate.verifiedTime < best.verifiedTime)) best = candidate;
+  }
+  if (!best) throw new SigstorePluginError(ErrorCodes.TIMESTAMP, 'the bundle carries no verifiable time (no SET, no RFC 3161 timestamp)');
+  return best;
+}
+
+/**
+ * Throws the library's error (to be mapped by the caller) or our coded error.
+ * `artifact` is needed only for message-signature bundles.
+ */
+export function verifySignedBundle(bundle: Bundle, material: TrustMaterial, artifact?: Buffer): VerifiedSignature {
+  const entity = toSignedEntity(bundle, artifact);
+  // Every check the library makes happens here; its result is only the signer key.
+  new Verifier(material).verify(entity);
+  const { verifiedTime, timeSource } = verifiedTimeOf(entity);
+  const logIndex = bundle.verificationMaterial.tlogEntries[0]?.logIndex;
+  return {
+    certificate: entity.key.$case === 'certificate' ? entity.key.certificate : undefined,
+    keyHint: entity.key.$case === 'public-key' ? entity.key.hint : undefined,
+    verifiedTime,
+    timeSource,
+    logIndex: logIndex === undefined ? undefined : String(logIndex),
+  };
+}
