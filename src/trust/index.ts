@@ -11,6 +11,7 @@ import { toTrustMaterial, type KeyFinderFunc, type TrustMaterial } from '@sigsto
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import embeddedNpmKeys from './embedded/npm_registry_keys.json';
 import embeddedTrustedRoot from './embedded/trusted_root.json';
+import embeddedStagingTrustedRoot from './embedded/trusted_root.staging.json';
 import { keyFinder, NPM_ATTESTATIONS_KEY_USAGE, parseNpmKeys, type NpmKey } from './npm-keys';
 import { validateTrustedRoot } from './validate';
 
@@ -54,6 +55,11 @@ export class PreparedTrust implements TrustContext {
 
 export function embeddedTrustMaterial(): TrustMaterialInput {
   return { trustedRoot: embeddedTrustedRoot, npmKeys: embeddedNpmKeys, origin: 'embedded' };
+}
+
+/** Sigstore's staging instance (for the conformance client's `--staging`); never trusted for npm packages. */
+export function embeddedStagingTrustMaterial(): TrustMaterialInput {
+  return { trustedRoot: embeddedStagingTrustedRoot, npmKeys: embeddedNpmKeys, origin: 'embedded-staging' };
 }
 
 /** Validates the material (every log and CA needs a validity start...) and prepares it; throws TRUSTED_ROOT_INVALID. */

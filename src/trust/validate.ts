@@ -28,7 +28,7 @@ function requireValidityStart(validFor: unknown, path: string, origin: string): 
   if (!isObject(validFor) || typeof validFor.start !== 'string' || Number.isNaN(Date.parse(validFor.start))) {
     fail(origin, `${path}.validFor.start`, 'is required (a log or CA without a validity start is never trusted)');
   }
-  if (validFor.end !== undefined && (typeof validFor.end !== 'string' || Number.isNaN(Date.parse(validFor.end)))) {
+  if (validFor.end !== undefined && validFor.end !== null && (typeof validFor.end !== 'string' || Number.isNaN(Date.parse(validFor.end)))) {
     fail(origin, `${path}.validFor.end`, 'must be a timestamp');
   }
 }
