@@ -1,47 +1,36 @@
 /**
- * Trust policy. CONTRACT STUB — implemented by issue 3. Knows nothing of Yarn.
+ * Trust policy: load, validate, match and evaluate. Knows nothing of Yarn.
+ * Reference: docs/policy.md.
  */
-import type { SigstorePluginError } from '../errors';
-import type { PackageVerification } from '../verify/types';
+import path from 'node:path';
+import { evaluateModel, evaluateZeroConfig, stricterVerdict, type EvaluateOptions, type PackageRef, type Verdict, type VerificationOutcome } from './evaluate';
+import type { LoadedPolicy } from './load';
 
-/** What verification found for one package version. */
-export type VerificationOutcome =
-  | { status: 'verified'; result: PackageVerification }
-  /** No bundle exists anywhere for the package. */
-  | { status: 'unsigned' }
-  /** A bundle exists but failed to verify, or could not be fetched/parsed: a tampering signal. */
-  | { status: 'failed'; error: SigstorePluginError };
+export type { VerificationOutcome, PackageRef, Verdict, EvaluateOptions } from './evaluate';
+export { describeRule, isExpired, matchRule, POLICY_INIT_HINT } from './evaluate';
+export { loadPolicy, validatePolicyFile, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type PolicyFileCheck } from './load';
+export { resolveMode, type ResolvedMode } from './mode';
+export { evaluateSource, classifySource, type SourceRequest, type SourceDecision, type SourceCategory } from './sources';
+export { identityMismatches, sourceRepositoryOf, workflowPathOf, signerWorkflowOf, GITHUB_ACTIONS_ISSUER, type Mismatch } from './identity';
+export { matchGlob, matchUriGlob, compileGlob } from './glob';
+export { parseSelector, type PackageSelector } from './packages';
+export { validatePolicyDocument } from './validate';
+export * from './model';
 
-export interface PackageRef {
-  /** The real package name (an alias `"lodash": "npm:evil@1"` is `evil`). */
-  name: string;
-  version: string;
+/**
+ * One package's verdict. Without a policy: zero-config (verify what exists,
+ * allow the unsigned, deny a failed bundle). With a baseline (`extends`),
+ * both policies apply and the stricter verdict wins.
+ */
+export function evaluate(policy: LoadedPolicy | undefined, pkg: PackageRef, outcome: VerificationOutcome, options: EvaluateOptions = {}): Verdict {
+  if (!policy) return evaluateZeroConfig(pkg, outcome);
+  return evaluateWithBaselines(policy, pkg, outcome, options, undefined);
 }
 
-export interface LoadedPolicy {
-  /** Absolute path of the file it came from (undefined in zero-config mode). */
-  filepath?: string;
-  /** sha256 hex of the effective policy: a cache key for verified verdicts. */
-  digest: string;
-  // ... the validated model
-}
-
-export interface Verdict {
-  decision: 'allow' | 'deny' | 'warn';
-  /** e.g. 'verified', 'allowed-unsigned', 'policy-mismatch', 'verification-failed'. */
-  reason: string;
-  /** The matched rule: index in `rules` (-1 for `default`), and its `packages`. */
-  rule?: { index: number; packages: string[]; description: string };
-  /** For a deny or warn: every field that did not match. */
-  mismatches: Array<{ field: string; expected: string; found: string | undefined }>;
-  /** One line a user reads when CI fails. */
-  message: string;
-}
-
-export async function loadPolicy(_projectDir: string, _options: { path?: string } = {}): Promise<LoadedPolicy | undefined> {
-  throw new Error('not implemented');
-}
-
-export function evaluate(_policy: LoadedPolicy | undefined, _pkg: PackageRef, _outcome: VerificationOutcome): Verdict {
-  throw new Error('not implemented');
+/** Baseline verdicts name their file, so a user sees which policy denied. */
+function evaluateWithBaselines(policy: LoadedPolicy, pkg: PackageRef, outcome: VerificationOutcome, options: EvaluateOptions, file: string | undefined): Verdict {
+  const own = evaluateModel(policy.model, pkg, outcome, { ...options, file });
+  if (!policy.baseline) return own;
+  const baselineFile = policy.baseline.filepath ? path.basename(policy.baseline.filepath) : 'baseline';
+  return stricterVerdict(own, evaluateWithBaselines(policy.baseline, pkg, outcome, options, baselineFile));
 }

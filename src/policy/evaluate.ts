@@ -1,0 +1,137 @@
+/**
+ * Evaluation: a pure function from (policy, package, verification outcome)
+ * to one verdict. Time comes from the caller (an injectable clock), never
+ * from the file system or the network.
+ */
+import type { PackageVerification } from '../verify/types';
+import type { SigstorePluginError } from '../errors';
+import { identityMismatches, type Mismatch } from './identity';
+import { resolveMode, type ResolvedMode } from './mode';
+import type { PolicyMode, PolicyModel, PolicyRule } from './model';
+
+export type VerificationOutcome =
+  | { status: 'verified'; result: PackageVerification }
+  /** No bundle exists anywhere for the package. */
+  | { status: 'unsigned' }
+  /** A bundle exists but failed to verify, or could not be fetched/parsed: a tampering signal. */
+  | { status: 'failed'; error: SigstorePluginError };
+
+export interface PackageRef {
+  /** The real package name (an alias `"lodash": "npm:evil@1"` is `evil`). */
+  name: string;
+  version: string;
+}
+
+export interface Verdict {
+  decision: 'allow' | 'deny' | 'warn';
+  /** 'verified', 'allowed-unsigned', 'verification-skipped', 'policy-off', 'policy-mismatch' or 'verification-failed'. */
+  reason: string;
+  /** The matched rule: index in `rules` (-1 for `default`), and its `packages`. */
+  rule?: { index: number; packages: string[]; description: string };
+  /** For a deny or warn: every field that did not match. */
+  mismatches: Mismatch[];
+  /** One line a user reads when CI fails. */
+  message: string;
+  /** The effective mode and any override in force (for the install summary). */
+  mode?: ResolvedMode;
+}
+
+export interface EvaluateOptions {
+  /** "Now" for `expires` (default: the current time). */
+  now?: Date;
+  /** A mode from a Yarn setting or YARN_* variable; see resolveMode. */
+  modeOverride?: { mode: PolicyMode; source: string };
+}
+
+export const POLICY_INIT_HINT = 'run `yarn sigstore policy init` to require provenance';
+
+/** `rules[2] (@acme/*)` or `default`, optionally naming the file. */
+export function describeRule(rule: Pick<PolicyRule, 'index' | 'packages'>, file?: string): string {
+  const name = rule.index === -1 ? 'default' : `rules[${rule.index}] (${rule.packages.join(', ')})`;
+  return file ? `${name} of ${file}` : name;
+}
+
+/** An exception dated `YYYY-MM-DD` holds through the end of that UTC day. */
+export function isExpired(rule: Pick<PolicyRule, 'expires'>, now: Date): boolean {
+  if (rule.expires === undefined) return false;
+  return now.getTime() >= Date.parse(`${rule.expires}T00:00:00Z`) + 24 * 3600 * 1000;
+}
+
+/** The first rule that selects the package and has not expired, else `default`. */
+export function matchRule(model: PolicyModel, pkg: PackageRef, now: Date): PolicyRule {
+  return model.rules.find((rule) => !isExpired(rule, now) && rule.selectors.some((s) => s.test(pkg.name, pkg.version))) ?? model.default;
+}
+
+const idOf = (pkg: PackageRef) => `${pkg.name}@${pkg.version}`;
+
+function failureText(outcome: { error: SigstorePluginError }): string {
+  return `${outcome.error.code ?? 'ERROR'}: ${outcome.error.message}`;
+}
+
+/** No policy: verify what exists, allow the unsigned, deny a bundle that fails. */
+export function evaluateZeroConfig(pkg: PackageRef, outcome: VerificationOutcome): Verdict {
+  const id = idOf(pkg);
+  if (outcome.status === 'failed') {
+    return { decision: 'deny', reason: 'verification-failed', mismatches: [], message: `${id}: a signature bundle exists but failed verification (${failureText(outcome)})` };
+  }
+  if (outcome.status === 'unsigned') {
+    return { decision: 'allow', reason: 'allowed-unsigned', mismatches: [], message: `${id}: no provenance, allowed (no trust policy; ${POLICY_INIT_HINT})` };
+  }
+  return { decision: 'allow', reason: 'verified', mismatches: [], message: `${id}: verified (no trust policy)` };
+}
+
+function requirementMismatches(rule: PolicyRule, outcome: Exclude<VerificationOutcome, { status: 'failed' }>): Mismatch[] {
+  const result = outcome.status === 'verified' ? outcome.result : undefined;
+  const evidence = result?.provenance ? 'provenance' : result?.publish ? 'publish attestation only' : 'no attestation';
+  if (rule.require === 'provenance') {
+    if (!result?.provenance) return [{ field: 'require', expected: 'provenance', found: evidence }];
+    return rule.identity ? identityMismatches(rule.identity, result.provenance) : [];
+  }
+  if (rule.require === 'publish' && !result?.publish) {
+    return [{ field: 'require', expected: 'publish attestation', found: result?.provenance ? 'provenance without publish attestation' : evidence }];
+  }
+  return [];
+}
+
+function formatMismatches(mismatches: Mismatch[]): string {
+  return mismatches.map((m) => `${m.field} expected ${m.expected}, found ${m.found ?? 'nothing (the certificate lacks this claim)'}`).join('; ');
+}
+
+/** Evaluates one policy model (without its baseline). */
+export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: VerificationOutcome, options: EvaluateOptions & { file?: string } = {}): Verdict {
+  const id = idOf(pkg);
+  const rule = matchRule(model, pkg, options.now ?? new Date());
+  const description = describeRule(rule, options.file);
+  const ruleRef = { index: rule.index, packages: rule.packages, description };
+  const because = rule.reason ? ` (${rule.reason})` : '';
+
+  // A bundle that exists but fails is a tampering signal: no mode softens it, only `verify: skip`.
+  if (outcome.status === 'failed') {
+    if (rule.verify === 'skip') {
+      return { decision: 'allow', reason: 'verification-skipped', rule: ruleRef, mismatches: [], message: `${id}: verification failure skipped by ${description}${because}, until ${rule.expires}` };
+    }
+    return { decision: 'deny', reason: 'verification-failed', rule: ruleRef, mismatches: [], message: `${id}: a signature bundle exists but failed verification (${failureText(outcome)})` };
+  }
+  const mode = resolveMode({ policy: model, rule, override: options.modeOverride?.mode, overrideSource: options.modeOverride?.source });
+  const base = { rule: ruleRef, mode };
+  if (mode.mode === 'off') {
+    return { ...base, decision: 'allow', reason: 'policy-off', mismatches: [], message: `${id}: policy off for ${description}` };
+  }
+  const mismatches = requirementMismatches(rule, outcome);
+  if (mismatches.length > 0) {
+    const decision = mode.mode === 'warn' ? 'warn' : 'deny';
+    const verb = decision === 'warn' ? 'would be denied (warn mode)' : 'denied';
+    return { ...base, decision, reason: 'policy-mismatch', mismatches, message: `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}` };
+  }
+  if (outcome.status === 'unsigned' || !(outcome.result.provenance || outcome.result.publish)) {
+    return { ...base, decision: 'allow', reason: 'allowed-unsigned', mismatches: [], message: `${id}: no provenance, allowed by ${description}${because}` };
+  }
+  return { ...base, decision: 'allow', reason: 'verified', mismatches: [], message: `${id}: verified, ${description}` };
+}
+
+const SEVERITY = { allow: 0, warn: 1, deny: 2 } as const;
+
+/** The stricter of two verdicts (a baseline and the policy that extends it); ties keep the first. */
+export function stricterVerdict(first: Verdict, second: Verdict): Verdict {
+  return SEVERITY[second.decision] > SEVERITY[first.decision] ? second : first;
+}

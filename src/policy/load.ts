@@ -1,0 +1,148 @@
+/**
+ * Finds, parses and validates the policy file (cosmiconfig, module `sigstore`),
+ * resolves `extends`, and refuses anything invalid: there is never a silent
+ * fallback to "no policy" once a policy file exists.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { parse as parseYaml } from 'yaml';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import { baselineLoosenings } from './baseline';
+import { formatProblem, type PolicyModel, type PolicyProblem } from './model';
+import { validatePolicyDocument } from './validate';
+
+/** Search order at the project root (no TypeScript config: the plugin carries no compiler). */
+export const POLICY_FILE_NAMES = [
+  'sigstore-policy.yml',
+  'sigstore-policy.yaml',
+  'sigstore-policy.json',
+  '.sigstorerc',
+  '.sigstorerc.json',
+  '.sigstorerc.yaml',
+  '.sigstorerc.yml',
+  '.sigstorerc.js',
+  '.sigstorerc.cjs',
+  '.sigstorerc.mjs',
+  'sigstore.config.js',
+  'sigstore.config.cjs',
+  'sigstore.config.mjs',
+  'package.json',
+] as const;
+
+export interface LoadedPolicy {
+  /** Absolute path of the file it came from (undefined in zero-config mode). */
+  filepath?: string;
+  /** sha256 hex of the effective policy (this file and its baselines): a cache key for verified verdicts. */
+  digest: string;
+  /** The validated model. */
+  model: PolicyModel;
+  /** The `extends` baseline, loaded and validated; evaluation applies both and keeps the stricter verdict. */
+  baseline?: LoadedPolicy;
+  /** Validation warnings (e.g. shadowed rules), of this file and its baselines. */
+  warnings: PolicyProblem[];
+}
+
+export interface PolicyFileCheck {
+  filepath: string;
+  /** Set when there is no error. */
+  policy?: LoadedPolicy;
+  /** Every error and warning, of this file and its baselines. */
+  problems: PolicyProblem[];
+}
+
+const loadYaml: Loader = (filepath, content) => {
+  // `yaml` keeps dates as strings and rejects duplicate keys: both matter for a policy.
+  return parseYaml(content, { uniqueKeys: true, prettyErrors: true });
+};
+
+const loadJson: Loader = (_filepath, content) => JSON.parse(content);
+
+function explorer() {
+  return cosmiconfig('sigstore', {
+    searchPlaces: [...POLICY_FILE_NAMES],
+    searchStrategy: 'none',
+    cache: false,
+    loaders: { '.yml': loadYaml, '.yaml': loadYaml, noExt: loadYaml, '.json': loadJson },
+  });
+}
+
+/** The policy files present in a project directory (more than one is ambiguous). */
+export function findPolicyFiles(projectDir: string): string[] {
+  return POLICY_FILE_NAMES.filter((name) => {
+    const file = path.join(projectDir, name);
+    if (!existsSync(file)) return false;
+    if (name !== 'package.json') return true;
+    try {
+      return Object.hasOwn(JSON.parse(readFileSync(file, 'utf8')), 'sigstore');
+    } catch {
+      return false;
+    }
+  }).map((name) => path.join(projectDir, name));
+}
+
+function digestOf(model: PolicyModel, baseline: LoadedPolicy | undefined): string {
+  const canonical = JSON.stringify({ model, baseline: baseline?.digest }, (key, value) => (key === 'selectors' ? undefined : value));
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Reads and validates one policy file and its `extends` chain, collecting every problem. */
+export async function validatePolicyFile(filepath: string, chain: string[] = []): Promise<PolicyFileCheck> {
+  const absolute = path.resolve(filepath);
+  const problem = (expected: string, found?: string): PolicyFileCheck => ({ filepath: absolute, problems: [{ severity: 'error', file: absolute, path: '', expected, found }] });
+  if (chain.includes(absolute)) return problem('an extends chain without a cycle', [...chain, absolute].join(' -> '));
+  if (!existsSync(absolute)) return problem('a policy file at this path', 'no such file');
+  let document: unknown;
+  try {
+    const result = await explorer().load(absolute);
+    document = result?.config;
+  } catch (error) {
+    return problem('a readable YAML, JSON or JavaScript policy', error instanceof Error ? error.message.split('\n')[0] : String(error));
+  }
+  const validation = validatePolicyDocument(document, absolute);
+  const problems = [...validation.problems];
+  let baseline: LoadedPolicy | undefined;
+  if (validation.model?.extends !== undefined) {
+    const baselinePath = path.resolve(path.dirname(absolute), validation.model.extends);
+    const baselineCheck = await validatePolicyFile(baselinePath, [...chain, absolute]);
+    problems.push(...baselineCheck.problems);
+    baseline = baselineCheck.policy;
+    if (!baseline && !baselineCheck.problems.some((p) => p.severity === 'error')) {
+      problems.push({ severity: 'error', file: absolute, path: 'extends', expected: 'a valid baseline policy', found: validation.model.extends });
+    }
+    if (baseline) problems.push(...baselineLoosenings(validation.model, baseline.model, absolute, baselinePath));
+  }
+  const failed = problems.some((p) => p.severity === 'error');
+  if (failed || !validation.model) return { filepath: absolute, problems };
+  const warnings = problems.filter((p) => p.severity === 'warning');
+  return { filepath: absolute, problems, policy: { filepath: absolute, digest: digestOf(validation.model, baseline), model: validation.model, baseline, warnings } };
+}
+
+/**
+ * Loads the project's policy: the explicit `path` (relative to the project)
+ * if given, else the first of POLICY_FILE_NAMES in `projectDir`. Returns
+ * undefined only when no policy file exists (zero-config mode). Throws
+ * POLICY_NOT_FOUND for a missing explicit path and POLICY_INVALID for every
+ * other problem, listing each one.
+ */
+export async function loadPolicy(projectDir: string, options: { path?: string } = {}): Promise<LoadedPolicy | undefined> {
+  let filepath: string;
+  if (options.path !== undefined) {
+    filepath = path.resolve(projectDir, options.path);
+    if (!existsSync(filepath)) throw new SigstorePluginError(ErrorCodes.POLICY_NOT_FOUND, `Trust policy not found: ${filepath} (set explicitly) does not exist`);
+  } else {
+    const found = findPolicyFiles(projectDir);
+    if (found.length === 0) return undefined;
+    if (found.length > 1) {
+      throw new SigstorePluginError(ErrorCodes.POLICY_INVALID, `Several trust policy files in ${projectDir}: ${found.map((f) => path.basename(f)).join(', ')}; keep exactly one`, { details: { files: found } });
+    }
+    filepath = found[0];
+  }
+  const check = await validatePolicyFile(filepath);
+  if (!check.policy) {
+    const errors = check.problems.filter((p) => p.severity === 'error');
+    throw new SigstorePluginError(ErrorCodes.POLICY_INVALID, `Trust policy ${filepath} is invalid:\n${errors.map(formatProblem).join('\n')}`, { details: { problems: check.problems } });
+  }
+  return check.policy;
+}

@@ -1,0 +1,85 @@
+/** The validated policy model: what a policy file means once it has been checked. */
+import type { PackageSelector } from './packages';
+
+export type PolicyMode = 'enforce' | 'warn' | 'off';
+export type Requirement = 'provenance' | 'publish' | 'none';
+export type RunnerEnvironment = 'github-hosted' | 'self-hosted';
+
+export const POLICY_MODES: readonly PolicyMode[] = ['enforce', 'warn', 'off'];
+export const REQUIREMENTS: readonly Requirement[] = ['provenance', 'publish', 'none'];
+export const RUNNERS: readonly RunnerEnvironment[] = ['github-hosted', 'self-hosted'];
+
+/** Strictness order: a higher number is stricter. */
+export const MODE_STRICTNESS: Record<PolicyMode, number> = { off: 0, warn: 1, enforce: 2 };
+export const REQUIREMENT_STRICTNESS: Record<Requirement, number> = { none: 0, publish: 1, provenance: 2 };
+
+/** Who must have signed the provenance. Glob fields accept one glob or a list (any may match). */
+export interface IdentityRequirement {
+  issuer?: string;
+  repository?: string[];
+  workflow?: string[];
+  signerWorkflow?: string[];
+  ref?: string[];
+  san?: string[];
+  repositoryId?: string;
+  ownerId?: string;
+  runner?: RunnerEnvironment;
+  trigger?: string[];
+  predicateType?: string;
+}
+
+export interface PolicyRule {
+  /** Position in `rules`; -1 for `default`. */
+  index: number;
+  packages: string[];
+  selectors: PackageSelector[];
+  require: Requirement;
+  identity?: IdentityRequirement;
+  reason?: string;
+  /** The rule applies up to the end of this UTC day (`YYYY-MM-DD`). */
+  expires?: string;
+  mode?: PolicyMode;
+  verify?: 'skip';
+  /** Whether identities seen under this rule are pinned (issue 6). Default true. */
+  pin: boolean;
+}
+
+export interface SourceAllowances {
+  git: PackageSelector[];
+  tarball: PackageSelector[];
+  exec: PackageSelector[];
+  /** `file:` / `portal:` / `link:` pointing outside the project. */
+  local: PackageSelector[];
+}
+
+export type SourceKind = keyof SourceAllowances;
+export const SOURCE_KINDS: readonly SourceKind[] = ['git', 'tarball', 'exec', 'local'];
+
+export interface PolicyModel {
+  version: 1;
+  mode: PolicyMode;
+  default: PolicyRule;
+  rules: PolicyRule[];
+  sources: SourceAllowances;
+  /** Whether settings / YARN_* environment overrides may loosen the mode. */
+  allowLooseningOverrides: boolean;
+  /** The `extends` value as written. */
+  extends?: string;
+}
+
+export interface PolicyProblem {
+  severity: 'error' | 'warning';
+  file: string;
+  /** Where inside the file, e.g. `rules[3].identity.ref` (empty for the whole file). */
+  path: string;
+  /** What was expected there. */
+  expected: string;
+  /** What was found, when it helps. */
+  found?: string;
+}
+
+export function formatProblem(problem: PolicyProblem): string {
+  const where = problem.path ? `${problem.file}: ${problem.path}` : problem.file;
+  const found = problem.found === undefined ? '' : ` (found ${problem.found})`;
+  return `${problem.severity}: ${where}: expected ${problem.expected}${found}`;
+}
