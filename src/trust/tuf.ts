@@ -1,0 +1,262 @@
+/**
+ * Where the trust material comes from, and how fresh it is.
+ *
+ * In order: a plain trusted root file (air-gapped, no TUF); else Sigstore's TUF
+ * repository (or a private mirror), refreshed only when the cached timestamp
+ * metadata has expired; if the repository cannot be reached, the last verified
+ * cache, then (public-good instance only) the copy embedded in the plugin.
+ * Expired or rolled-back metadata is an attack and fails; stale material fails
+ * in CI and warns elsewhere.
+ *
+ * Uses tuf-js (the client inside @sigstore/tuf) directly: @sigstore/tuf hides
+ * the fetcher, so it cannot guarantee that offline mode never touches the
+ * network, nor tell an unreachable repository from a tampered one.
+ */
+import { readFileSync } from 'node:fs';
+import { Updater } from 'tuf-js';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import embeddedTufRoot from './embedded/tuf_root.json';
+import { embeddedTrustMaterial, type TrustMaterialInput } from './index';
+import { classifyRefreshFailure } from './tuf-errors';
+import {
+  defaultFetcher,
+  offlineFetcher,
+  recordingFetcher,
+  type FetchRecord,
+  type Fetcher,
+} from './tuf-fetch';
+import {
+  lastCheckedAt,
+  readCachedTarget,
+  recordRepositoryAnswered,
+  seedTufCache,
+  tufCacheFor,
+  type TufCache,
+} from './tuf-cache';
+
+export const DEFAULT_TUF_MIRROR_URL = 'https://tuf-repo-cdn.sigstore.dev';
+export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
+export const NPM_KEYS_TARGET = 'registry.npmjs.org/keys.json';
+export const DEFAULT_MAX_AGE_DAYS = 30;
+
+export type TrustMode = 'auto' | 'offline';
+export type TrustSource = 'tuf' | 'tuf-cache' | 'embedded' | 'file';
+
+export interface ResolveTrustOptions {
+  /** Folder for the TUF cache (the Yarn layer passes Yarn's global folder). */
+  cacheDir: string;
+  /** `offline` never touches the network: cache, else embedded copy. */
+  mode: TrustMode;
+  /** A private Sigstore's TUF repository; needs `tufRootPath`. */
+  tufMirrorUrl?: string;
+  /** The TUF `root.json` to start trusting from (first use of a cache only). */
+  tufRootPath?: string;
+  /** A plain `trusted_root.json`, no TUF: pinned by the user, never refreshed. */
+  trustedRootPath?: string;
+  /** npm's `keys.json`, overriding the TUF target or embedded copy. */
+  npmKeysPath?: string;
+  /** Material last confirmed longer ago than this fails in CI and warns elsewhere. Default 30. */
+  maxAgeDays?: number;
+  ci: boolean;
+  /** Refresh even if the cached timestamp has not expired (e.g. an explicit refresh command). */
+  forceRefresh?: boolean;
+  /** The clock for ages (TUF expiry itself is checked by the TUF client against the system clock). */
+  now?: Date;
+  /** Replaces the HTTP client (proxies, tests). Offline mode ignores it. */
+  fetcher?: Fetcher;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+export interface ResolvedTrust {
+  material: TrustMaterialInput;
+  source: TrustSource;
+  /** Days since the material was last confirmed by its repository (or since the embedded seed's newest key). */
+  ageDays?: number;
+  /** One line for reports: which root, from where, how old. */
+  summary: string;
+  warnings: string[];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function resolveTrustMaterial(options: ResolveTrustOptions): Promise<ResolvedTrust> {
+  const now = options.now ?? new Date();
+  const resolved = options.trustedRootPath ? fromPinnedFile(options, options.trustedRootPath) : await fromTuf(options, now);
+  enforceMaxAge(resolved, options);
+  return resolved;
+}
+
+function fromPinnedFile(options: ResolveTrustOptions, path: string): ResolvedTrust {
+  const trustedRoot = readJsonFile(path, 'trusted root file', ErrorCodes.TRUSTED_ROOT_INVALID);
+  const npmKeys = npmKeysOr(options, () => embeddedTrustMaterial().npmKeys);
+  return {
+    material: { trustedRoot, npmKeys, origin: `file:${path}` },
+    source: 'file',
+    summary: `trusted root pinned to ${path} (no TUF refresh)`,
+    warnings: [],
+  };
+}
+
+async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<ResolvedTrust> {
+  const mirrorUrl = (options.tufMirrorUrl ?? DEFAULT_TUF_MIRROR_URL).replace(/\/+$/, '');
+  const isPublicGood = mirrorUrl === DEFAULT_TUF_MIRROR_URL;
+  const cache = tufCacheFor(options.cacheDir, mirrorUrl);
+  seedTufCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
+
+  const record: FetchRecord = { answered: false };
+  const network = options.mode === 'offline' ? offlineFetcher : options.fetcher ?? defaultFetcher({ timeoutMs: options.timeoutMs ?? 5000, retries: options.retries ?? 1 });
+  const updater = new Updater({
+    metadataDir: cache.metadataDir,
+    metadataBaseUrl: mirrorUrl,
+    targetDir: cache.targetDir,
+    targetBaseUrl: `${mirrorUrl}/targets`,
+    fetcher: recordingFetcher(network, record),
+    // Use the cached metadata while its timestamp is valid: no request per install.
+    forceCache: !options.forceRefresh,
+  });
+
+  try {
+    const trustedRootText = await readTarget(updater, TRUSTED_ROOT_TARGET);
+    const npmKeysText = await readOptionalTarget(updater, NPM_KEYS_TARGET);
+    if (record.answered) recordRepositoryAnswered(cache, now);
+    return tufResult(options, cache, mirrorUrl, now, record.answered ? 'tuf' : 'tuf-cache', trustedRootText, npmKeysText);
+  } catch (error) {
+    if (error instanceof SigstorePluginError) throw error;
+    const failure = classifyRefreshFailure(error, record, mirrorUrl);
+    if (failure.kind === 'attack') throw failure.error;
+    return fallBack(options, cache, mirrorUrl, isPublicGood, now, failure.cause);
+  }
+}
+
+function seedRootFor(options: ResolveTrustOptions, mirrorUrl: string, isPublicGood: boolean): string {
+  if (options.tufRootPath) return JSON.stringify(readJsonFile(options.tufRootPath, 'TUF root file', ErrorCodes.TRUST_CONFIG_INVALID));
+  if (isPublicGood) return JSON.stringify(embeddedTufRoot);
+  throw new SigstorePluginError(
+    ErrorCodes.TRUST_CONFIG_INVALID,
+    `the TUF mirror ${mirrorUrl} is not Sigstore's public-good repository: give its root.json (tufRootPath) to start trusting it`,
+  );
+}
+
+async function readTarget(updater: Updater, name: string): Promise<string> {
+  const text = await readOptionalTarget(updater, name);
+  if (text === undefined) throw new SigstorePluginError(ErrorCodes.TUF_METADATA_INVALID, `the TUF repository lists no target ${name}`);
+  return text;
+}
+
+/** A verified target: from the cache when its hash still matches the signed metadata, else downloaded and checked. */
+async function readOptionalTarget(updater: Updater, name: string): Promise<string | undefined> {
+  const info = await updater.getTargetInfo(name);
+  if (!info) return undefined;
+  const path = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
+  return readFileSync(path, 'utf8');
+}
+
+/** The repository could not be read: the last verified cache, else (public-good only) the embedded copy. */
+function fallBack(options: ResolveTrustOptions, cache: TufCache, mirrorUrl: string, isPublicGood: boolean, now: Date, cause: Error): ResolvedTrust {
+  const why = options.mode === 'offline' ? 'offline mode' : `TUF repository ${mirrorUrl} unreachable (${cause.message})`;
+  const cachedRoot = readCachedTarget(cache, TRUSTED_ROOT_TARGET);
+  if (cachedRoot !== undefined) {
+    const resolved = tufResult(options, cache, mirrorUrl, now, 'tuf-cache', cachedRoot, readCachedTarget(cache, NPM_KEYS_TARGET));
+    resolved.warnings.unshift(`${why}: using the cached trusted root, ${describeAge(resolved.ageDays)}`);
+    return resolved;
+  }
+  if (!isPublicGood) {
+    throw new SigstorePluginError(ErrorCodes.TUF_UNREACHABLE, `${why}, and no trusted root from it is cached: cannot verify against this Sigstore instance`, { cause });
+  }
+  const embedded = embeddedTrustMaterial();
+  const ageDays = daysBetween(newestValidityStart(embedded), now);
+  return {
+    material: { ...embedded, npmKeys: npmKeysOr(options, () => embedded.npmKeys) },
+    source: 'embedded',
+    ageDays,
+    summary: `embedded trusted root, ${describeAge(ageDays)}`,
+    warnings: [`${why}: using the trusted root embedded in the plugin, ${describeAge(ageDays)}`],
+  };
+}
+
+function tufResult(
+  options: ResolveTrustOptions,
+  cache: TufCache,
+  mirrorUrl: string,
+  now: Date,
+  source: 'tuf' | 'tuf-cache',
+  trustedRootText: string,
+  npmKeysText: string | undefined,
+): ResolvedTrust {
+  const trustedRoot = parseJson(trustedRootText, `${TRUSTED_ROOT_TARGET} from ${mirrorUrl}`, ErrorCodes.TRUSTED_ROOT_INVALID);
+  const npmKeys = npmKeysOr(options, () =>
+    npmKeysText === undefined ? embeddedTrustMaterial().npmKeys : parseJson(npmKeysText, `${NPM_KEYS_TARGET} from ${mirrorUrl}`, ErrorCodes.TRUSTED_ROOT_INVALID),
+  );
+  const warnings: string[] = [];
+  if (npmKeysText === undefined && !options.npmKeysPath) warnings.push(`${mirrorUrl} has no ${NPM_KEYS_TARGET} target: using the embedded npm keys`);
+  const checkedAt = source === 'tuf' ? now : lastCheckedAt(cache);
+  const ageDays = checkedAt ? daysBetween(checkedAt, now) : undefined;
+  return {
+    material: { trustedRoot, npmKeys, origin: `tuf:${mirrorUrl}` },
+    source,
+    ageDays,
+    summary: source === 'tuf' ? `trusted root refreshed from TUF ${mirrorUrl}` : `trusted root from the TUF cache of ${mirrorUrl}, ${describeAge(ageDays)}`,
+    warnings,
+  };
+}
+
+/** npm's keys: the user's file when given, else what the source offers. */
+function npmKeysOr(options: ResolveTrustOptions, fromSource: () => unknown): unknown {
+  return options.npmKeysPath ? readJsonFile(options.npmKeysPath, 'npm keys file', ErrorCodes.TRUSTED_ROOT_INVALID) : fromSource();
+}
+
+function enforceMaxAge(resolved: ResolvedTrust, options: ResolveTrustOptions): void {
+  const maxAgeDays = options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS;
+  if (resolved.ageDays === undefined || resolved.ageDays <= maxAgeDays) return;
+  const message = `the ${resolved.source} trusted root is ${resolved.ageDays} days old, more than the maximum of ${maxAgeDays} days (${resolved.material.origin})`;
+  if (options.ci) {
+    throw new SigstorePluginError(ErrorCodes.TRUSTED_ROOT_TOO_OLD, `${message}: refusing stale trust material in CI; let the TUF refresh through or raise maxAgeDays`);
+  }
+  resolved.warnings.push(message);
+}
+
+/** The embedded seed is at least as old as the newest key in it. */
+export function newestValidityStart(material: TrustMaterialInput): Date {
+  let newest = 0;
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, child] of Object.entries(value)) {
+      if (key === 'validFor' && child && typeof child === 'object' && 'start' in child) {
+        const start = Date.parse(String((child as { start: unknown }).start));
+        if (!Number.isNaN(start)) newest = Math.max(newest, start);
+      }
+      visit(child);
+    }
+  };
+  visit([material.trustedRoot, material.npmKeys]);
+  return new Date(newest);
+}
+
+function daysBetween(from: Date, to: Date): number {
+  return Math.max(0, Math.floor((to.getTime() - from.getTime()) / DAY_MS));
+}
+
+function describeAge(ageDays: number | undefined): string {
+  if (ageDays === undefined) return 'of unknown age';
+  return ageDays === 0 ? 'last confirmed today' : `last confirmed ${ageDays} day${ageDays === 1 ? '' : 's'} ago`;
+}
+
+function readJsonFile(path: string, what: string, code: SigstorePluginError['code']): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SigstorePluginError(code, `cannot read the ${what} ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseJson(text, `the ${what} ${path}`, code);
+}
+
+function parseJson(text: string, what: string, code: SigstorePluginError['code']): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new SigstorePluginError(code, `${what} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}

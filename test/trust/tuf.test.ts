@@ -1,0 +1,267 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ErrorCodes, SigstorePluginError } from '../../src/errors';
+import {
+  DEFAULT_TUF_MIRROR_URL,
+  NPM_KEYS_TARGET,
+  TRUSTED_ROOT_TARGET,
+  resolveTrustMaterial,
+  type ResolveTrustOptions,
+} from '../../src/trust/tuf';
+import type { Fetcher } from '../../src/trust/tuf-fetch';
+import { serveRepository, TufTestRepository, type ServedRepository } from './tuf-repository';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const fixture = (name: string) => readFileSync(join(__dirname, '../../fixtures/sigstore', name), 'utf8');
+const productionRoot = JSON.parse(fixture('trusted_root.production.json')) as { tlogs: unknown[] };
+const npmKeys = JSON.parse(fixture('npm_registry_keys.json')) as { keys: unknown[] };
+
+/** The same documents after a rotation: a new transparency log key and a new npm signing key. */
+const rotatedRoot = { ...productionRoot, tlogs: [...productionRoot.tlogs, { baseUrl: 'https://rekor.rotated.example', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: 'cm90YXRlZA==', keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2026-11-01T00:00:00Z' } }, logId: { keyId: 'cm90YXRlZA==' } }] };
+const rotatedNpmKeys = { keys: [...npmKeys.keys, { keyId: 'SHA256:rotated', keyUsage: 'npm:signatures', publicKey: { rawBytes: 'cm90YXRlZA==', keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2026-11-01T00:00:00.000Z' } } }] };
+
+async function rejection(promise: Promise<unknown>): Promise<SigstorePluginError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(SigstorePluginError);
+  return error as SigstorePluginError;
+}
+
+/** A fetcher standing for a network that drops every connection: nothing leaves the process. */
+const refusingFetcher: Fetcher = {
+  downloadBytes: async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  },
+  downloadFile: async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  },
+};
+
+describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
+  let cacheDir: string;
+  let repository: TufTestRepository;
+  let served: ServedRepository;
+  let rootPath: string;
+
+  const options = (extra: Partial<ResolveTrustOptions> = {}): ResolveTrustOptions => ({
+    cacheDir,
+    mode: 'auto',
+    tufMirrorUrl: served.url,
+    tufRootPath: rootPath,
+    ci: false,
+    retries: 0,
+    ...extra,
+  });
+
+  beforeEach(async () => {
+    cacheDir = mkdtempSync(join(tmpdir(), 'tuf-cache-'));
+    repository = new TufTestRepository()
+      .setTarget(TRUSTED_ROOT_TARGET, JSON.stringify(productionRoot))
+      .setTarget(NPM_KEYS_TARGET, JSON.stringify(npmKeys));
+    repository.publish();
+    served = await serveRepository(repository);
+    rootPath = join(cacheDir, 'seed-root.json');
+    writeFileSync(rootPath, repository.rootJson);
+  });
+
+  afterEach(async () => {
+    vi.useRealTimers();
+    await served.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('downloads and verifies both targets on first use', async () => {
+    const resolved = await resolveTrustMaterial(options());
+    expect(resolved.source).toBe('tuf');
+    expect(resolved.ageDays).toBe(0);
+    expect(resolved.material.trustedRoot).toEqual(productionRoot);
+    expect(resolved.material.npmKeys).toEqual(npmKeys);
+    expect(resolved.material.origin).toBe(`tuf:${served.url}`);
+    expect(resolved.warnings).toEqual([]);
+    expect(served.requests).toContain('timestamp.json');
+  });
+
+  it('makes no request while the cached timestamp is valid', async () => {
+    await resolveTrustMaterial(options());
+    const requestsAfterFirst = served.requests.length;
+    const resolved = await resolveTrustMaterial(options());
+    expect(served.requests.length).toBe(requestsAfterFirst);
+    expect(resolved.source).toBe('tuf-cache');
+    expect(resolved.material.trustedRoot).toEqual(productionRoot);
+  });
+
+  it('picks up a rotated trusted root and npm key once the cached timestamp expires', async () => {
+    await resolveTrustMaterial(options());
+    repository.setTarget(TRUSTED_ROOT_TARGET, JSON.stringify(rotatedRoot)).setTarget(NPM_KEYS_TARGET, JSON.stringify(rotatedNpmKeys));
+    repository.publish({ timestampExpiresInDays: 10 });
+
+    const beforeExpiry = await resolveTrustMaterial(options());
+    expect(beforeExpiry.material.trustedRoot).toEqual(productionRoot);
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 2 * DAY_MS); // the first timestamp (1 day) has expired
+    const afterExpiry = await resolveTrustMaterial(options());
+    expect(afterExpiry.source).toBe('tuf');
+    expect(afterExpiry.material.trustedRoot).toEqual(rotatedRoot);
+    expect(afterExpiry.material.npmKeys).toEqual(rotatedNpmKeys);
+  });
+
+  it('picks up a rotation at once when asked to refresh', async () => {
+    await resolveTrustMaterial(options());
+    repository.setTarget(NPM_KEYS_TARGET, JSON.stringify(rotatedNpmKeys));
+    repository.publish();
+    const resolved = await resolveTrustMaterial(options({ forceRefresh: true }));
+    expect(resolved.material.npmKeys).toEqual(rotatedNpmKeys);
+  });
+
+  it('fails on an expired timestamp (freeze attack) instead of falling back', async () => {
+    repository.publish({ timestampExpiresInDays: -1 });
+    const error = await rejection(resolveTrustMaterial(options()));
+    expect(error.code).toBe(ErrorCodes.TUF_EXPIRED);
+    expect(error.message).toContain(served.url);
+  });
+
+  it('fails on an expired timestamp met during a refresh of a valid cache', async () => {
+    await resolveTrustMaterial(options());
+    repository.publish({ timestampExpiresInDays: -1 });
+    const error = await rejection(resolveTrustMaterial(options({ forceRefresh: true })));
+    expect(error.code).toBe(ErrorCodes.TUF_EXPIRED);
+  });
+
+  it('fails when the repository rolls back to older metadata', async () => {
+    const older = repository.snapshotFiles();
+    repository.publish();
+    await resolveTrustMaterial(options()); // caches version 2
+    repository.files = older; // serves version 1 again
+    const error = await rejection(resolveTrustMaterial(options({ forceRefresh: true })));
+    expect(error.code).toBe(ErrorCodes.TUF_ROLLBACK);
+    expect(error.message).toMatch(/rollback/);
+  });
+
+  it('fails when a target does not match the signed metadata', async () => {
+    const tampered = JSON.stringify({ ...productionRoot, tlogs: [] });
+    for (const [path, bytes] of repository.files) {
+      if (path.startsWith('targets/') && path.endsWith(TRUSTED_ROOT_TARGET)) repository.files.set(path, Buffer.from(tampered.padEnd(bytes.length).slice(0, bytes.length)));
+    }
+    const error = await rejection(resolveTrustMaterial(options()));
+    expect(error.code).toBe(ErrorCodes.TUF_METADATA_INVALID);
+  });
+
+  it('fails when the metadata is signed by a key the root does not trust', async () => {
+    const impostor = new TufTestRepository().setTarget(TRUSTED_ROOT_TARGET, JSON.stringify(rotatedRoot));
+    impostor.publish();
+    repository.files = impostor.files;
+    const error = await rejection(resolveTrustMaterial(options()));
+    expect(error.code).toBe(ErrorCodes.TUF_METADATA_INVALID);
+  });
+
+  it('offline mode uses the cache and sends no request', async () => {
+    await resolveTrustMaterial(options());
+    const requestsAfterFirst = served.requests.length;
+    const resolved = await resolveTrustMaterial(options({ mode: 'offline' }));
+    expect(served.requests.length).toBe(requestsAfterFirst);
+    expect(resolved.source).toBe('tuf-cache');
+    expect(resolved.ageDays).toBe(0);
+    expect(resolved.summary).toContain(served.url);
+  });
+
+  it('offline mode keeps using an expired cache, says how old it is, and enforces the maximum age', async () => {
+    await resolveTrustMaterial(options());
+    const requestsAfterFirst = served.requests.length;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 5 * DAY_MS);
+
+    const local = await resolveTrustMaterial(options({ mode: 'offline', maxAgeDays: 3 }));
+    expect(served.requests.length).toBe(requestsAfterFirst);
+    expect(local.source).toBe('tuf-cache');
+    expect(local.ageDays).toBe(5);
+    expect(local.material.trustedRoot).toEqual(productionRoot);
+    expect(local.warnings.join('\n')).toMatch(/offline mode: using the cached trusted root, last confirmed 5 days ago/);
+    expect(local.warnings.join('\n')).toMatch(/5 days old, more than the maximum of 3 days/);
+
+    const error = await rejection(resolveTrustMaterial(options({ mode: 'offline', maxAgeDays: 3, ci: true })));
+    expect(error.code).toBe(ErrorCodes.TRUSTED_ROOT_TOO_OLD);
+    expect(served.requests.length).toBe(requestsAfterFirst);
+  });
+
+  it('falls back to the cache with a warning naming its age when the mirror is unreachable', async () => {
+    await resolveTrustMaterial(options());
+    await served.close();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 2 * DAY_MS);
+    const resolved = await resolveTrustMaterial(options());
+    expect(resolved.source).toBe('tuf-cache');
+    expect(resolved.material.trustedRoot).toEqual(productionRoot);
+    expect(resolved.warnings[0]).toMatch(new RegExp(`TUF repository ${served.url} unreachable .*: using the cached trusted root, last confirmed 2 days ago`));
+  });
+
+  it('fails when a private mirror is unreachable and nothing from it is cached', async () => {
+    await served.close();
+    const error = await rejection(resolveTrustMaterial(options()));
+    expect(error.code).toBe(ErrorCodes.TUF_UNREACHABLE);
+    expect(error.message).toContain(served.url);
+  });
+
+  it('offline mode with an empty cache of a private mirror fails rather than trusting the public root', async () => {
+    const error = await rejection(resolveTrustMaterial(options({ mode: 'offline' })));
+    expect(error.code).toBe(ErrorCodes.TUF_UNREACHABLE);
+    expect(served.requests).toEqual([]);
+  });
+
+  it('refuses a private mirror without its TUF root', async () => {
+    const error = await rejection(resolveTrustMaterial(options({ tufRootPath: undefined })));
+    expect(error.code).toBe(ErrorCodes.TRUST_CONFIG_INVALID);
+    expect(served.requests).toEqual([]);
+  });
+});
+
+describe('resolveTrustMaterial without a TUF repository', () => {
+  let cacheDir: string;
+  beforeEach(() => {
+    cacheDir = mkdtempSync(join(tmpdir(), 'tuf-cache-'));
+  });
+  afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  // The public-good mirror is never contacted: offline mode, or a fetcher that refuses.
+  it('falls back to the embedded root of the public-good instance, naming its age', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const resolved = await resolveTrustMaterial({ cacheDir, mode: 'auto', ci: false, fetcher: refusingFetcher, now, maxAgeDays: 1000 });
+    expect(resolved.source).toBe('embedded');
+    expect(resolved.material.trustedRoot).toEqual(productionRoot);
+    expect(resolved.material.npmKeys).toEqual(npmKeys);
+    // the newest key in the embedded seed starts on 2025-09-23
+    expect(resolved.ageDays).toBe(100);
+    expect(resolved.warnings[0]).toMatch(new RegExp(`TUF repository ${DEFAULT_TUF_MIRROR_URL} unreachable \\(connect ECONNREFUSED\\): using the trusted root embedded in the plugin, last confirmed 100 days ago`));
+  });
+
+  it('fails in CI when the embedded root is older than the maximum age, and warns locally', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const error = await rejection(resolveTrustMaterial({ cacheDir, mode: 'offline', ci: true, now, maxAgeDays: 30 }));
+    expect(error.code).toBe(ErrorCodes.TRUSTED_ROOT_TOO_OLD);
+    expect(error.message).toContain('100 days old');
+    const local = await resolveTrustMaterial({ cacheDir, mode: 'offline', ci: false, now, maxAgeDays: 30 });
+    expect(local.source).toBe('embedded');
+    expect(local.warnings.join('\n')).toContain('100 days old, more than the maximum of 30 days');
+  });
+
+  it('uses a pinned trusted root file without TUF', async () => {
+    const path = join(cacheDir, 'trusted_root.json');
+    writeFileSync(path, JSON.stringify(rotatedRoot));
+    const keysPath = join(cacheDir, 'keys.json');
+    writeFileSync(keysPath, JSON.stringify(rotatedNpmKeys));
+    const resolved = await resolveTrustMaterial({ cacheDir, mode: 'auto', ci: true, trustedRootPath: path, npmKeysPath: keysPath, fetcher: refusingFetcher });
+    expect(resolved).toMatchObject({ source: 'file', material: { trustedRoot: rotatedRoot, npmKeys: rotatedNpmKeys, origin: `file:${path}` } });
+  });
+
+  it('rejects a pinned file that is not JSON, naming it', async () => {
+    const path = join(cacheDir, 'trusted_root.json');
+    writeFileSync(path, '{ not json');
+    const error = await rejection(resolveTrustMaterial({ cacheDir, mode: 'offline', ci: false, trustedRootPath: path }));
+    expect(error.code).toBe(ErrorCodes.TRUSTED_ROOT_INVALID);
+    expect(error.message).toContain(path);
+  });
+});
