@@ -1,0 +1,24 @@
+/**
+ * yarn-plugin-sigstore: verifies the Sigstore provenance of every package
+ * against the project's trust policy before Yarn links anything.
+ * The factory may run several times per process; the patches apply once.
+ */
+import type { Plugin } from '@yarnpkg/core';
+import { checkDependency } from './yarn/dependencies';
+import { installFetcherGate } from './yarn/gate';
+import { installFetchStepHooks } from './yarn/install';
+import { guardScript } from './yarn/scripts';
+import { sigstoreSettings } from './yarn/settings';
+
+installFetcherGate();
+installFetchStepHooks();
+
+const plugin: Plugin = {
+  configuration: sigstoreSettings as any,
+  hooks: {
+    reduceDependency: checkDependency,
+    wrapScriptExecution: guardScript,
+  } as any,
+};
+
+export default plugin;

@@ -1,0 +1,35 @@
+/**
+ * Where Sigstore bundles come from. Knows nothing of Yarn: the caller supplies
+ * a transport that knows how to reach registries with the right credentials.
+ */
+
+export interface PackageLookup {
+  name: string;
+  version: string;
+  /** The registry this package is installed from (no trailing slash). */
+  registry: string;
+}
+
+/** A GET that answers the body, or `null` for a 404; anything else throws. */
+export interface SourceTransport {
+  /** `path` on `registry`, with the credentials configured for that registry and no other. */
+  registryGet(registry: string, path: string): Promise<Buffer | null>;
+  /** An absolute URL, fetched without any credentials. */
+  anonymousGet(url: string): Promise<Buffer | null>;
+}
+
+export interface SourceOptions {
+  transport: SourceTransport;
+  /** Folder of `<name>@<version>.json` attestation documents (air-gapped CI). */
+  bundleDirectory?: string | null;
+  /** Scope without `@` (or `*`) -> registry serving `/-/npm/v1/attestations/`. */
+  attestationRegistries?: Map<string, string>;
+  /** Overall deadline of one request. */
+  requestTimeoutMs: number;
+  /** Largest body accepted. */
+  maxResponseBytes: number;
+}
+
+export type SourcedDocument =
+  | { found: true; document: unknown; origin: string; url: string }
+  | { found: false; searched: string[] };

@@ -1,0 +1,13 @@
+/** Turns the plugin's coded errors into Yarn's ReportError, keeping code and message. */
+import { MessageName, ReportError } from '@yarnpkg/core';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+
+export function toPluginError(error: unknown, subject: string): SigstorePluginError {
+  if (error instanceof Error && error.name === 'SigstorePluginError') return error as SigstorePluginError;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SigstorePluginError(ErrorCodes.INTERNAL, `${subject}: ${message}`, { subject, cause: error });
+}
+
+export function reportError(error: SigstorePluginError | { code: string; message: string }): ReportError {
+  return new ReportError(MessageName.UNNAMED, `sigstore [${error.code}] ${error.message}`);
+}

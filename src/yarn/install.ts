@@ -1,0 +1,40 @@
+/**
+ * Install-wide hooks: when the fetch step starts, check the lockfile's
+ * protocols and start fetching every registry package's attestations; when it
+ * ends (or fails), print the summary and write the evidence file.
+ */
+import { Project, structUtils } from '@yarnpkg/core';
+import { checkLockfileProtocols } from './dependencies';
+import { routeOf } from './locators';
+import { GateSession } from './session';
+import { patchOnce } from './state';
+import { reportSummary } from './summary';
+
+export function installFetchStepHooks(): void {
+  patchOnce('fetchEverything', () => {
+    const fetchEverything = Project.prototype.fetchEverything;
+    Project.prototype.fetchEverything = async function (this: Project, options) {
+      const session = GateSession.for(this);
+      checkLockfileProtocols(this);
+      session.prefetch(registryPackages(this));
+      let outcome: 'completed' | 'failed' = 'failed';
+      try {
+        await fetchEverything.call(this, options);
+        outcome = 'completed';
+      } finally {
+        await reportSummary(session, options.report, outcome);
+      }
+    };
+  });
+}
+
+function* registryPackages(project: Project) {
+  for (const pkg of project.storedPackages.values()) {
+    if (routeOf(pkg.reference) === 'npm') yield pkg;
+    else if (routeOf(pkg.reference) === 'patch') {
+      const source = structUtils.parseRange(pkg.reference).source;
+      const base = source ? structUtils.parseLocator(source, true) : null;
+      if (base && routeOf(base.reference) === 'npm') yield base;
+    }
+  }
+}

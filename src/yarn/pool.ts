@@ -1,0 +1,20 @@
+/** A bounded-concurrency runner: at most `limit` tasks in flight. */
+export function createPool(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  // A finishing task hands its slot straight to the next waiter.
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * One install's gate: loads the policy and trust material once, fetches the
+ * attestation documents of every registry package up front (bounded
+ * concurrency), then judges each package when Yarn hands over its bytes.
+ */
+import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
+import { structUtils, type Locator, type Project, type Report } from '@yarnpkg/core';
+import { npmConfigUtils } from '@yarnpkg/plugin-npm';
+import { readFileSync } from 'fs';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import type { LoadedPolicy, Verdict, VerificationOutcome } from '../policy';
+import type { SourcedDocument } from '../sources/types';
+import type { TrustContext } from '../trust';
+import type { PackageVerification } from '../verify/types';
+import { BindingStore } from './bindings';
+import { reportError, toPluginError } from './errors';
+import { npmVersion } from './locators';
+import { createPool } from './pool';
+import { readSettings, type SigstoreSettings } from './settings';
+import { globalState } from './state';
+import { yarnTransport } from './transport';
+import type { PolicyHandle } from './policyAdapter';
+
+export type PackageStatus = 'verified' | 'allowed-unsigned' | 'warned' | 'failed' | 'allowed-source' | 'local';
+
+export interface PackageResult {
+  locator: string;
+  name: string;
+  version: string;
+  status: PackageStatus;
+  tgzSha512?: string;
+  source?: string;
+  verdict?: Verdict;
+  verification?: PackageVerification;
+  error?: { code: string; message: string };
+}
+
+type DocumentResult = { ok: SourcedDocument } | { error: SigstorePluginError };
+
+interface Ready {
+  settings: SigstoreSettings;
+  policy: PolicyHandle;
+  trust: TrustContext;
+  verify: typeof import('../verify').verifyPackageAttestations;
+}
+
+export class GateSession {
+  readonly results = new Map<string, PackageResult & { judgedSha?: string }>();
+  /** Locators whose tarball this process hashed in Yarn's loader: locatorHash -> tgz sha512. */
+  readonly loaderHashes = new Map<string, string>();
+  /** Zips already bound in this install: locatorHash -> zip sha512 (the link step fetches again). */
+  readonly boundZips = new Map<string, string>();
+  readonly bindings: BindingStore;
+  private readonly documents = new Map<string, Promise<DocumentResult>>();
+  private readyPromise?: Promise<Ready>;
+  private readonly pool: <T>(task: () => Promise<T>) => Promise<T>;
+  readonly settings: SigstoreSettings;
+
+  static for(project: Project): GateSession {
+    const sessions = globalState().sessions;
+    let session = sessions.get(project) as GateSession | undefined;
+    if (!session) sessions.set(project, (session = new GateSession(project)));
+    return session;
+  }
+
+  private constructor(readonly project: Project) {
+    this.settings = readSettings(project.configuration);
+    this.pool = createPool(this.settings.concurrency);
+    const globalFolder = project.configuration.get('globalFolder') as PortablePath;
+    this.bindings = new BindingStore(npath.fromPortablePath(ppath.join(globalFolder, 'sigstore/bindings' as PortablePath)));
+  }
+
+  /** Policy, trust material and the verifier, loaded on first use (plugin load stays cheap). */
+  ready(): Promise<Ready> {
+    return (this.readyPromise ??= this.load());
+  }
+
+  private async load(): Promise<Ready> {
+    const [{ createTrustContext, embeddedTrustMaterial }, { verifyPackageAttestations }, { loadPolicyHandle }] = await Promise.all([
+      import('../trust'),
+      import('../verify'),
+      import('./policyAdapter'),
+    ]);
+    const settings = this.settings;
+    const policy = await loadPolicyHandle(npath.fromPortablePath(this.project.cwd), settings);
+    const embedded = settings.trustedRootPath && settings.npmKeysPath ? undefined : embeddedTrustMaterial();
+    const trust = createTrustContext({
+      trustedRoot: settings.trustedRootPath ? readJson(settings.trustedRootPath) : embedded!.trustedRoot,
+      npmKeys: settings.npmKeysPath ? readJson(settings.npmKeysPath) : embedded!.npmKeys,
+      origin: settings.trustedRootPath ? `file:${settings.trustedRootPath}` : 'embedded',
+    });
+    return { settings, policy, trust, verify: verifyPackageAttestations };
+  }
+
+  /** Starts fetching the attestation documents of these registry packages (idempotent). */
+  prefetch(locators: Iterable<Locator>): void {
+    for (const locator of locators) void this.documentFor(locator);
+  }
+
+  documentFor(locator: Locator): Promise<DocumentResult> {
+    let document = this.documents.get(locator.locatorHash);
+    if (!document) {
+      document = this.pool(() => this.fetchDocument(locator));
+      this.documents.set(locator.locatorHash, document);
+    }
+    return document;
+  }
+
+  private async fetchDocument(locator: Locator): Promise<DocumentResult> {
+    const name = structUtils.stringifyIdent(locator);
+    const version = npmVersion(locator) ?? '';
+    try {
+      const { findAttestations } = await import('../sources');
+      const registry = npmConfigUtils.getScopeRegistry(locator.scope, { configuration: this.project.configuration }).replace(/\/+$/, '');
+      const settings = this.settings;
+      return {
+        ok: await findAttestations(
+          { name, version, registry },
+          {
+            transport: yarnTransport(this.project.configuration, locator),
+            bundleDirectory: settings.bundleDirectory,
+            attestationRegistries: settings.attestationRegistries,
+            requestTimeoutMs: settings.requestTimeoutMs,
+            maxResponseBytes: settings.maxResponseBytes,
+          },
+        ),
+      };
+    } catch (error) {
+      return { error: toPluginError(error, `${name}@${version}`) };
+    }
+  }
+
+  /**
+   * Verifies and judges one registry package whose tarball hashes to
+   * `sha512Hex`. Throws a ReportError when the policy denies it.
+   */
+  async judge(locator: Locator, sha512Hex: string, report: Report): Promise<void> {
+    const previous = this.results.get(locator.locatorHash);
+    if (previous?.judgedSha === sha512Hex) return this.enforce(previous);
+
+    const { policy, trust, verify } = await this.ready();
+    const name = structUtils.stringifyIdent(locator);
+    const version = npmVersion(locator);
+    const subject = `${name}@${version}`;
+    if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject }));
+
+    const document = await this.documentFor(locator);
+    let outcome: VerificationOutcome;
+    let source: string | undefined;
+    if ('error' in document) {
+      outcome = { status: 'failed', error: document.error };
+    } else if (!document.ok.found) {
+      outcome = { status: 'unsigned' };
+    } else {
+      source = document.ok.url;
+      try {
+        outcome = { status: 'verified', result: verify(document.ok.document, { name, version, sha512Hex }, trust) };
+      } catch (error) {
+        outcome = { status: 'failed', error: toPluginError(error, subject) };
+      }
+    }
+
+    const verdict = policy.judge({ name, version }, outcome);
+    const result: PackageResult & { judgedSha: string } = {
+      locator: structUtils.stringifyLocator(locator),
+      name,
+      version,
+      status: statusOf(verdict, outcome),
+      tgzSha512: sha512Hex,
+      source,
+      verdict,
+      verification: outcome.status === 'verified' ? outcome.result : undefined,
+      error: outcome.status === 'failed' ? { code: outcome.error.code, message: outcome.error.message } : undefined,
+      judgedSha: sha512Hex,
+    };
+    this.results.set(locator.locatorHash, result);
+    report.reportJson({ type: 'sigstore-package', ...publicResult(result) });
+    if (verdict.decision === 'warn') report.reportWarning(0, `sigstore: ${verdict.message}`);
+    return this.enforce(result);
+  }
+
+  /** Records a non-registry package the source check let through. */
+  recordSource(locator: Locator, status: 'allowed-source' | 'local', reason: string): void {
+    if (this.results.has(locator.locatorHash)) return;
+    this.results.set(locator.locatorHash, {
+      locator: structUtils.stringifyLocator(locator),
+      name: structUtils.stringifyIdent(locator),
+      version: locator.reference,
+      status,
+      source: reason,
+    });
+  }
+
+  /** Whether a lifecycle script of this package may run. */
+  mayRunScripts(locator: Locator): boolean {
+    const status = this.results.get(locator.locatorHash)?.status;
+    return status !== undefined && status !== 'failed';
+  }
+
+  private enforce(result: PackageResult): void {
+    if (result.verdict?.decision !== 'deny') return;
+    const code = result.error?.code ?? ErrorCodes.POLICY_DENIED;
+    throw reportError({ code, message: result.verdict.message });
+  }
+}
+
+function statusOf(verdict: Verdict, outcome: VerificationOutcome): PackageStatus {
+  if (verdict.decision === 'deny') return 'failed';
+  if (verdict.decision === 'warn') return 'warned';
+  return outcome.status === 'verified' ? 'verified' : outcome.status === 'unsigned' ? 'allowed-unsigned' : 'warned';
+}
+
+export function publicResult(result: PackageResult & { judgedSha?: string }): Record<string, unknown> {
+  const { judgedSha: _judged, verification, ...rest } = result;
+  return {
+    ...rest,
+    identity: verification?.provenance?.identity,
+    bundles: [verification?.provenance, verification?.publish]
+      .filter((attestation) => attestation !== undefined)
+      .map((attestation) => ({ kind: attestation!.kind, predicateType: attestation!.predicateType, bundleDigest: attestation!.bundleDigest, logIndex: attestation!.logIndex, verifiedTime: attestation!.verifiedTime })),
+  };
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw reportError(new SigstorePluginError(ErrorCodes.TRUSTED_ROOT_INVALID, `cannot read trust material ${path}: ${(error as Error).message}`, { cause: error }));
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The plugin's `.yarnrc.yml` settings (also settable as `YARN_SIGSTORE_*`
+ * environment variables, as for any Yarn setting).
+ */
+import { SettingsType, type Configuration } from '@yarnpkg/core';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+export const sigstoreSettings = {
+  sigstorePolicyPath: {
+    description: 'Path of the trust policy file (default: found with cosmiconfig from the project root)',
+    type: SettingsType.ABSOLUTE_PATH,
+    default: null,
+  },
+  sigstoreMode: {
+    description: 'Overrides the policy mode (enforce | warn | off); loosening is refused unless the policy allows it',
+    type: SettingsType.STRING,
+    default: null,
+  },
+  sigstoreTrustedRootPath: {
+    description: 'Sigstore trusted_root.json to verify against (default: the embedded production root)',
+    type: SettingsType.ABSOLUTE_PATH,
+    default: null,
+  },
+  sigstoreNpmKeysPath: {
+    description: "npm registry keys.json (default: the embedded copy)",
+    type: SettingsType.ABSOLUTE_PATH,
+    default: null,
+  },
+  sigstoreBundleDirectory: {
+    description: 'Folder of attestation documents `<name>@<version>.json` (scoped: `@scope%2fname@1.0.0.json`) consulted first',
+    type: SettingsType.ABSOLUTE_PATH,
+    default: null,
+  },
+  sigstoreAttestationRegistries: {
+    description: 'Per scope (`acme` or `*`), a registry serving `/-/npm/v1/attestations/<name>@<version>`',
+    type: SettingsType.MAP,
+    valueDefinition: { description: 'Attestation registry URL', type: SettingsType.STRING },
+  },
+  sigstoreEvidencePath: {
+    description: 'Where each install writes its evidence JSON (default: .yarn/sigstore-evidence.json)',
+    type: SettingsType.ABSOLUTE_PATH,
+    default: null,
+  },
+  sigstoreRequestTimeout: {
+    description: 'Overall deadline of one attestation or packument request, in milliseconds',
+    type: SettingsType.NUMBER,
+    default: DEFAULT_REQUEST_TIMEOUT_MS,
+  },
+  sigstoreNetworkConcurrency: {
+    description: 'How many attestation documents are fetched at once',
+    type: SettingsType.NUMBER,
+    default: DEFAULT_CONCURRENCY,
+  },
+  sigstoreMaxResponseSize: {
+    description: 'Largest packument or attestation document accepted, in bytes',
+    type: SettingsType.NUMBER,
+    default: DEFAULT_MAX_RESPONSE_BYTES,
+  },
+} as const;
+
+export interface SigstoreSettings {
+  policyPath: string | null;
+  mode: string | null;
+  trustedRootPath: string | null;
+  npmKeysPath: string | null;
+  bundleDirectory: string | null;
+  /** Scope without `@` (or `*`) -> registry URL. */
+  attestationRegistries: Map<string, string>;
+  evidencePath: string | null;
+  requestTimeoutMs: number;
+  concurrency: number;
+  maxResponseBytes: number;
+}
+
+/** Reads the settings through `configuration.get`, untyped on purpose: the keys are ours, not Yarn's. */
+export function readSettings(configuration: Configuration): SigstoreSettings {
+  const get = (key: keyof typeof sigstoreSettings): any => (configuration as any).get(key);
+  const registries = new Map<string, string>();
+  const rawRegistries: Map<string, string> | undefined = get('sigstoreAttestationRegistries');
+  for (const [scope, url] of rawRegistries ?? new Map()) registries.set(scope.replace(/^@/, ''), String(url).replace(/\/+$/, ''));
+  return {
+    policyPath: get('sigstorePolicyPath'),
+    mode: get('sigstoreMode'),
+    trustedRootPath: get('sigstoreTrustedRootPath'),
+    npmKeysPath: get('sigstoreNpmKeysPath'),
+    bundleDirectory: get('sigstoreBundleDirectory'),
+    attestationRegistries: registries,
+    evidencePath: get('sigstoreEvidencePath'),
+    requestTimeoutMs: positive(get('sigstoreRequestTimeout'), DEFAULT_REQUEST_TIMEOUT_MS),
+    concurrency: positive(get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
+    maxResponseBytes: positive(get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),
+  };
+}
+
+function positive(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}

@@ -1,0 +1,62 @@
+/** The end-of-fetch summary line and the per-install evidence file. */
+import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
+import type { Report } from '@yarnpkg/core';
+import { mkdirSync, writeFileSync } from 'fs';
+import { dirname } from 'path';
+import { publicResult, type GateSession } from './session';
+
+export interface Summary {
+  verified: number;
+  allowedUnsigned: number;
+  warnings: number;
+  failures: number;
+  otherSources: number;
+}
+
+export function summarize(session: GateSession): Summary {
+  const summary: Summary = { verified: 0, allowedUnsigned: 0, warnings: 0, failures: 0, otherSources: 0 };
+  for (const result of session.results.values()) {
+    if (result.status === 'verified') summary.verified++;
+    else if (result.status === 'allowed-unsigned') summary.allowedUnsigned++;
+    else if (result.status === 'warned') summary.warnings++;
+    else if (result.status === 'failed') summary.failures++;
+    else if (result.status === 'allowed-source') summary.otherSources++;
+  }
+  return summary;
+}
+
+export function summaryLine(summary: Summary): string {
+  const extra = summary.otherSources > 0 ? `, ${summary.otherSources} non-registry allowed by sources` : '';
+  return `sigstore: ${summary.verified} verified, ${summary.allowedUnsigned} allowed unsigned by rule, ${summary.warnings} warnings, ${summary.failures} failures${extra}`;
+}
+
+export async function reportSummary(session: GateSession, report: Report, outcome: 'completed' | 'failed'): Promise<void> {
+  const summary = summarize(session);
+  if (session.results.size === 0 && outcome === 'completed') return;
+  const ready = await session.ready().catch(() => undefined);
+  for (const note of ready?.policy.notes ?? []) report.reportInfo(0, `sigstore: ${note}`);
+  if (!ready?.policy.loaded && summary.allowedUnsigned > 0) {
+    report.reportInfo(0, 'sigstore: no trust policy found: unsigned packages are allowed; run `yarn sigstore policy init` to write one');
+  }
+  report.reportInfo(0, summaryLine(summary));
+  report.reportJson({ type: 'sigstore-summary', outcome, ...summary });
+  writeEvidence(session, summary, outcome, ready);
+}
+
+function writeEvidence(session: GateSession, summary: Summary, outcome: string, ready: Awaited<ReturnType<GateSession['ready']>> | undefined): void {
+  const path =
+    session.settings.evidencePath ??
+    npath.fromPortablePath(ppath.join(session.project.cwd, '.yarn/sigstore-evidence.json' as PortablePath));
+  const evidence = {
+    tool: 'yarn-plugin-sigstore',
+    createdAt: new Date().toISOString(),
+    outcome,
+    project: npath.fromPortablePath(session.project.cwd),
+    policy: ready?.policy.loaded ? { file: ready.policy.loaded.filepath, digest: ready.policy.loaded.digest } : null,
+    trust: ready ? { origin: ready.trust.origin, digest: ready.trust.digest } : null,
+    summary,
+    packages: [...session.results.values()].map(publicResult),
+  };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(evidence, null, 2)}\n`);
+}
