@@ -39,7 +39,7 @@ function parseDocument(document: unknown, label: string): DocumentEntry[] {
   });
 }
 
-function requireAgreement(provenance: VerifiedProvenance[], label: string): void {
+export function requireAgreement(provenance: VerifiedProvenance[], label: string): void {
   const [first, ...others] = provenance;
   for (const other of others) {
     if (!isDeepStrictEqual(first.identity, other.identity)) {
