@@ -47,7 +47,7 @@ export const POLICY_INIT_HINT = 'run `yarn sigstore policy init` to require prov
 
 /** `rules[2] (@acme/*)` or `default`, optionally naming the file. */
 export function describeRule(rule: Pick<PolicyRule, 'index' | 'packages'>, file?: string): string {
-  const name = rule.index === -1 ? 'default' : `rules[${rule.index}] (${rule.packages.join(', ')})`;
+  const name = rule.index === -1 ? 'default rule' : `rules[${rule.index}] (${rule.packages.join(', ')})`;
   return file ? `${name} of ${file}` : name;
 }
 
