@@ -40,7 +40,11 @@ export function readCachedTarget(cache: TufCache, targetName: string): string | 
 }
 
 export function recordRepositoryAnswered(cache: TufCache, at: Date): void {
-  writeFileSync(join(cache.metadataDir, FRESHNESS_FILE), JSON.stringify({ checkedAt: at.toISOString() }));
+  try {
+    writeFileSync(join(cache.metadataDir, FRESHNESS_FILE), JSON.stringify({ checkedAt: at.toISOString() }));
+  } catch {
+    // Only the reported age depends on it: it then falls back to the metadata's write time.
+  }
 }
 
 /** When the repository last confirmed the cached material; the metadata's own write time if never recorded. */

@@ -102,21 +102,20 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   const mirrorUrl = (options.tufMirrorUrl ?? DEFAULT_TUF_MIRROR_URL).replace(/\/+$/, '');
   const isPublicGood = mirrorUrl === DEFAULT_TUF_MIRROR_URL;
   const cache = tufCacheFor(options.cacheDir, mirrorUrl);
-  seedTufCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
+  prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
 
   const record: FetchRecord = { answered: false };
   const network = options.mode === 'offline' ? offlineFetcher : options.fetcher ?? defaultFetcher({ timeoutMs: options.timeoutMs ?? 5000, retries: options.retries ?? 1 });
-  const updater = new Updater({
-    metadataDir: cache.metadataDir,
-    metadataBaseUrl: mirrorUrl,
-    targetDir: cache.targetDir,
-    targetBaseUrl: `${mirrorUrl}/targets`,
-    fetcher: recordingFetcher(network, record),
-    // Use the cached metadata while its timestamp is valid: no request per install.
-    forceCache: !options.forceRefresh,
-  });
-
   try {
+    const updater = new Updater({
+      metadataDir: cache.metadataDir,
+      metadataBaseUrl: mirrorUrl,
+      targetDir: cache.targetDir,
+      targetBaseUrl: `${mirrorUrl}/targets`,
+      fetcher: recordingFetcher(network, record),
+      // Use the cached metadata while its timestamp is valid: no request per install.
+      forceCache: !options.forceRefresh,
+    });
     const trustedRootText = await readTarget(updater, TRUSTED_ROOT_TARGET);
     const npmKeysText = await readOptionalTarget(updater, NPM_KEYS_TARGET);
     if (record.answered) recordRepositoryAnswered(cache, now);
@@ -126,6 +125,15 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
     const failure = classifyRefreshFailure(error, record, mirrorUrl);
     if (failure.kind === 'attack') throw failure.error;
     return fallBack(options, cache, mirrorUrl, isPublicGood, now, failure.cause);
+  }
+}
+
+function prepareCache(cache: TufCache, seedRoot: () => string): void {
+  try {
+    seedTufCache(cache, seedRoot);
+  } catch (error) {
+    if (error instanceof SigstorePluginError) throw error;
+    throw new SigstorePluginError(ErrorCodes.TRUST_CONFIG_INVALID, `cannot prepare the TUF cache ${cache.metadataDir}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -47,19 +47,33 @@ export interface PublishOptions {
 }
 
 export class TufTestRepository {
-  private readonly key = new SigningKey();
+  private key = new SigningKey();
   private readonly targets = new Map<string, Buffer>();
   private version = 0;
+  private rootVersion = 1;
   /** Exactly what the server answers: path -> bytes. */
   files = new Map<string, Buffer>();
   readonly rootJson: string;
 
   constructor() {
-    const root = new Metadata(new Root({ version: 1, specVersion: '1.0.31', expires: expiresIn(365), consistentSnapshot: true }));
+    this.rootJson = this.signRoot([this.key]);
+  }
+
+  /** Publishes the next root version, trusting only a new key, signed by the old and the new key. */
+  rotateKeys(): void {
+    const previous = this.key;
+    this.key = new SigningKey();
+    this.rootVersion += 1;
+    this.signRoot([previous, this.key]);
+  }
+
+  private signRoot(signers: SigningKey[]): string {
+    const root = new Metadata(new Root({ version: this.rootVersion, specVersion: '1.0.31', expires: expiresIn(365), consistentSnapshot: true }));
     for (const role of ['root', 'timestamp', 'snapshot', 'targets']) root.signed.addKey(this.key.publicKey, role);
-    root.sign(this.key.sign);
-    this.rootJson = JSON.stringify(root.toJSON());
-    this.files.set('1.root.json', Buffer.from(this.rootJson));
+    for (const signer of signers) root.sign(signer.sign);
+    const json = JSON.stringify(root.toJSON());
+    this.files.set(`${this.rootVersion}.root.json`, Buffer.from(json));
+    return json;
   }
 
   setTarget(name: string, content: string): this {

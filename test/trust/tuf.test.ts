@@ -10,6 +10,7 @@ import {
   resolveTrustMaterial,
   type ResolveTrustOptions,
 } from '../../src/trust/tuf';
+import { tufCacheFor } from '../../src/trust/tuf-cache';
 import type { Fetcher } from '../../src/trust/tuf-fetch';
 import { serveRepository, TufTestRepository, type ServedRepository } from './tuf-repository';
 
@@ -116,6 +117,23 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     repository.publish();
     const resolved = await resolveTrustMaterial(options({ forceRefresh: true }));
     expect(resolved.material.npmKeys).toEqual(rotatedNpmKeys);
+  });
+
+  it('follows a rotation of the TUF signing keys to a new root version', async () => {
+    await resolveTrustMaterial(options());
+    repository.rotateKeys();
+    repository.setTarget(TRUSTED_ROOT_TARGET, JSON.stringify(rotatedRoot));
+    repository.publish();
+    const resolved = await resolveTrustMaterial(options({ forceRefresh: true }));
+    expect(served.requests).toContain('2.root.json');
+    expect(resolved.material.trustedRoot).toEqual(rotatedRoot);
+  });
+
+  it('fails with a coded error when the cached TUF root is corrupt', async () => {
+    await resolveTrustMaterial(options());
+    writeFileSync(join(tufCacheFor(cacheDir, served.url).metadataDir, 'root.json'), '{ corrupt');
+    const error = await rejection(resolveTrustMaterial(options()));
+    expect(error.code).toBe(ErrorCodes.TUF_METADATA_INVALID);
   });
 
   it('fails on an expired timestamp (freeze attack) instead of falling back', async () => {
