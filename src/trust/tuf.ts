@@ -99,7 +99,7 @@ function fromPinnedFile(options: ResolveTrustOptions, path: string): ResolvedTru
 }
 
 async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<ResolvedTrust> {
-  const mirrorUrl = (options.tufMirrorUrl ?? DEFAULT_TUF_MIRROR_URL).replace(/\/+$/, '');
+  const mirrorUrl = mirrorUrlFrom(options.tufMirrorUrl);
   const isPublicGood = mirrorUrl === DEFAULT_TUF_MIRROR_URL;
   const cache = tufCacheFor(options.cacheDir, mirrorUrl);
   prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
@@ -126,6 +126,14 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
     if (failure.kind === 'attack') throw failure.error;
     return fallBack(options, cache, mirrorUrl, isPublicGood, now, failure.cause);
   }
+}
+
+function mirrorUrlFrom(setting: string | undefined): string {
+  const mirrorUrl = (setting ?? DEFAULT_TUF_MIRROR_URL).replace(/\/+$/, '');
+  if (!URL.canParse(mirrorUrl) || !/^https?:$/.test(new URL(mirrorUrl).protocol)) {
+    throw new SigstorePluginError(ErrorCodes.TRUST_CONFIG_INVALID, `the TUF mirror URL ${JSON.stringify(setting)} is not an http(s) URL`);
+  }
+  return mirrorUrl;
 }
 
 function prepareCache(cache: TufCache, seedRoot: () => string): void {

@@ -266,6 +266,12 @@ describe('resolveTrustMaterial without a TUF repository', () => {
     expect(local.warnings.join('\n')).toContain('100 days old, more than the maximum of 30 days');
   });
 
+  it('refuses a mirror URL that is not http(s)', async () => {
+    const error = await rejection(resolveTrustMaterial({ cacheDir, mode: 'auto', ci: false, tufMirrorUrl: 'not a url', fetcher: refusingFetcher }));
+    expect(error.code).toBe(ErrorCodes.TRUST_CONFIG_INVALID);
+    expect(error.message).toContain('not a url');
+  });
+
   it('uses a pinned trusted root file without TUF', async () => {
     const path = join(cacheDir, 'trusted_root.json');
     writeFileSync(path, JSON.stringify(rotatedRoot));
