@@ -1,0 +1,22 @@
+/**
+ * `npm run bench [-- name...]`: runs the named benches (default: all).
+ * Each bench is a module exporting `main()`; add new ones to BENCHES.
+ */
+const BENCHES: Record<string, () => Promise<{ main: () => void | Promise<void> }>> = {
+  core: () => import('./core'),
+};
+
+async function run(): Promise<void> {
+  const requested = process.argv.slice(2);
+  const names = requested.length > 0 ? requested : Object.keys(BENCHES);
+  for (const name of names) {
+    const load = BENCHES[name];
+    if (!load) throw new Error(`unknown bench ${JSON.stringify(name)} (known: ${Object.keys(BENCHES).join(', ')})`);
+    await (await load()).main();
+  }
+}
+
+run().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
