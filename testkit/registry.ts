@@ -59,6 +59,7 @@ export interface RequestRecord extends RequestInfo {
   host: string | undefined;
   hasAuthorization: boolean;
   authorization: string | undefined;
+  /** The status answered (or being answered); -1: a `hang` fault, never answered. */
   status: number;
 }
 
@@ -392,11 +393,11 @@ class Registry implements TestRegistry {
     const record: RequestRecord = { ...info, host: request.headers.host, hasAuthorization: authorization !== undefined, authorization, status: 0 };
     this.requests.push(record);
     const answer = () => {
-      const fault = this.takeFault(info);
       if (this.requiredToken !== undefined && authorization !== `Bearer ${this.requiredToken}`) {
         record.status = 401;
         return this.send(response, 401, { error: 'authentication required' });
       }
+      const fault = this.takeFault(info);
       const [status, body, contentType] = this.route(info);
       record.status = status;
       if (fault) return this.applyFault(fault, record, response, status, body, contentType);
