@@ -25,7 +25,10 @@ function baselineRulesFor(baseline: PolicyModel, selector: PackageSelector): Pol
 
 function ruleLoosenings(local: PolicyModel, rule: PolicyRule, baseline: PolicyModel, baselineFile: string): Array<{ key: string; expected: string }> {
   const path = rule.index === -1 ? 'default' : `rules[${rule.index}]`;
-  const touched = new Set(rule.selectors.flatMap((selector) => baselineRulesFor(baseline, selector)));
+  // Packages that earlier local rules take never reach this rule: baseline rules they fully cover are out of its reach.
+  const earlierLocal = local.rules.filter((r) => (rule.index === -1 || r.index < rule.index) && r.expires === undefined).flatMap((r) => r.selectors);
+  const reachable = (base: PolicyRule) => base.index === -1 || !base.selectors.every((b) => earlierLocal.some((l) => selectorCovers(l, b)));
+  const touched = new Set(rule.selectors.flatMap((selector) => baselineRulesFor(baseline, selector)).filter(reachable));
   const found: Array<{ key: string; expected: string }> = [];
   for (const base of touched) {
     const what = `${describeRule(base)} of the baseline ${baselineFile}`;

@@ -45,8 +45,26 @@ export function classifySource(request: Pick<SourceRequest, 'protocol' | 'refere
   return 'unknown';
 }
 
-/** Allows or denies one non-registry dependency. */
-export function evaluateSource(policy: Pick<PolicyModel, 'sources'> | undefined, request: SourceRequest): SourceDecision {
+/** A loaded policy as far as sources are concerned: its model and its `extends` baseline. */
+export interface SourcePolicy {
+  model: Pick<PolicyModel, 'sources'>;
+  baseline?: SourcePolicy;
+}
+
+/** Whether this policy and every baseline it extends allow the name for that kind. */
+function allowedByChain(policy: SourcePolicy | undefined, kind: SourceKind, name: string): boolean {
+  if (!policy) return false;
+  const allowed = policy.model.sources[kind].some((selector) => selector.test(name, '0.0.0'));
+  return allowed && (policy.baseline === undefined || allowedByChain(policy.baseline, kind, name));
+}
+
+/**
+ * Allows or denies one non-registry dependency. Given a loaded policy, its
+ * baseline must allow it too; given only a model, its own `sources` decide
+ * (validation already refuses a local allowance its baseline lacks).
+ */
+export function evaluateSource(policy: SourcePolicy | Pick<PolicyModel, 'sources'> | undefined, request: SourceRequest): SourceDecision {
+  const chain = policy === undefined || 'model' in policy ? policy : { model: policy };
   const category = classifySource(request);
   const what = `${request.name}@${request.protocol}${request.reference}`;
   switch (category) {
@@ -59,8 +77,7 @@ export function evaluateSource(policy: Pick<PolicyModel, 'sources'> | undefined,
     case 'unknown':
       return { decision: 'deny', category, message: `${what}: unknown protocol ${request.protocol}, denied` };
     default: {
-      const allowances = policy?.sources[category] ?? [];
-      if (allowances.some((selector) => selector.test(request.name, '0.0.0'))) {
+      if (allowedByChain(chain, category, request.name)) {
         return { decision: 'allow', category, message: `${what}: ${category} source allowed by sources.${category}` };
       }
       const where = category === 'local' ? 'a local path outside the project' : `a ${category} source`;
