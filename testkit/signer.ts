@@ -51,6 +51,13 @@ export interface SignPackageOptions {
   bundleVersion?: '0.2' | '0.3';
   /** Subject name override (purl), to stage binding attacks. */
   subjectName?: string;
+  /** Replace the whole in-toto subject list (several subjects, sha256-only digests...). */
+  subjects?: InTotoSubject[];
+}
+
+export interface InTotoSubject {
+  name: string;
+  digest: Record<string, string>;
 }
 
 interface IssuedCertificate {
@@ -81,6 +88,12 @@ export interface MockSigstoreOptions {
   reuseCertificates?: boolean;
   /** Validity window of the mock npm key in keys.json (default: from an hour ago, no end). */
   npmKeyValidFor?: { start: Date; end?: Date };
+  /**
+   * A fixed signing time for certificates, SCTs and log entries (default: now).
+   * A future time stages "integrated time in the future"; a past one yields
+   * certificates older than the mock CA's own certificate (which starts now).
+   */
+  clock?: Date;
 }
 
 /** `pkg:npm/<name>@<version>` with the scope's `@` percent-encoded, as npm writes subjects. */
@@ -152,8 +165,8 @@ function provenancePredicate(identity: SigningIdentity): Record<string, unknown>
   };
 }
 
-function statement(statementType: string, subjectName: string, digest: string, predicateType: string, predicate: unknown): Buffer {
-  return Buffer.from(JSON.stringify({ _type: statementType, subject: [{ name: subjectName, digest: { sha512: digest } }], predicateType, predicate }));
+function statement(statementType: string, subject: InTotoSubject[], predicateType: string, predicate: unknown): Buffer {
+  return Buffer.from(JSON.stringify({ _type: statementType, subject, predicateType, predicate }));
 }
 
 export class MockSigstore {
@@ -186,12 +199,12 @@ export class MockSigstore {
     const caKeys = generateKeyPairSync('ec', { namedCurve: 'P-384' });
     const tlogKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const npmKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const ctlog: MockCTLog = await initializeCTLog(ctKeys);
-    const ca = await initializeCA(caKeys, ctlog);
-    const tlog = await initializeTLog(MOCK_REKOR_URL, tlogKeys);
+    const ctlog: MockCTLog = await initializeCTLog(ctKeys, options.clock);
+    const ca = await initializeCA(caKeys, ctlog, options.clock);
+    const tlog = await initializeTLog(MOCK_REKOR_URL, tlogKeys, options.clock);
 
-    // The logs and CA are valid from an hour ago: a verified time just after creation falls inside.
-    const start = new Date(Date.now() - 60 * 60 * 1000).toISOString();
+    // The logs and CA are valid from an hour before the signing time: it falls inside.
+    const start = new Date(Math.min(Date.now(), options.clock?.getTime() ?? Infinity) - 60 * 60 * 1000).toISOString();
     const logEntry = (url: string, publicKeyDer: Buffer) => ({
       baseUrl: url,
       hashAlgorithm: 'SHA2_256',
@@ -289,15 +302,15 @@ export class MockSigstore {
   async signPackage(options: SignPackageOptions): Promise<AttestationsDocument> {
     const digest = options.sha512Hex ?? (options.tarball ? sha512Hex(options.tarball) : undefined);
     if (!digest) throw new Error('signPackage needs tarball or sha512Hex');
-    const subjectName = options.subjectName ?? npmPurl(options.name, options.version);
+    const subject = options.subjects ?? [{ name: options.subjectName ?? npmPurl(options.name, options.version), digest: { sha512: digest } }];
     const attestations: AttestationsDocument['attestations'] = [];
     if (options.provenance ?? true) {
       if (!options.identity) throw new Error(`signPackage ${options.name}@${options.version}: provenance needs an identity`);
-      const payload = statement('https://in-toto.io/Statement/v1', subjectName, digest, PREDICATE_SLSA_V1, provenancePredicate(options.identity));
+      const payload = statement('https://in-toto.io/Statement/v1', subject, PREDICATE_SLSA_V1, provenancePredicate(options.identity));
       attestations.push({ predicateType: PREDICATE_SLSA_V1, bundle: await this.signProvenance(payload, options.identity, options.bundleVersion) });
     }
     if (options.publish ?? true) {
-      const payload = statement('https://in-toto.io/Statement/v0.1', subjectName, digest, PREDICATE_NPM_PUBLISH, {
+      const payload = statement('https://in-toto.io/Statement/v0.1', subject, PREDICATE_NPM_PUBLISH, {
         name: options.name,
         version: options.version,
         registry: 'https://registry.npmjs.org',

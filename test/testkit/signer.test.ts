@@ -200,6 +200,29 @@ describe('mock Sigstore signer', () => {
     expect(isPluginError(error)).toBe(true);
   });
 
+  it('stages binding attacks: a replaced subject list is what the signed statement carries, and still verifies cryptographically', async () => {
+    const subjects = [
+      { name: 'pkg:npm/other@1.0.0', digest: { sha512: sha512Hex(TARBALL) } },
+      { name: npmPurl(NAME, VERSION), digest: { sha256: 'ab'.repeat(32) } },
+    ];
+    const staged = await mock.signPackage({ name: NAME, version: VERSION, tarball: TARBALL, identity, subjects });
+    for (const { bundle } of staged.attestations) {
+      expect(statementOf(bundle).subject).toEqual(subjects);
+      expect(() => sigstoreVerifier(mock.trustedRoot, mock.npmKeys).verify(toSignedEntity(bundleFromJSON(bundle)))).not.toThrow();
+    }
+    expect(() => verifyPackageAttestations(staged, { name: NAME, version: VERSION, sha512Hex: sha512Hex(TARBALL) }, createTrustContext(mock.trustMaterial()))).toThrow();
+  });
+
+  it('a fixed clock sets the certificate start and the log time (e.g. an integrated time in the future)', async () => {
+    const future = new Date(Date.UTC(2031, 0, 1));
+    const later = await MockSigstore.create({ clock: future });
+    const signed = await later.signPackage({ name: NAME, version: VERSION, tarball: TARBALL, identity, publish: false });
+    const bundle = bundleOf(signed, PREDICATE_SLSA_V1);
+    const [entry] = (bundle.verificationMaterial as { tlogEntries: { integratedTime: string }[] }).tlogEntries;
+    expect(Number(entry.integratedTime)).toBe(future.getTime() / 1000);
+    expect(leafCertificate(bundle).notBefore.getTime()).toBe(future.getTime());
+  });
+
   it('signs a registry signature that npm keys verify', async () => {
     const { createVerify } = await import('node:crypto');
     const { keyid, sig } = mock.registrySignature(NAME, VERSION, 'sha512-abc');
