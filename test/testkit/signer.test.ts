@@ -17,6 +17,7 @@ import {
   PREDICATE_NPM_PUBLISH,
   PREDICATE_SLSA_V1,
   type AttestationsDocument,
+  type InTotoSubject,
   type NpmKeysJson,
   type TrustedRootJson,
 } from '../../testkit/signer';
@@ -201,7 +202,7 @@ describe('mock Sigstore signer', () => {
   });
 
   it('stages binding attacks: a replaced subject list is what the signed statement carries, and still verifies cryptographically', async () => {
-    const subjects = [
+    const subjects: InTotoSubject[] = [
       { name: 'pkg:npm/other@1.0.0', digest: { sha512: sha512Hex(TARBALL) } },
       { name: npmPurl(NAME, VERSION), digest: { sha256: 'ab'.repeat(32) } },
     ];
