@@ -7,14 +7,16 @@
  * already-verified issuer with Node's native X.509 (name/key-id chaining and
  * signature), then the library's own path checks (CA flags, name chaining,
  * path length) and validity of every certificate at the verified time.
- * SCTs are still verified by the library's verifySCTs.
+ * SCTs are verified by @sigstore/core's SCT objects over a precertificate
+ * cut from the leaf's bytes (precertificate.ts) instead of a re-encoded clone.
  */
-import { X509Certificate as NativeX509Certificate } from 'node:crypto';
-import type { X509Certificate } from '@sigstore/core';
+import { X509Certificate as NativeX509Certificate, type KeyObject } from 'node:crypto';
+import { crypto as sigstoreCrypto, type X509Certificate } from '@sigstore/core';
 import { VerificationError, type TrustMaterial } from '@sigstore/verify';
 // Internals of the pinned @sigstore/verify 4.1: the same checks the stock Verifier makes.
 import { CertificateChainVerifier } from '@sigstore/verify/dist/key/certificate';
-import { verifySCTs } from '@sigstore/verify/dist/key/sct';
+import { filterTLogAuthorities } from '@sigstore/verify/dist/trust/filter';
+import { precertificateTbs } from './precertificate';
 
 type CertAuthority = TrustMaterial['certificateAuthorities'][number];
 
@@ -22,6 +24,8 @@ interface VerifiedIssuer {
   /** The issuer followed by its library-verified path up to the self-signed root. */
   path: X509Certificate[];
   native: NativeX509Certificate;
+  /** sha256 of the issuer's SubjectPublicKeyInfo: the RFC 6962 issuer key hash. */
+  keyHash: Buffer;
 }
 
 interface InternalChainVerifier {
@@ -45,7 +49,7 @@ function verifyAuthorityOnce(authority: CertAuthority): VerifiedIssuer[] | null 
       const internal = verifier as unknown as InternalChainVerifier;
       const path = internal.sort();
       internal.checkPath(path);
-      return { path, native: new NativeX509Certificate(certificate.root.toDER()) };
+      return { path, native: new NativeX509Certificate(certificate.root.toDER()), keyHash: sigstoreCrypto.digest('sha256', certificate.publicKey) };
     });
   } catch {
     issuers = null;
@@ -58,8 +62,13 @@ function validAt(authority: CertAuthority, time: Date): boolean {
   return authority.validFor.start <= time && time <= authority.validFor.end;
 }
 
+interface LeafPath {
+  path: X509Certificate[];
+  issuer: VerifiedIssuer;
+}
+
 /** The verified path [leaf, issuer, ..., root] at `time`, or a CERTIFICATE_ERROR like the library's. */
-function pathAt(leaf: X509Certificate, leafNative: NativeX509Certificate, time: Date, authorities: CertAuthority[]): X509Certificate[] {
+function pathAt(leaf: X509Certificate, leafNative: NativeX509Certificate, time: Date, authorities: CertAuthority[]): LeafPath {
   let lastError: unknown;
   for (const authority of authorities) {
     if (!validAt(authority, time)) continue;
@@ -76,25 +85,53 @@ function pathAt(leaf: X509Certificate, leafNative: NativeX509Certificate, time: 
         lastError = certificateError('certificate is not valid or expired at the specified date');
         continue;
       }
-      return path;
+      return { path, issuer };
     }
   }
   throw certificateError('Failed to verify certificate chain', lastError);
+}
+
+function uint24(value: number): Buffer {
+  return Buffer.from([(value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff]);
+}
+
+/** The same checks as the library's verifySCTs: every embedded SCT must verify with a CT log valid at its time. */
+function verifyScts(leaf: X509Certificate, leafDer: Uint8Array, issuer: VerifiedIssuer, ctlogs: TrustMaterial['ctlogs']): Buffer[] {
+  const scts = leaf.extSCT?.signedCertificateTimestamps ?? [];
+  if (scts.length === 0) return [];
+  let tbs: Buffer | undefined;
+  try {
+    tbs = precertificateTbs(leafDer);
+  } catch (cause) {
+    throw certificateError('SCT verification failed: the precertificate cannot be derived', cause);
+  }
+  if (!tbs) throw certificateError('SCT verification failed: no SCT extension in the leaf bytes');
+  const preCert = Buffer.concat([issuer.keyHash, uint24(tbs.length), tbs]);
+  return scts.map((sct) => {
+    const logs = filterTLogAuthorities(ctlogs, { logID: sct.logID, targetDate: sct.datetime });
+    if (!logs.some((log) => sct.verify(preCert, log.publicKey))) throw certificateError('SCT verification failed');
+    return sct.logID;
+  });
 }
 
 /**
  * Drop-in for the library's verifyCertificate(): the chain at every verified
  * time, then the SCTs. `leafDer` are the leaf's bytes exactly as in the bundle.
  */
-export function verifyLeafCertificate(leaf: X509Certificate, leafDer: Uint8Array, timestamps: Date[], material: TrustMaterial): { path: X509Certificate[]; scts: Buffer[] } {
+export function verifyLeafCertificate(
+  leaf: X509Certificate,
+  leafDer: Uint8Array,
+  timestamps: Date[],
+  material: TrustMaterial,
+): { path: X509Certificate[]; scts: Buffer[]; leafKey: KeyObject } {
   let leafNative: NativeX509Certificate;
   try {
     leafNative = new NativeX509Certificate(leafDer);
   } catch (cause) {
     throw certificateError('signing certificate cannot be parsed', cause);
   }
-  let path: X509Certificate[] = [];
-  for (const time of timestamps) path = pathAt(leaf, leafNative, time, material.certificateAuthorities);
-  if (path.length < 2) throw certificateError('no trusted certificate path found');
-  return { path, scts: verifySCTs(path[0], path[1], material.ctlogs) };
+  let verified: LeafPath | undefined;
+  for (const time of timestamps) verified = pathAt(leaf, leafNative, time, material.certificateAuthorities);
+  if (!verified) throw certificateError('no trusted certificate path found');
+  return { path: verified.path, scts: verifyScts(leaf, leafDer, verified.issuer, material.ctlogs), leafKey: leafNative.publicKey };
 }

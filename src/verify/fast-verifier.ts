@@ -3,7 +3,7 @@
  * (see chain.ts). Timestamps, transparency log, signature and managed keys
  * stay the library's own code, in the library's order.
  */
-import { crypto as sigstoreCrypto, type X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import { Verifier, VerificationError, type SignedEntity, type Signer, type TrustMaterial } from '@sigstore/verify';
 import { isDeepStrictEqual } from 'node:util';
 import { verifyLeafCertificate } from './chain';
@@ -21,14 +21,14 @@ export class FastChainVerifier extends Verifier {
 
   verifyCertificateSigner(certificate: X509Certificate, timestamps: Date[]): Signer {
     if (!this.leafDer) throw new VerificationError({ code: 'CERTIFICATE_ERROR', message: 'signing certificate bytes missing' });
-    const { scts } = verifyLeafCertificate(certificate, this.leafDer, timestamps, this.material);
+    const { scts, leafKey } = verifyLeafCertificate(certificate, this.leafDer, timestamps, this.material);
     // Same threshold rules as the library: at least one SCT, no duplicates.
     if (scts.some((sct, index) => scts.slice(index + 1).some((other) => isDeepStrictEqual(sct, other)))) {
       throw new VerificationError({ code: 'CERTIFICATE_ERROR', message: 'duplicate SCT' });
     }
     if (scts.length < 1) throw new VerificationError({ code: 'CERTIFICATE_ERROR', message: `expected 1 SCTs, got ${scts.length}` });
     // The identity is read by our own step (identity.ts); the library needs only the key.
-    return { key: sigstoreCrypto.createPublicKey(certificate.publicKey), identity: undefined };
+    return { key: leafKey, identity: undefined };
   }
 }
 
