@@ -1,15 +1,19 @@
 /**
  * A mock Sigstore (Fulcio CA + CT log, Rekor v1 `intoto` entries) and a mock
  * npm `npm:attestations` key, built on `@sigstore/mock` objects called
- * directly: no HTTP, no nock, so a loopback registry in the same process is
- * never intercepted. It signs npm attestations documents in the exact format
+ * directly: no HTTP, and nock is never loaded, so a loopback registry in the
+ * same process is never intercepted. It signs npm attestations documents in the exact format
  * the registry serves and publishes the matching trusted root and keys.json.
  */
 import 'reflect-metadata';
 import { createHash, createPublicKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { bundleToJSON, toDSSEBundle, type Bundle, type TransparencyLogEntry } from '@sigstore/bundle';
 import { dsse, pem } from '@sigstore/core';
-import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
+// The submodules, never the package index: `@sigstore/mock`'s index loads nock,
+// which patches node's http for the whole process (a loopback registry included).
+import { initializeCA } from '@sigstore/mock/dist/fulcio/ca';
+import { initializeCTLog } from '@sigstore/mock/dist/fulcio/ctlog';
+import { initializeTLog } from '@sigstore/mock/dist/rekor/tlog';
 // Not re-exported by @sigstore/sign's index: the exact Rekor `intoto` entry sigstore-js proposes.
 import { toProposedEntry } from '@sigstore/sign/dist/witness/tlog/entry';
 import { GITHUB_ISSUER, identityExtensions, type SigningIdentity } from './identity';

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isPluginError } from '../../src/errors';
 import { createTrustContext } from '../../src/trust';
 import { verifyPackageAttestations } from '../../src/verify';
-import { loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+import { join } from 'node:path';
+import { loadFixturePackage, productionNpmKeys, productionTrustedRoot, REPO_ROOT } from '../../testkit/fixtures';
 import {
   githubIdentity,
   gitlabIdentity,
@@ -222,6 +223,23 @@ describe('mock Sigstore signer', () => {
     const [entry] = (bundle.verificationMaterial as { tlogEntries: { integratedTime: string }[] }).tlogEntries;
     expect(Number(entry.integratedTime)).toBe(future.getTime() / 1000);
     expect(leafCertificate(bundle).notBefore.getTime()).toBe(future.getTime());
+  });
+
+  it('never loads nock: node http is not patched by loading and using the signer (fresh process)', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const script = [
+      "const http = require('node:http');",
+      'const request = http.request, ClientRequest = http.ClientRequest;',
+      "require('./testkit/signer').MockSigstore.create().then(async (mock) => {",
+      "  await mock.signPackage({ name: 'x', version: '1.0.0', sha512Hex: 'ab'.repeat(64), identity: require('./testkit/identity').githubIdentity({ repository: 'a/b' }) });",
+      "  const nock = Object.keys(require.cache).some((path) => path.includes('/node_modules/nock/'));",
+      '  console.log(JSON.stringify({ patched: http.request !== request || http.ClientRequest !== ClientRequest, nock }));',
+      '});',
+    ].join('\n');
+    const tsx = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
+    const { stdout } = await promisify(execFile)(process.execPath, [tsx, '-e', script], { cwd: REPO_ROOT });
+    expect(JSON.parse(stdout.trim())).toEqual({ patched: false, nock: false });
   });
 
   it('signs a registry signature that npm keys verify', async () => {
