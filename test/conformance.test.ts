@@ -3,6 +3,7 @@
  * bin/sigstore-conformance as a child process, exactly as the upstream suite would.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -116,5 +117,15 @@ describe('Sigstore conformance: bundle-verify through bin/sigstore-conformance',
     expect(prefix.status).not.toBe(0);
     expect(regexLike.status).not.toBe(0);
     expect(prefix.stderr).toMatch(/^IDENTITY_MISMATCH: /);
+  });
+
+  it('accepts an artifact digest (sha256:HEX) for an in-toto bundle, and only the right one', async () => {
+    const artifactDigest = createHash('sha256').update(readFileSync(join(CASES, 'a.txt'))).digest('hex');
+    const base = argsFor('happy-path-intoto-in-dsse-v3').slice(0, -1);
+    const right = await run([...base, `sha256:${artifactDigest}`]);
+    const wrong = await run([...base, `sha256:${'0'.repeat(64)}`]);
+    expect(right.status, right.stderr).toBe(0);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toMatch(/^SUBJECT_DIGEST_MISMATCH: /);
   });
 });

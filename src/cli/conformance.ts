@@ -78,31 +78,31 @@ export function verifyBundleCommand(args: VerifyBundleArgs): string {
     try {
       serialized = JSON.parse(readFileSync(args.bundle, 'utf8'));
     } catch (cause) {
-      throw new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `${label}: not JSON`, { cause });
+      throw new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `not JSON`, { cause });
     }
     const bundle = parseBundle(serialized, label);
     const managedKey = args.key ? sigstoreCrypto.createPublicKey(readFileSync(args.key, 'utf8')) : undefined;
     const material = managedKey
       ? trust.withKeys(() => ({ publicKey: managedKey, validFor: () => true }))
-      : trust.withKeys((hint) => fail(ErrorCodes.KEY_UNKNOWN, `${label}: signed with key ${JSON.stringify(hint)} but a certificate identity was expected`));
+      : trust.withKeys((hint) => fail(ErrorCodes.KEY_UNKNOWN, `signed with key ${JSON.stringify(hint)} but a certificate identity was expected`));
     if (bundle.content.$case === 'messageSignature' && !artifact) {
-      fail(ErrorCodes.INTERNAL, `${label}: a message signature needs the artifact itself, not its digest`);
+      fail(ErrorCodes.INTERNAL, `a message signature needs the artifact itself, not its digest`);
     }
     const signature = verifySignedBundle(bundle, material, artifact);
     if (bundle.content.$case === 'dsseEnvelope') {
       const statement = readStatement(bundle, label);
       if (!statement.subject.some((subject) => subject.digest.sha256?.toLowerCase() === sha256)) {
-        fail(ErrorCodes.SUBJECT_DIGEST_MISMATCH, `${label}: no in-toto subject has sha256 ${sha256}`);
+        fail(ErrorCodes.SUBJECT_DIGEST_MISMATCH, `no in-toto subject has sha256 ${sha256}`);
       }
     }
     if (managedKey) {
-      if (signature.certificate) fail(ErrorCodes.SIGNER_KIND, `${label}: signed with a certificate, but --key was given`);
+      if (signature.certificate) fail(ErrorCodes.SIGNER_KIND, `signed with a certificate, but --key was given`);
       return 'OK (key)';
     }
-    if (!signature.certificate) fail(ErrorCodes.SIGNER_KIND, `${label}: not signed with a certificate`);
+    if (!signature.certificate) fail(ErrorCodes.SIGNER_KIND, `not signed with a certificate`);
     const identity = signerIdentity(signature.certificate);
     if (identity.san !== args.identity || identity.issuer !== args.issuer) {
-      fail(ErrorCodes.IDENTITY_MISMATCH, `${label}: signed by ${identity.san} (issuer ${identity.issuer}), expected ${args.identity} (issuer ${args.issuer})`);
+      fail(ErrorCodes.IDENTITY_MISMATCH, `signed by ${identity.san} (issuer ${identity.issuer}), expected ${args.identity} (issuer ${args.issuer})`);
     }
     return `OK ${identity.san}`;
   } catch (error) {
