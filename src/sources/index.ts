@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { parseJsonBody, sourceError, withDeadline } from './http';
+import { parseJsonBody, sourceError } from './http';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 export * from './types';
@@ -95,9 +95,9 @@ export function safeTarget(url: string, registry: string): { kind: 'registry'; p
 
 async function get(options: SourceOptions, subject: string, url: string, request: () => Promise<Buffer | null>): Promise<Buffer | null> {
   try {
-    return await withDeadline(request(), options.requestTimeoutMs, subject, url);
+    return await request();
   } catch (error) {
     if (error instanceof Error && error.name === 'SigstorePluginError') throw error;
-    throw sourceError(subject, url, 'request failed', error);
+    throw sourceError(subject, url, error instanceof Error ? error.message : String(error));
   }
 }

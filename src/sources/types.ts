@@ -24,8 +24,6 @@ export interface SourceOptions {
   bundleDirectory?: string | null;
   /** Scope without `@` (or `*`) -> registry serving `/-/npm/v1/attestations/`. */
   attestationRegistries?: Map<string, string>;
-  /** Overall deadline of one request. */
-  requestTimeoutMs: number;
   /** Largest body accepted. */
   maxResponseBytes: number;
 }

@@ -117,10 +117,9 @@ export class GateSession {
         ok: await findAttestations(
           { name, version, registry },
           {
-            transport: yarnTransport(this.project.configuration, locator),
+            transport: yarnTransport(this.project.configuration, locator, settings),
             bundleDirectory: settings.bundleDirectory,
             attestationRegistries: settings.attestationRegistries,
-            requestTimeoutMs: settings.requestTimeoutMs,
             maxResponseBytes: settings.maxResponseBytes,
           },
         ),

@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+import { INSTALLABLE_FIXTURES, attestationsVariantBytes, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
 import { startForeignHost, startRegistry, type TestRegistry } from '../../testkit/registry';
 import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
-import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
+import { buildPackageTarball, integrityOf, withPostinstallMarker } from '../../testkit/tarball';
 import { createYarnProject, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
 
 const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
@@ -72,6 +72,21 @@ function expectNothingInstalled(p: YarnProject): void {
   expect(p.exists('yarn.lock')).toBe(false);
 }
 
+/** Stages a registry change for one case and always undoes it. */
+async function withRegistryChange<T>(stage: () => void, undo: () => void, body: () => Promise<T>): Promise<T> {
+  stage();
+  try {
+    return await body();
+  } finally {
+    undo();
+  }
+}
+
+function restoreFixture(name: string, version: string): void {
+  registry.clearFaults();
+  registry.addVersion(fixtureToRegistryVersion(loadFixturePackage(name, version)));
+}
+
 beforeAll(async () => {
   mock = await MockSigstore.create();
   trustDir = mkdtempSync(join(tmpdir(), 'sigstore-e2e-trust-'));
@@ -121,5 +136,207 @@ describe('yarn install through the sigstore gate', () => {
     expect(result.output).toContain('https://github.com/ramonpetgrave64/gundam-visor');
     expect(result.output).toMatch(/rules\[\d\]/);
     expectNothingInstalled(p);
+  });
+
+  it('3. fails a tarball replaced by other bytes as a digest mismatch, also when dist.integrity is changed to match', async () => {
+    const fixture = loadFixturePackage(GUNDAM.name, GUNDAM.version);
+    const evil = buildPackageTarball(withPostinstallMarker({ name: GUNDAM.name, version: GUNDAM.version }));
+    for (const integrity of [fixture.integrity, integrityOf(evil)]) {
+      await withRegistryChange(
+        () => {
+          registry.setTarball(GUNDAM.name, GUNDAM.version, evil);
+          registry.setIntegrity(GUNDAM.name, GUNDAM.version, integrity);
+        },
+        () => restoreFixture(GUNDAM.name, GUNDAM.version),
+        async () => {
+          const p = await project({ policy: policy() });
+          const result = await p.install();
+          expect(result.code).not.toBe(0);
+          expect(result.output).toContain('SUBJECT_DIGEST_MISMATCH');
+          expect(result.output).toContain('gundam-visor@1.0.1');
+          expectNothingInstalled(p);
+          expect(p.markerExists(GUNDAM.name, GUNDAM.version)).toBe(false);
+        },
+      );
+    }
+  });
+
+  it('4. fails attestations whose provenance payload was altered (attestations.invalidsigprov.json) as a signature error', async () => {
+    const fixture = loadFixturePackage(GUNDAM.name, GUNDAM.version);
+    await withRegistryChange(
+      () => registry.setAttestations(GUNDAM.name, GUNDAM.version, attestationsVariantBytes(fixture, 'invalidsigprov')),
+      () => restoreFixture(GUNDAM.name, GUNDAM.version),
+      async () => {
+        const p = await project({ policy: policy() });
+        const result = await p.install();
+        expect(result.code).not.toBe(0);
+        expect(result.output).toMatch(/gundam-visor@npm:1\.0\.1: sigstore \[(SIGNATURE|TLOG_[A-Z_]+|STATEMENT_MALFORMED|BUNDLE_MALFORMED)\]/);
+        expectNothingInstalled(p);
+      },
+    );
+  });
+
+  it('5. an unsigned package fails under require: provenance and passes under a require: none rule, reported as such', async () => {
+    const dependencies = { [UNSIGNED.name]: UNSIGNED.version, [GUNDAM.name]: GUNDAM.version };
+    const strict = await project({ policy: policy(), dependencies });
+    const refused = await strict.install();
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain(`${UNSIGNED.name}@${UNSIGNED.version}`);
+    expect(refused.output).toContain('POLICY_DENIED');
+    expect(strict.markerExists(UNSIGNED.name, UNSIGNED.version)).toBe(false);
+    expect(strict.exists('node_modules')).toBe(false);
+
+    const exception = `  - packages: ["${UNSIGNED.name}"]\n    require: none\n    reason: no provenance upstream, tracked in SEC-1\n    expires: 2099-12-31`;
+    const lenient = await project({ policy: policy({ extraRules: [exception] }), dependencies });
+    const allowed = await lenient.install();
+    expect(allowed.code).toBe(0);
+    expect(allowed.output).toContain('sigstore: 1 verified, 1 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(lenient.markerExists(UNSIGNED.name, UNSIGNED.version)).toBe(true);
+    const entry = lenient.evidence().packages.find((item: any) => item.name === UNSIGNED.name);
+    expect(entry.status).toBe('allowed-unsigned');
+    expect(entry.verdict.rule.index).toBe(0);
+  });
+
+  it('6. a second install on a warm cache after the policy was tightened fails and leaves node_modules as it was', async () => {
+    const p = await project({ policy: policy() });
+    expect((await p.install()).code).toBe(0);
+    const lockfile = p.read('yarn.lock');
+    const installedManifest = p.read('node_modules/gundam-visor/package.json');
+    p.write('sigstore-policy.yml', policy({ gundamRepository: 'https://github.com/someone-else/*' }));
+    const result = await p.install();
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('https://github.com/someone-else/*');
+    expect(p.read('yarn.lock')).toBe(lockfile);
+    expect(p.read('node_modules/gundam-visor/package.json')).toBe(installedManifest);
+
+    // Without the binding records the cache hit is re-derived from a fresh download, and passes again.
+    p.write('sigstore-policy.yml', policy());
+    rmSync(join(p.cwd, '.yarn-global/sigstore'), { recursive: true, force: true });
+    registry.clearRequests();
+    const rederived = await p.install();
+    expect(rederived.code).toBe(0);
+    expect(rederived.output).toContain('sigstore: 3 verified');
+    expect(registry.requests.some((request) => request.kind === 'tarball' && request.name === GUNDAM.name)).toBe(true);
+  });
+
+  it('7. an attestations endpoint answering 500, never answering, sending invalid JSON or a huge body fails naming the package', async () => {
+    const faults = [
+      { action: { type: 'status', status: 500 } as const, expect: /500|remote server failed/i },
+      { action: { type: 'hang' } as const, expect: /within 1500 ms/ },
+      { action: { type: 'invalid-json' } as const, expect: /not valid JSON/ },
+      { action: { type: 'huge', bytes: 50_000_000, contentLength: false } as const, expect: /exceeds the 1000000-byte limit/ },
+    ];
+    for (const fault of faults) {
+      await withRegistryChange(
+        () => registry.addFault({ match: { kind: 'attestations', name: GOGGLES.name }, action: fault.action }),
+        () => registry.clearFaults(),
+        async () => {
+          const p = await project({ policy: policy(), yarnrc: 'sigstoreRequestTimeout: 1500\nsigstoreMaxResponseSize: 1000000\nhttpRetry: 1' });
+          const result = await p.install();
+          expect(result.code, fault.action.type).not.toBe(0);
+          expect(result.output).toContain('SOURCE_FETCH_FAILED');
+          expect(result.output).toContain(`${GOGGLES.name}@${GOGGLES.version}`);
+          expect(result.output).toMatch(fault.expect);
+          expectNothingInstalled(p);
+        },
+      );
+    }
+  });
+
+  it('8. warn mode: an identity mismatch warns and the install completes; tampering still fails', async () => {
+    const warnPolicy = policy({ mode: 'warn', gundamRepository: 'https://github.com/someone-else/gundam-visor' });
+    const p = await project({ policy: warnPolicy });
+    const warned = await p.install();
+    expect(warned.code).toBe(0);
+    expect(warned.output).toMatch(/YN0000: .*sigstore: .*gundam-visor@1\.0\.1.*someone-else/);
+    expect(warned.output).toContain('2 verified, 0 allowed unsigned by rule, 1 warnings, 0 failures');
+    expect(p.markerExists(MARKER.name, MARKER.version)).toBe(true);
+
+    const fixture = loadFixturePackage(GOGGLES.name, GOGGLES.version);
+    await withRegistryChange(
+      () => registry.setAttestations(GOGGLES.name, GOGGLES.version, attestationsVariantBytes(fixture, 'invalidsigprov')),
+      () => restoreFixture(GOGGLES.name, GOGGLES.version),
+      async () => {
+        const tampered = await project({ policy: warnPolicy });
+        const result = await tampered.install();
+        expect(result.code).not.toBe(0);
+        expectNothingInstalled(tampered);
+      },
+    );
+    const evil = buildPackageTarball({ name: GOGGLES.name, version: GOGGLES.version });
+    await withRegistryChange(
+      () => registry.setTarball(GOGGLES.name, GOGGLES.version, evil),
+      () => restoreFixture(GOGGLES.name, GOGGLES.version),
+      async () => {
+        const swapped = await project({ policy: warnPolicy });
+        const result = await swapped.install();
+        expect(result.code).not.toBe(0);
+        expect(result.output).toContain('SUBJECT_DIGEST_MISMATCH');
+      },
+    );
+  });
+
+  it('9. git and tarball-URL dependencies are refused before resolution unless allowed; an edited lockfile fails', async () => {
+    const tarballUrl = registry.tarballUrl(UNSIGNED.name, UNSIGNED.version);
+    const gitUrl = `git+http://127.0.0.1:${registry.port}/acme/tool.git#commit=0123456789abcdef0123456789abcdef01234567`;
+    registry.clearRequests();
+    const git = await project({ policy: policy(), dependencies: { tool: gitUrl } });
+    const gitResult = await git.install();
+    expect(gitResult.code).not.toBe(0);
+    expect(gitResult.output).toContain('SOURCE_DENIED');
+    expect(gitResult.output).toContain('sources.git');
+
+    const tarball = await project({ policy: policy(), dependencies: { 'url-dep': tarballUrl } });
+    const tarballResult = await tarball.install();
+    expect(tarballResult.code).not.toBe(0);
+    expect(tarballResult.output).toContain('SOURCE_DENIED');
+    expect(tarballResult.output).toContain('sources.tarball');
+    // Refused on the descriptor: Yarn never downloaded the tarball to resolve it.
+    expect(registry.requests.filter((request) => request.kind === 'tarball' || request.url.includes('acme/tool'))).toEqual([]);
+
+    const allowed = await project({ policy: policy({ sources: 'sources:\n  tarball: ["url-dep"]' }), dependencies: { 'url-dep': tarballUrl } });
+    const allowedResult = await allowed.install();
+    expect(allowedResult.code).toBe(0);
+    expect(allowed.exists('node_modules/url-dep/package.json')).toBe(true);
+
+    const edited = await project({ policy: policy({ sources: 'sources:\n  tarball: ["gundam-visor"]' }), dependencies: { [GUNDAM.name]: GUNDAM.version } });
+    expect((await edited.install()).code).toBe(0);
+    const lockfile = edited.read('yarn.lock')!;
+    const evilUrl = `${registry.url}/evil/-/evil-1.0.0.tgz`;
+    edited.write('yarn.lock', lockfile.replace(/resolution: "gundam-visor@npm:1\.0\.1"/, `resolution: "gundam-visor@${evilUrl}"`));
+    rmSync(join(edited.cwd, 'node_modules'), { recursive: true, force: true });
+    const editedResult = await edited.install();
+    expect(editedResult.code).not.toBe(0);
+    expect(editedResult.output).toContain('LOCKFILE_PROTOCOL_MISMATCH');
+    expect(edited.exists('node_modules/gundam-visor')).toBe(false);
+  });
+
+  it('10. the registry token goes to the registry and never to an attestation URL on another host', async () => {
+    const foreign = await startForeignHost();
+    const token = 'test-token-1234';
+    try {
+      await withRegistryChange(
+        () => {
+          registry.requiredToken = token;
+          registry.moveAttestationsTo(foreign, GUNDAM.name, GUNDAM.version);
+        },
+        () => {
+          registry.requiredToken = undefined;
+          registry.setAttestationsUrl(GUNDAM.name, GUNDAM.version, undefined);
+        },
+        async () => {
+          registry.clearRequests();
+          const p = await project({ policy: policy(), yarnrc: `npmAuthToken: "${token}"\nnpmAlwaysAuth: true` });
+          const result = await p.install();
+          expect(result.code).toBe(0);
+          expect(registry.requests.length).toBeGreaterThan(0);
+          expect(registry.requests.every((request) => request.authorization === `Bearer ${token}`)).toBe(true);
+          expect(registry.requests.some((request) => request.kind === 'attestations' && request.name === GUNDAM.name)).toBe(true);
+          expect(foreign.requests.filter((request) => request.hasAuthorization)).toEqual([]);
+        },
+      );
+    } finally {
+      await foreign.close();
+    }
   });
 });

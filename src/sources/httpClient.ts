@@ -1,0 +1,94 @@
+/**
+ * A small GET client for bundle sources: an overall deadline per attempt
+ * that aborts the socket (so a silent server can neither stall the install
+ * nor keep the process alive), a body size cap enforced while streaming,
+ * bounded retries on network errors and 5xx, no redirects (a redirect could
+ * carry credentials elsewhere), no connection reuse.
+ */
+import http from 'http';
+import https from 'https';
+
+export interface HttpGetOptions {
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  maxBytes: number;
+  /** Extra attempts after the first, on network errors and 5xx answers. */
+  retries: number;
+  /** TLS settings taken from the package manager's configuration. */
+  ca?: Buffer;
+  rejectUnauthorized?: boolean;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: Buffer;
+}
+
+/** Thrown for a transport failure; `retryable` marks network errors and 5xx. */
+export class HttpGetError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'HttpGetError';
+  }
+}
+
+export async function httpGet(url: string, options: HttpGetOptions): Promise<HttpAnswer> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const answer = await attemptGet(url, options);
+      if (answer.status >= 500) throw new HttpGetError(`HTTP ${answer.status}`, true, answer.status);
+      return answer;
+    } catch (error) {
+      const retryable = error instanceof HttpGetError && error.retryable;
+      if (!retryable || attempt >= options.retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+}
+
+function attemptGet(url: string, options: HttpGetOptions): Promise<HttpAnswer> {
+  const target = new URL(url);
+  const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : undefined;
+  if (!client) return Promise.reject(new HttpGetError(`unsupported protocol ${target.protocol}`, false));
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => fail(new HttpGetError(`no complete answer within ${options.timeoutMs} ms`, true)), options.timeoutMs);
+    let settled = false;
+    function fail(error: HttpGetError): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      abort.abort();
+      reject(error);
+    }
+    const request = client.get(
+      target,
+      { headers: { accept: 'application/json', ...options.headers }, agent: false, signal: abort.signal, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const declared = Number(response.headers['content-length']);
+        if (Number.isFinite(declared) && declared > options.maxBytes) return fail(new HttpGetError(`answer of ${declared} bytes exceeds the ${options.maxBytes}-byte limit`, false, status));
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) return fail(new HttpGetError(`answer exceeds the ${options.maxBytes}-byte limit`, false, status));
+          chunks.push(chunk);
+        });
+        response.on('error', (error) => fail(new HttpGetError(error.message, true, status)));
+        response.on('end', () => {
+          if (settled) return;
+          if (!response.complete) return fail(new HttpGetError('connection closed before the answer was complete', true, status));
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status, body: Buffer.concat(chunks) });
+        });
+      },
+    );
+    request.on('error', (error) => fail(new HttpGetError(error.message, true)));
+  });
+}
