@@ -5,17 +5,19 @@
  * in plugin-npm's loader (cache miss) or bound through a content-keyed record
  * or a fresh download (cache hit).
  */
-import { npath } from '@yarnpkg/fslib';
-import { Configuration, structUtils, type FetchOptions, type FetchResult, type Fetcher, type Locator } from '@yarnpkg/core';
+import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
+import { Configuration, httpUtils, structUtils, type FetchOptions, type FetchResult, type Fetcher, type Locator } from '@yarnpkg/core';
 import { NpmHttpFetcher, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
 import { existsSync } from 'fs';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { parseJsonBody, sourceError } from '../sources/http';
 import { sha512File, sha512Hex } from './bindings';
 import { reportError } from './errors';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
 import { GateSession } from './session';
 import { patchOnce } from './state';
 import { convertTarball, downloadTarball } from './tarball';
+import { yarnTransport } from './transport';
 
 const GATED = Symbol.for('yarn-plugin-sigstore.gated-fetcher');
 
@@ -58,10 +60,24 @@ async function gatedFetch(locator: Locator, opts: FetchOptions, fetch: Fetch): P
     case 'npm':
       return fetchRegistryPackage(locator, opts, fetch, session);
     case 'local':
-    case 'foreign':
       await checkSource(locator, session);
       return fetch(locator, opts);
+    case 'foreign':
+      return fetchForeign(locator, opts, fetch, session);
   }
+}
+
+async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
+  const category = await checkSource(locator, session);
+  const result = await fetch(locator, opts);
+  if (category !== 'tarball') return result;
+  try {
+    await bindTarballBundle(locator, result, opts, session);
+  } catch (error) {
+    result.releaseFs?.();
+    throw error;
+  }
+  return result;
 }
 
 /** A `patch:` package is judged by its base, fetched (and so gated) even when the patched zip is cached. */
@@ -74,7 +90,7 @@ async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, se
   return fetch(locator, opts);
 }
 
-async function checkSource(locator: Locator, session: GateSession): Promise<void> {
+async function checkSource(locator: Locator, session: GateSession): Promise<string> {
   const { policy } = await session.ready();
   const range = locator.reference;
   const { protocol, reference } = splitProtocol(range);
@@ -86,6 +102,7 @@ async function checkSource(locator: Locator, session: GateSession): Promise<void
   });
   if (decision.decision === 'deny') throw reportError(new SigstorePluginError(ErrorCodes.SOURCE_DENIED, decision.message));
   session.recordSource(locator, decision.category === 'project-local' ? 'local' : 'allowed-source', decision.message);
+  return decision.category;
 }
 
 async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
@@ -148,18 +165,52 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
 }
 
 async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions, session: GateSession): Promise<void> {
-  const name = structUtils.stringifyIdent(locator);
-  const version = npmVersion(locator)!;
   const tgz = await downloadTarball(locator, opts);
   const tgzSha512 = sha512Hex(tgz);
   await session.judge(locator, tgzSha512, opts.report);
+  await assertSameArchive(tgz, locator, zipSha512, opts);
+  await session.bindings.write({ zipSha512, tgzSha512, name: structUtils.stringifyIdent(locator), version: npmVersion(locator)! });
+}
+
+/** Converts the verified tarball as Yarn does and checks that the result is the very archive Yarn holds. */
+async function assertSameArchive(tgz: Buffer, locator: Locator, zipSha512: string, opts: FetchOptions): Promise<void> {
   const zip = await convertTarball(tgz, locator, opts);
   const freshPath = npath.fromPortablePath(zip.getRealPath());
   zip.discardAndClose();
   if ((await sha512File(freshPath)) !== zipSha512) {
+    const subject = structUtils.stringifyLocator(locator);
     throw reportError(
-      new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${name}@${version}: the cached archive does not match the archive made from the verified tarball (cache tampered or built from other bytes)`, { subject: `${name}@${version}` }),
+      new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${subject}: the cached archive does not match the archive made from the verified tarball (cache tampered or built from other bytes)`, { subject }),
     );
   }
-  await session.bindings.write({ zipSha512, tgzSha512, name, version });
+}
+
+/**
+ * A tarball-URL dependency the policy's sources allow: a bundle published at
+ * `<url>.sigstore.json` is verified like a registry bundle (subject: the
+ * tarball's own name, version and sha512) and must pass; without one the
+ * source allowance alone admits it.
+ */
+async function bindTarballBundle(locator: Locator, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
+  const zipSha512 = await sha512File(npath.fromPortablePath(result.packageFs.getRealPath()));
+  if (session.boundZips.get(locator.locatorHash) === zipSha512) return;
+  const url = locator.reference;
+  const bundleUrl = `${url}.sigstore.json`;
+  const subjectName = structUtils.stringifyLocator(locator);
+  const transport = yarnTransport(opts.project.configuration, locator, session.settings);
+  let bundleBody: Buffer | null;
+  try {
+    bundleBody = await transport.anonymousGet(bundleUrl);
+  } catch (error) {
+    throw reportError(sourceError(subjectName, bundleUrl, (error as Error).message, error));
+  }
+  if (bundleBody !== null) {
+    const bundle = parseJsonBody(bundleBody, session.settings.maxResponseBytes, subjectName, bundleUrl);
+    // Yarn's HTTP layer memoizes bodies per URL: in this process this is the very buffer Yarn converted.
+    const tgz: Buffer = await httpUtils.get(url, { configuration: opts.project.configuration });
+    const manifest = await result.packageFs.readJsonPromise(ppath.join(result.prefixPath, 'package.json' as PortablePath));
+    await session.judgeTarballBundle(locator, { name: String(manifest.name), version: String(manifest.version), sha512Hex: sha512Hex(tgz) }, bundle, bundleUrl, opts.report);
+    await assertSameArchive(tgz, locator, zipSha512, opts);
+  }
+  session.boundZips.set(locator.locatorHash, zipSha512);
 }

@@ -11,7 +11,7 @@ import { ErrorCodes, SigstorePluginError } from '../errors';
 import type { LoadedPolicy, Verdict, VerificationOutcome } from '../policy';
 import type { SourcedDocument } from '../sources/types';
 import type { TrustContext } from '../trust';
-import type { PackageVerification } from '../verify/types';
+import type { PackageSubject, PackageVerification } from '../verify/types';
 import { BindingStore } from './bindings';
 import { reportError, toPluginError } from './errors';
 import { npmVersion } from './locators';
@@ -42,6 +42,7 @@ interface Ready {
   policy: PolicyHandle;
   trust: TrustContext;
   verify: typeof import('../verify').verifyPackageAttestations;
+  verifyBundle: typeof import('../verify').verifyBundleForPackage;
 }
 
 export class GateSession {
@@ -76,7 +77,7 @@ export class GateSession {
   }
 
   private async load(): Promise<Ready> {
-    const [{ createTrustContext, embeddedTrustMaterial }, { verifyPackageAttestations }, { loadPolicyHandle }] = await Promise.all([
+    const [{ createTrustContext, embeddedTrustMaterial }, { verifyPackageAttestations, verifyBundleForPackage }, { loadPolicyHandle }] = await Promise.all([
       import('../trust'),
       import('../verify'),
       import('./policyAdapter'),
@@ -89,7 +90,7 @@ export class GateSession {
       npmKeys: settings.npmKeysPath ? readJson(settings.npmKeysPath) : embedded!.npmKeys,
       origin: settings.trustedRootPath ? `file:${settings.trustedRootPath}` : 'embedded',
     });
-    return { settings, policy, trust, verify: verifyPackageAttestations };
+    return { settings, policy, trust, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
   }
 
   /** Starts fetching the attestation documents of these registry packages (idempotent). */
@@ -136,29 +137,38 @@ export class GateSession {
   async judge(locator: Locator, sha512Hex: string, report: Report): Promise<void> {
     const previous = this.results.get(locator.locatorHash);
     if (previous?.judgedSha === sha512Hex) return this.enforce(previous);
-
-    const { policy, trust, verify } = await this.ready();
+    const { trust, verify } = await this.ready();
     const name = structUtils.stringifyIdent(locator);
     const version = npmVersion(locator);
-    const subject = `${name}@${version}`;
-    if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject }));
+    if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject: name }));
 
     const document = await this.documentFor(locator);
-    let outcome: VerificationOutcome;
-    let source: string | undefined;
-    if ('error' in document) {
-      outcome = { status: 'failed', error: document.error };
-    } else if (!document.ok.found) {
-      outcome = { status: 'unsigned' };
-    } else {
-      source = document.ok.url;
-      try {
-        outcome = { status: 'verified', result: verify(document.ok.document, { name, version, sha512Hex }, trust) };
-      } catch (error) {
-        outcome = { status: 'failed', error: toPluginError(error, subject) };
-      }
-    }
+    if ('error' in document) return this.decide(locator, { name, version, sha512Hex }, { status: 'failed', error: document.error }, undefined, report);
+    const found = document.ok;
+    if (!found.found) return this.decide(locator, { name, version, sha512Hex }, { status: 'unsigned' }, undefined, report);
+    const outcome = attempt(`${name}@${version}`, () => verify(found.document, { name, version, sha512Hex }, trust));
+    return this.decide(locator, { name, version, sha512Hex }, outcome, found.url, report);
+  }
 
+  /**
+   * Judges a non-registry tarball that comes with a `<url>.sigstore.json`
+   * bundle: verified like a registry bundle, its subject the tarball's own
+   * name, version and sha512.
+   */
+  async judgeTarballBundle(locator: Locator, subject: PackageSubject, bundle: unknown, url: string, report: Report): Promise<void> {
+    const { trust, verifyBundle } = await this.ready();
+    const outcome = attempt(`${subject.name}@${subject.version}`, () => {
+      const attestation = verifyBundle(bundle, subject, trust);
+      return attestation.kind === 'provenance'
+        ? { subject, provenance: attestation, provenanceCount: 1 }
+        : { subject, provenanceCount: 0, publish: attestation };
+    });
+    return this.decide(locator, subject, outcome, url, report);
+  }
+
+  private async decide(locator: Locator, subject: PackageSubject, outcome: VerificationOutcome, source: string | undefined, report: Report): Promise<void> {
+    const { policy } = await this.ready();
+    const { name, version, sha512Hex } = subject;
     const verdict = policy.judge({ name, version }, outcome);
     const result: PackageResult & { judgedSha: string } = {
       locator: structUtils.stringifyLocator(locator),
@@ -200,6 +210,15 @@ export class GateSession {
     if (result.verdict?.decision !== 'deny') return;
     const code = result.error?.code ?? ErrorCodes.POLICY_DENIED;
     throw reportError({ code, message: result.verdict.message });
+  }
+}
+
+/** Runs a verification; a thrown error is the `failed` outcome. */
+function attempt(subject: string, verify: () => PackageVerification): VerificationOutcome {
+  try {
+    return { status: 'verified', result: verify() };
+  } catch (error) {
+    return { status: 'failed', error: toPluginError(error, subject) };
   }
 }
 

@@ -4,7 +4,7 @@
  * signed through a mock Sigstore, `enableScripts: true` and postinstall
  * markers. Every case starts from a fresh project with its own global folder.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -338,5 +338,92 @@ describe('yarn install through the sigstore gate', () => {
     } finally {
       await foreign.close();
     }
+  });
+
+  it('11. a tarball-URL dependency allowed by sources is verified through <url>.sigstore.json like a registry bundle', async () => {
+    const name = 'url-tool';
+    const tarball = buildPackageTarball(withPostinstallMarker({ name, version: '1.0.0' }));
+    const path = `/files/${name}-1.0.0.tgz`;
+    const provenanceOf = async (repository: string, bytes: Buffer) =>
+      (await mock.signPackage({ name, version: '1.0.0', tarball: bytes, identity: githubIdentity({ repository }), publish: false })).attestations[0].bundle;
+    const sources = `sources:\n  tarball: ["${name}"]`;
+    const toolRule = rule(name, 'https://github.com/acme/tool', '.github/workflows/release.yml');
+    registry.setRoute(path, { body: tarball, contentType: 'application/octet-stream' });
+    const cases = [
+      { bundle: await provenanceOf('acme/tool', tarball), ok: true, expect: 'sigstore: 1 verified' },
+      { bundle: await provenanceOf('acme/other', tarball), ok: false, expect: 'https://github.com/acme/other' },
+      { bundle: await provenanceOf('acme/tool', buildPackageTarball({ name, version: '1.0.0' })), ok: false, expect: 'SUBJECT_DIGEST_MISMATCH' },
+    ];
+    try {
+      for (const testCase of cases) {
+        registry.setRoute(`${path}.sigstore.json`, { body: testCase.bundle as object });
+        const p = await project({ policy: policy({ extraRules: [toolRule], sources }), dependencies: { [name]: `${registry.url}${path}` } });
+        const result = await p.install();
+        expect(result.code === 0, result.output).toBe(testCase.ok);
+        expect(result.output).toContain(testCase.expect);
+        expect(p.markerExists(name, '1.0.0')).toBe(testCase.ok);
+      }
+    } finally {
+      registry.setRoute(path, undefined);
+      registry.setRoute(`${path}.sigstore.json`, undefined);
+    }
+  });
+
+  it('12. bundles come from a local bundle directory or a per-scope attestation registry when the registry has none', async () => {
+    const fixture = loadFixturePackage(GOGGLES.name, GOGGLES.version);
+    const foreign = await startForeignHost();
+    const bundleDirectory = mkdtempSync(join(tmpdir(), 'sigstore-e2e-bundles-'));
+    writeFileSync(join(bundleDirectory, `${GOGGLES.name.replace('/', '%2f')}@${GOGGLES.version}.json`), fixture.attestationsBytes);
+    foreign.setRoute(`/-/npm/v1/attestations/${GOGGLES.name.replace('/', '%2f')}@${GOGGLES.version}`, { body: fixture.attestationsBytes });
+    const dependencies = { [GOGGLES.name]: GOGGLES.version };
+    try {
+      await withRegistryChange(
+        () => registry.setAttestations(GOGGLES.name, GOGGLES.version, null),
+        () => restoreFixture(GOGGLES.name, GOGGLES.version),
+        async () => {
+          const bare = await project({ policy: policy(), dependencies });
+          expect((await bare.install()).code).not.toBe(0);
+
+          const local = await project({ policy: policy(), dependencies, yarnrc: `sigstoreBundleDirectory: "${bundleDirectory}"` });
+          const localResult = await local.install();
+          expect(localResult.code, localResult.output).toBe(0);
+          expect(localResult.output).toContain('sigstore: 1 verified');
+
+          const scoped = await project({ policy: policy(), dependencies, yarnrc: `sigstoreAttestationRegistries:\n  trishankatdatadog: "${foreign.url}"` });
+          const scopedResult = await scoped.install();
+          expect(scopedResult.code, scopedResult.output).toBe(0);
+          expect(scopedResult.output).toContain('sigstore: 1 verified');
+          expect(foreign.requests.some((request) => request.url.startsWith('/-/npm/v1/attestations/'))).toBe(true);
+        },
+      );
+    } finally {
+      await foreign.close();
+      rmSync(bundleDirectory, { recursive: true, force: true });
+    }
+  });
+
+  it('13. a cache entry swapped for other bytes (lockfile checksum edited to match) fails the binding', async () => {
+    const p = await project({ policy: policy(), dependencies: { [GUNDAM.name]: GUNDAM.version, [MARKER.name]: MARKER.version } });
+    expect((await p.install()).code).toBe(0);
+    const cacheDir = join(p.cwd, '.yarn-global/cache');
+    const files = readdirSync(cacheDir);
+    const gundamZip = files.find((file) => file.startsWith('gundam-visor-npm-1.0.1-'))!;
+    const markerZip = files.find((file) => file.startsWith('@acme-marker-npm-1.0.0-'))!;
+    const lockfile = p.read('yarn.lock')!;
+    const gundamEntry = lockfile.slice(lockfile.indexOf('"gundam-visor@npm:1.0.1"'));
+    const gundamChecksum = /checksum: (\S+)/.exec(gundamEntry)![1];
+    const markerEntry = lockfile.slice(lockfile.indexOf('"@acme/marker@npm:1.0.0"'));
+    const markerChecksum = /checksum: (\S+)/.exec(markerEntry)![1];
+    // The attacker's archive sits where Yarn will look for gundam-visor, and yarn.lock vouches for it.
+    const [, markerHash] = markerChecksum.split('/');
+    const [cacheKey, gundamHash] = gundamChecksum.split('/');
+    const evilName = gundamZip.replace(gundamHash.slice(0, 10), markerHash.slice(0, 10));
+    writeFileSync(join(cacheDir, evilName), readFileSync(join(cacheDir, markerZip)));
+    p.write('yarn.lock', lockfile.replace(gundamChecksum, `${cacheKey}/${markerHash}`));
+    rmSync(join(p.cwd, 'node_modules'), { recursive: true, force: true });
+    const result = await p.install();
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/CACHE_BINDING_MISSING|SUBJECT_DIGEST_MISMATCH/);
+    expect(p.exists('node_modules/gundam-visor')).toBe(false);
   });
 });
