@@ -8,6 +8,9 @@ export function toPluginError(error: unknown, subject: string): SigstorePluginEr
   return new SigstorePluginError(ErrorCodes.INTERNAL, `${subject}: ${message}`, { subject, cause: error });
 }
 
-export function reportError(error: SigstorePluginError | { code: string; message: string }): ReportError {
-  return new ReportError(MessageName.UNNAMED, `sigstore [${error.code}] ${error.message}`);
+/** A Yarn ReportError that still carries the plugin's stable code. */
+export type CodedReportError = ReportError & { sigstoreCode: string };
+
+export function reportError(error: SigstorePluginError | { code: string; message: string }): CodedReportError {
+  return Object.assign(new ReportError(MessageName.UNNAMED, `sigstore [${error.code}] ${error.message}`), { sigstoreCode: error.code });
 }

@@ -70,13 +70,7 @@ async function gatedFetch(locator: Locator, opts: FetchOptions, fetch: Fetch): P
 async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
   const category = await checkSource(locator, session);
   const result = await fetch(locator, opts);
-  if (category !== 'tarball') return result;
-  try {
-    await bindTarballBundle(locator, result, opts, session);
-  } catch (error) {
-    result.releaseFs?.();
-    throw error;
-  }
+  if (category === 'tarball') await bindOrRelease(locator, result, session, () => bindTarballBundle(locator, result, opts, session));
   return result;
 }
 
@@ -111,13 +105,20 @@ async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch:
   }
   void session.documentFor(locator);
   const result = await fetch(locator, opts);
+  await bindOrRelease(locator, result, session, () => bindCachedArchive(locator, result, opts, session));
+  return result;
+}
+
+/** Runs a binding step; on failure, releases the archive and records the package as failed. */
+async function bindOrRelease(locator: Locator, result: FetchResult, session: GateSession, bind: () => Promise<void>): Promise<void> {
   try {
-    await bindCachedArchive(locator, result, opts, session);
+    await bind();
   } catch (error) {
     result.releaseFs?.();
+    const failure = error instanceof Error ? error : new Error(String(error));
+    if (session.results.get(locator.locatorHash)?.status !== 'failed') session.markFailed(locator, { code: (failure as { sigstoreCode?: string }).sigstoreCode ?? ErrorCodes.INTERNAL, message: failure.message });
     throw error;
   }
-  return result;
 }
 
 /**

@@ -200,6 +200,13 @@ export class GateSession {
     });
   }
 
+  /** A package that passed verification but whose archive could not be bound to it: counted as a failure. */
+  markFailed(locator: Locator, error: { code: string; message: string }): void {
+    const result = this.results.get(locator.locatorHash);
+    const base = result ?? { locator: structUtils.stringifyLocator(locator), name: structUtils.stringifyIdent(locator), version: locator.reference };
+    this.results.set(locator.locatorHash, { ...base, status: 'failed', error });
+  }
+
   /** Whether a lifecycle script of this package may run. */
   mayRunScripts(locator: Locator): boolean {
     const status = this.results.get(locator.locatorHash)?.status;
