@@ -5,9 +5,9 @@
  * cache anyone with commit access can write). Verification and policy are
  * re-run on every install: a record only saves the download.
  */
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { createReadStream } from 'fs';
-import { mkdir, readFile, rename, writeFile } from 'fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'fs/promises';
 import { dirname, join } from 'path';
 
 export interface BindingRecord {
@@ -29,12 +29,19 @@ export class BindingStore {
     }
   }
 
-  async write(record: BindingRecord): Promise<void> {
+  /** Best effort: a record that cannot be written only costs the next install a download. */
+  async write(record: BindingRecord): Promise<boolean> {
     const path = this.pathOf(record.zipSha512);
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(record));
-    await rename(temporary, path);
+    const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(temporary, JSON.stringify(record));
+      await rename(temporary, path);
+      return true;
+    } catch {
+      await rm(temporary, { force: true }).catch(() => {});
+      return false;
+    }
   }
 
   private pathOf(zipSha512: string): string {

@@ -80,7 +80,8 @@ async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, se
   if (base === null) throw reportError(new SigstorePluginError(ErrorCodes.SOURCE_DENIED, `${structUtils.stringifyLocator(locator)}: patch without a base package`));
   const baseResult = await gatedFetch(base, opts, fetch);
   baseResult.releaseFs?.();
-  session.recordSource(locator, session.mayRunScripts(base) ? 'allowed-source' : 'local', `patch of ${structUtils.stringifyLocator(base)}`);
+  // The verdict is the base's (counted once); the patch itself is the project's own change.
+  session.recordSource(locator, 'local', `patch of ${structUtils.stringifyLocator(base)}`);
   return fetch(locator, opts);
 }
 

@@ -426,4 +426,38 @@ describe('yarn install through the sigstore gate', () => {
     expect(result.output).toMatch(/CACHE_BINDING_MISSING|SUBJECT_DIGEST_MISMATCH/);
     expect(p.exists('node_modules/gundam-visor')).toBe(false);
   });
+
+  it('14. a mode override is printed; loosening is refused unless the policy allows it; --json carries events', async () => {
+    const mismatch = policy({ gundamRepository: 'https://github.com/someone-else/gundam-visor' });
+    const strict = await project({ policy: mismatch });
+    const refused = await strict.install({ YARN_SIGSTORE_MODE: 'warn' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(/sigstoreMode.*asks for mode warn, refused/);
+    expectNothingInstalled(strict);
+
+    const loosenable = await project({ policy: `allowLooseningOverrides: true\n${mismatch}` });
+    const loosened = await loosenable.run(['install', '--json'], { YARN_SIGSTORE_MODE: 'warn' });
+    expect(loosened.code).toBe(0);
+    const events = loosened.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(events.some((event) => /sets mode warn \(loosening, allowed by the policy\)/.test(event.data ?? ''))).toBe(true);
+    const gundam = events.find((event) => event.type === 'sigstore-package' && event.name === GUNDAM.name);
+    expect(gundam).toMatchObject({ status: 'warned', verdict: { decision: 'warn' } });
+    expect(events.find((event) => event.type === 'sigstore-summary')).toMatchObject({ verified: 2, warnings: 1, failures: 0 });
+  });
+
+  it('15. a patch: package is judged by its base, also when the patched archive is cached', async () => {
+    const patch = ['diff --git a/index.js b/index.js', '--- a/index.js', '+++ b/index.js', '@@ -1,3 +1,3 @@', '-//index.js', '+//index.js (patched)', ' ', ' function helloNpm() {', ''].join('\n');
+    const dependencies = { [GUNDAM.name]: `patch:${GUNDAM.name}@npm%3A${GUNDAM.version}#./gundam.patch` };
+    const p = await project({ policy: policy(), dependencies });
+    p.write('gundam.patch', patch);
+    const first = await p.install();
+    expect(first.code, first.output).toBe(0);
+    expect(p.read('node_modules/gundam-visor/index.js')).toContain('(patched)');
+    expect(first.output).toContain('sigstore: 1 verified');
+
+    p.write('sigstore-policy.yml', policy({ gundamRepository: 'https://github.com/someone-else/gundam-visor' }));
+    const second = await p.install();
+    expect(second.code).not.toBe(0);
+    expect(second.output).toContain('https://github.com/someone-else/gundam-visor');
+  });
 });
