@@ -5,10 +5,9 @@
  * cache anyone with commit access can write). Verification and policy are
  * re-run on every install: a record only saves the download.
  */
-import { createHash, randomBytes } from 'crypto';
+import { createHash } from 'crypto';
 import { createReadStream } from 'fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'fs/promises';
-import { dirname, join } from 'path';
+import { readRecord, recordPath, writeRecord } from './recordFiles';
 
 export interface BindingRecord {
   zipSha512: string;
@@ -21,31 +20,12 @@ export class BindingStore {
   constructor(private readonly folder: string) {}
 
   async read(zipSha512: string): Promise<BindingRecord | undefined> {
-    try {
-      const record = JSON.parse(await readFile(this.pathOf(zipSha512), 'utf8')) as BindingRecord;
-      return record.zipSha512 === zipSha512 && /^[0-9a-f]{128}$/.test(record.tgzSha512) ? record : undefined;
-    } catch {
-      return undefined;
-    }
+    const record = await readRecord<BindingRecord>(recordPath(this.folder, zipSha512));
+    return record?.zipSha512 === zipSha512 && /^[0-9a-f]{128}$/.test(record.tgzSha512) ? record : undefined;
   }
 
-  /** Best effort: a record that cannot be written only costs the next install a download. */
-  async write(record: BindingRecord): Promise<boolean> {
-    const path = this.pathOf(record.zipSha512);
-    const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(temporary, JSON.stringify(record));
-      await rename(temporary, path);
-      return true;
-    } catch {
-      await rm(temporary, { force: true }).catch(() => {});
-      return false;
-    }
-  }
-
-  private pathOf(zipSha512: string): string {
-    return join(this.folder, zipSha512.slice(0, 2), `${zipSha512}.json`);
+  write(record: BindingRecord): Promise<boolean> {
+    return writeRecord(recordPath(this.folder, record.zipSha512), record);
   }
 }
 

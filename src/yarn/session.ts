@@ -13,6 +13,7 @@ import type { SourcedDocument } from '../sources/types';
 import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 import { BindingStore } from './bindings';
+import { VerificationCache } from './verificationCache';
 import { reportError, toPluginError } from './errors';
 import { npmVersion } from './locators';
 import { createPool } from './pool';
@@ -52,6 +53,7 @@ export class GateSession {
   /** Zips already bound in this install: locatorHash -> zip sha512 (the link step fetches again). */
   readonly boundZips = new Map<string, string>();
   readonly bindings: BindingStore;
+  private readonly verified: VerificationCache;
   private readonly documents = new Map<string, Promise<DocumentResult>>();
   private readyPromise?: Promise<Ready>;
   private readonly pool: <T>(task: () => Promise<T>) => Promise<T>;
@@ -68,7 +70,9 @@ export class GateSession {
     this.settings = readSettings(project.configuration);
     this.pool = createPool(this.settings.concurrency);
     const globalFolder = project.configuration.get('globalFolder') as PortablePath;
-    this.bindings = new BindingStore(npath.fromPortablePath(ppath.join(globalFolder, 'sigstore/bindings' as PortablePath)));
+    const cacheFolder = (name: string) => npath.fromPortablePath(ppath.join(globalFolder, `sigstore/${name}` as PortablePath));
+    this.bindings = new BindingStore(cacheFolder('bindings'));
+    this.verified = new VerificationCache(cacheFolder('verified'));
   }
 
   /** Policy, trust material and the verifier, loaded on first use (plugin load stays cheap). */
@@ -146,8 +150,12 @@ export class GateSession {
     if ('error' in document) return this.decide(locator, { name, version, sha512Hex }, { status: 'failed', error: document.error }, undefined, report);
     const found = document.ok;
     if (!found.found) return this.decide(locator, { name, version, sha512Hex }, { status: 'unsigned' }, undefined, report);
-    const outcome = attempt(`${name}@${version}`, () => verify(found.document, { name, version, sha512Hex }, trust));
-    return this.decide(locator, { name, version, sha512Hex }, outcome, found.url, report);
+    const subject = { name, version, sha512Hex };
+    const cacheKey = VerificationCache.key(subject, found.document, trust.digest);
+    const cached = await this.verified.read(cacheKey, subject);
+    const outcome = cached ? { status: 'verified' as const, result: cached } : attempt(`${name}@${version}`, () => verify(found.document, subject, trust));
+    if (!cached && outcome.status === 'verified') await this.verified.write(cacheKey, outcome.result);
+    return this.decide(locator, subject, outcome, found.url, report);
   }
 
   /**
