@@ -4,11 +4,11 @@
  * signed through a mock Sigstore, `enableScripts: true` and postinstall
  * markers. Every case starts from a fresh project with its own global folder.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INSTALLABLE_FIXTURES, attestationsVariantBytes, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+import { FIXTURES_DIR, INSTALLABLE_FIXTURES, attestationsVariantBytes, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
 import { startForeignHost, startRegistry, type TestRegistry } from '../../testkit/registry';
 import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
 import { buildPackageTarball, integrityOf, withPostinstallMarker } from '../../testkit/tarball';
@@ -459,5 +459,60 @@ describe('yarn install through the sigstore gate', () => {
     const second = await p.install();
     expect(second.code).not.toBe(0);
     expect(second.output).toContain('https://github.com/someone-else/gundam-visor');
+  });
+
+  it('16. packages with os conditions: the one for this platform is verified (Yarn hides its checksum), the other is not installed', async () => {
+    const here = { name: '@acme/native-here', version: '1.0.0' };
+    const elsewhere = { name: '@acme/native-elsewhere', version: '1.0.0' };
+    const otherOs = process.platform === 'aix' ? 'sunos' : 'aix';
+    for (const [spec, os] of [[here, process.platform], [elsewhere, otherOs]] as const) {
+      const tarball = buildPackageTarball(withPostinstallMarker({ ...spec, extra: { os: [os] } }));
+      registry.addVersion({ ...spec, tarball, attestations: await mock.signPackage({ ...spec, tarball, identity: githubIdentity({ repository: 'acme/marker' }) }) });
+    }
+    const nativeRule = rule('@acme/native-*', MARKER.repository, '.github/workflows/release.yml');
+    const dependencies = { [here.name]: here.version, [elsewhere.name]: elsewhere.version };
+    const p = await project({ policy: policy({ extraRules: [nativeRule] }), dependencies });
+    const first = await p.install();
+    expect(first.code, first.output).toBe(0);
+    expect(p.evidence().packages.find((entry: any) => entry.name === here.name).status).toBe('verified');
+    expect(p.markerExists(here.name, here.version)).toBe(true);
+    expect(p.exists('node_modules/@acme/native-elsewhere')).toBe(false);
+
+    // Warm cache, tightened policy: the conditional package is judged again.
+    p.write('sigstore-policy.yml', policy({ extraRules: [rule('@acme/native-*', 'https://github.com/acme/other', '.github/workflows/release.yml')] }));
+    const second = await p.install();
+    expect(second.code).not.toBe(0);
+    expect(second.output).toContain('@acme/native-here@1.0.0');
+  });
+
+  it('17. zero-config allows the unsigned with a hint but still fails tampering; a custom policy path and trusted root apply', async () => {
+    const dependencies = { [UNSIGNED.name]: UNSIGNED.version, [GUNDAM.name]: GUNDAM.version };
+    const zero = await project({ dependencies });
+    const allowed = await zero.install();
+    expect(allowed.code).toBe(0);
+    expect(allowed.output).toContain('sigstore: 1 verified, 1 allowed unsigned by rule');
+    expect(allowed.output).toContain('yarn sigstore policy init');
+
+    const fixture = loadFixturePackage(GUNDAM.name, GUNDAM.version);
+    await withRegistryChange(
+      () => registry.setAttestations(GUNDAM.name, GUNDAM.version, attestationsVariantBytes(fixture, 'invalidsigpub')),
+      () => restoreFixture(GUNDAM.name, GUNDAM.version),
+      async () => {
+        const tampered = await project({ dependencies });
+        expect((await tampered.install()).code).not.toBe(0);
+      },
+    );
+
+    const custom = await project({ dependencies: { [GUNDAM.name]: GUNDAM.version }, yarnrc: 'sigstorePolicyPath: config/trust.yml' });
+    mkdirSync(join(custom.cwd, 'config'));
+    custom.write('config/trust.yml', policy({ gundamRepository: 'https://github.com/someone-else/gundam-visor' }));
+    const denied = await custom.install();
+    expect(denied.code).not.toBe(0);
+    expect(denied.output).toContain('someone-else');
+
+    const staging = await project({ policy: policy(), dependencies: { [GUNDAM.name]: GUNDAM.version }, trustedRootPath: join(FIXTURES_DIR, 'sigstore/trusted_root.staging.json') });
+    const untrusted = await staging.install();
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.output).toContain('gundam-visor@1.0.1');
   });
 });
