@@ -90,7 +90,6 @@ export async function createYarnProject(options: YarnProjectOptions): Promise<Ya
     YARN_GLOBAL_FOLDER: join(cwd, '.yarn-global'),
     YARN_ENABLE_IMMUTABLE_INSTALLS: 'false',
     YARN_ENABLE_TELEMETRY: '0',
-    YARN_ENABLE_GLOBAL_CACHE: 'true',
     SIGSTORE_TEST_MARKER_DIR: join(cwd, 'markers'),
     ...options.env,
   };

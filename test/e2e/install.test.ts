@@ -515,4 +515,23 @@ describe('yarn install through the sigstore gate', () => {
     expect(untrusted.code).not.toBe(0);
     expect(untrusted.output).toContain('gundam-visor@1.0.1');
   });
+
+  it('18. a committed zero-install cache on a fresh CI machine is re-derived from the registry before it counts', async () => {
+    const p = await project({ policy: policy(), dependencies: { [GUNDAM.name]: GUNDAM.version }, yarnrc: 'enableGlobalCache: false' });
+    expect((await p.install()).code).toBe(0);
+    expect(readdirSync(join(p.cwd, '.yarn/cache')).some((file) => file.startsWith('gundam-visor-'))).toBe(true);
+
+    // A fresh machine: its own global folder holds no binding record.
+    const ci = { YARN_GLOBAL_FOLDER: join(p.cwd, '.ci-global'), YARN_ENABLE_GLOBAL_CACHE: 'false' };
+    registry.clearRequests();
+    const fresh = await p.run(['install', '--immutable', '--immutable-cache'], ci);
+    expect(fresh.code, fresh.output).toBe(0);
+    expect(fresh.output).toContain('sigstore: 1 verified');
+    expect(registry.requests.some((request) => request.kind === 'tarball' && request.name === GUNDAM.name)).toBe(true);
+
+    // The registry unreachable: the committed archive alone is not enough.
+    const offline = await p.run(['install', '--immutable', '--immutable-cache'], { ...ci, YARN_GLOBAL_FOLDER: join(p.cwd, '.ci-global-2'), YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9', YARN_HTTP_RETRY: '0' });
+    expect(offline.code).not.toBe(0);
+    expect(offline.output).toMatch(/gundam-visor@npm:1\.0\.1: sigstore \[SOURCE_FETCH_FAILED\].*http:\/\/127\.0\.0\.1:9\//);
+  });
 });
