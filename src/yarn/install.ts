@@ -4,6 +4,8 @@
  * ends (or fails), print the summary and write the evidence file.
  */
 import { Project, structUtils } from '@yarnpkg/core';
+import { npath } from '@yarnpkg/fslib';
+import path from 'path';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
 import { GateSession } from './session';
@@ -16,7 +18,12 @@ export function installFetchStepHooks(): void {
     Project.prototype.fetchEverything = async function (this: Project, options) {
       const session = GateSession.for(this);
       checkLockfileProtocols(this);
-      session.prefetch(registryPackages(this));
+      const packages = [...registryPackages(this)];
+      session.prefetch(packages);
+      // Loading the policy here makes a broken policy fail the install before anything is fetched.
+      const { policy, trust } = await session.ready();
+      const policyName = policy.loaded?.filepath ? path.relative(npath.fromPortablePath(this.cwd), policy.loaded.filepath) : 'none (zero-config)';
+      options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policyName}, trust: ${trust.origin})`);
       let outcome: 'completed' | 'failed' = 'failed';
       try {
         await fetchEverything.call(this, options);

@@ -534,4 +534,33 @@ describe('yarn install through the sigstore gate', () => {
     expect(offline.code).not.toBe(0);
     expect(offline.output).toMatch(/gundam-visor@npm:1\.0\.1: sigstore \[SOURCE_FETCH_FAILED\].*http:\/\/127\.0\.0\.1:9\//);
   });
+
+  it('19. project-local file: packages pass and run their scripts; a portal: outside the project needs sources.local; a broken policy stops the install', async () => {
+    const p = await project({ policy: policy(), dependencies: { local: 'file:./packages/local' } });
+    mkdirSync(join(p.cwd, 'packages/local'), { recursive: true });
+    p.write('packages/local/package.json', JSON.stringify({ name: 'local', version: '1.0.0', scripts: { postinstall: 'node -e "require(\'fs\').mkdirSync(process.env.SIGSTORE_TEST_MARKER_DIR,{recursive:true});require(\'fs\').writeFileSync(require(\'path\').join(process.env.SIGSTORE_TEST_MARKER_DIR,\'local@1.0.0\'),\'ran\')"' } }));
+    const local = await p.install();
+    expect(local.code, local.output).toBe(0);
+    expect(p.markerExists('local', '1.0.0')).toBe(true);
+
+    const outside = mkdtempSync(join(tmpdir(), 'sigstore-e2e-outside-'));
+    writeFileSync(join(outside, 'package.json'), JSON.stringify({ name: 'outside', version: '1.0.0' }));
+    try {
+      const denied = await project({ policy: policy(), dependencies: { outside: `portal:${outside}` } });
+      const deniedResult = await denied.install();
+      expect(deniedResult.code).not.toBe(0);
+      expect(deniedResult.output).toContain('sources.local');
+      const allowed = await project({ policy: policy({ sources: 'sources:\n  local: ["outside"]' }), dependencies: { outside: `portal:${outside}` } });
+      expect((await allowed.install()).code).toBe(0);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+
+    const broken = await project({ policy: 'version: 1\nrules:\n  - packages: ["x"]\n    require: sometimes\n' });
+    const brokenResult = await broken.install();
+    expect(brokenResult.code).not.toBe(0);
+    expect(brokenResult.output).toContain('POLICY_INVALID');
+    expect(brokenResult.output).toContain('rules[0].require');
+    expectNothingInstalled(broken);
+  });
 });
