@@ -29,18 +29,26 @@ export async function checkDependency(dependency: Descriptor, project: Project, 
   return dependency;
 }
 
+/** A patch is judged by its base; transparent workspaces legitimately answer semver ranges. */
+function resolvesToRegistryOrWorkspace(reference: string): boolean {
+  const route = routeOf(reference);
+  if (route === 'patch') {
+    const source = structUtils.parseRange(reference).source;
+    return source !== null && resolvesToRegistryOrWorkspace(structUtils.parseLocator(source, true).reference);
+  }
+  return route === 'npm' || route === 'workspace';
+}
+
 /**
- * Every registry descriptor must resolve to a registry package (or a patch of
- * one): an edited yarn.lock can point `lodash@npm:^4` at any URL.
+ * Every registry descriptor must resolve to a registry package, a patch of
+ * one, or a workspace: an edited yarn.lock can point `lodash@npm:^4` at any URL.
  */
 export function checkLockfileProtocols(project: Project): void {
   for (const [descriptorHash, locatorHash] of project.storedResolutions) {
     const descriptor = project.storedDescriptors.get(descriptorHash);
     const pkg = project.storedPackages.get(locatorHash);
     if (!descriptor || !pkg || routeOf(descriptor.range) !== 'npm') continue;
-    const resolved = routeOf(pkg.reference) === 'patch' ? structUtils.parseRange(pkg.reference).source ?? '' : pkg.reference;
-    const resolvedReference = resolved.includes('@npm:') || resolved.startsWith('npm:') ? 'npm:' : resolved;
-    if (!resolvedReference.startsWith('npm:')) {
+    if (!resolvesToRegistryOrWorkspace(pkg.reference)) {
       throw reportError(
         new SigstorePluginError(
           ErrorCodes.LOCKFILE_PROTOCOL_MISMATCH,

@@ -563,4 +563,16 @@ describe('yarn install through the sigstore gate', () => {
     expect(brokenResult.output).toContain('rules[0].require');
     expectNothingInstalled(broken);
   });
+
+  it('20. a semver range answered by a workspace (transparent workspaces) is not a lockfile protocol mismatch', async () => {
+    const p = await project({ policy: policy(), dependencies: { lib: '^1.0.0', [GUNDAM.name]: GUNDAM.version } });
+    const manifest = JSON.parse(p.read('package.json')!);
+    p.write('package.json', JSON.stringify({ ...manifest, workspaces: ['packages/*'] }));
+    mkdirSync(join(p.cwd, 'packages/lib'), { recursive: true });
+    p.write('packages/lib/package.json', JSON.stringify({ name: 'lib', version: '1.0.0' }));
+    const result = await p.install();
+    expect(result.code, result.output).toBe(0);
+    expect(p.read('yarn.lock')).toContain('lib@workspace:packages/lib');
+    expect(result.output).toContain('sigstore: 1 verified');
+  });
 });
