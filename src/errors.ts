@@ -47,6 +47,9 @@ export const ErrorCodes = {
   TUF_METADATA_INVALID: 'TUF_METADATA_INVALID',
   TRUSTED_ROOT_TOO_OLD: 'TRUSTED_ROOT_TOO_OLD',
   TRUST_CONFIG_INVALID: 'TRUST_CONFIG_INVALID',
+  // Commands
+  LOCKFILE_STALE: 'LOCKFILE_STALE',
+  POLICY_EXISTS: 'POLICY_EXISTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

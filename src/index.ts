@@ -4,6 +4,10 @@
  * The factory may run several times per process; the patches apply once.
  */
 import type { Plugin } from '@yarnpkg/core';
+import { SigstoreExplainCommand } from './yarn/commands/explain';
+import { SigstorePolicyCheckCommand } from './yarn/commands/policyCheck';
+import { SigstorePolicyInitCommand } from './yarn/commands/policyInit';
+import { SigstoreVerifyCommand } from './yarn/commands/verify';
 import { checkDependency } from './yarn/dependencies';
 import { installFetcherGate } from './yarn/gate';
 import { installFetchStepHooks } from './yarn/install';
@@ -15,6 +19,8 @@ installFetchStepHooks();
 
 const plugin: Plugin = {
   configuration: sigstoreSettings as any,
+  // One file per `yarn sigstore ...` command.
+  commands: [SigstoreVerifyCommand, SigstoreExplainCommand, SigstorePolicyInitCommand, SigstorePolicyCheckCommand],
   hooks: {
     reduceDependency: checkDependency,
     wrapScriptExecution: guardScript,

@@ -141,21 +141,31 @@ export class GateSession {
   async judge(locator: Locator, sha512Hex: string, report: Report): Promise<void> {
     const previous = this.results.get(locator.locatorHash);
     if (previous?.judgedSha === sha512Hex) return this.enforce(previous);
+    const { subject, outcome, source } = await this.outcomeFor(locator, sha512Hex);
+    return this.decide(locator, subject, outcome, source, report);
+  }
+
+  /**
+   * Verifies one registry package whose tarball hashes to `sha512Hex`, without
+   * judging it: the outcome and where its attestations came from (the
+   * `yarn sigstore` commands judge or describe it themselves).
+   */
+  async outcomeFor(locator: Locator, sha512Hex: string): Promise<{ subject: PackageSubject; outcome: VerificationOutcome; source?: string }> {
     const { trust, verify } = await this.ready();
     const name = structUtils.stringifyIdent(locator);
     const version = npmVersion(locator);
     if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject: name }));
+    const subject = { name, version, sha512Hex };
 
     const document = await this.documentFor(locator);
-    if ('error' in document) return this.decide(locator, { name, version, sha512Hex }, { status: 'failed', error: document.error }, undefined, report);
+    if ('error' in document) return { subject, outcome: { status: 'failed', error: document.error } };
     const found = document.ok;
-    if (!found.found) return this.decide(locator, { name, version, sha512Hex }, { status: 'unsigned' }, undefined, report);
-    const subject = { name, version, sha512Hex };
+    if (!found.found) return { subject, outcome: { status: 'unsigned' } };
     const cacheKey = VerificationCache.key(subject, found.document, trust.digest);
     const cached = await this.verified.read(cacheKey, subject);
     const outcome = cached ? { status: 'verified' as const, result: cached } : attempt(`${name}@${version}`, () => verify(found.document, subject, trust));
     if (!cached && outcome.status === 'verified') await this.verified.write(cacheKey, outcome.result);
-    return this.decide(locator, subject, outcome, found.url, report);
+    return { subject, outcome, source: found.url };
   }
 
   /**

@@ -1,0 +1,135 @@
+/**
+ * Writes a starting trust policy from what the project's packages really
+ * carry: one provenance rule per signer identity (issuer, repository and its
+ * ID, workflow), grouped under their repository owner; publish-only and
+ * unsigned packages get explicit, commented exceptions.
+ */
+import { sourceRepositoryOf, workflowPathOf } from '../../policy/identity';
+import type { SourceKind } from '../../policy';
+import type { SignerIdentity } from '../../verify/types';
+
+export type DraftEntry =
+  | { name: string; version: string; kind: 'provenance'; identity: SignerIdentity }
+  | { name: string; version: string; kind: 'publish' | 'unsigned' };
+
+export interface DraftInput {
+  entries: DraftEntry[];
+  /** Non-registry packages the policy's `sources` must allow, by kind. */
+  sources: Map<SourceKind, Set<string>>;
+  /** Expiry written on the unsigned exceptions (YYYY-MM-DD). */
+  reviewBy: string;
+  generatedAt: string;
+}
+
+interface Pin {
+  issuer?: string;
+  repository?: string;
+  repositoryId?: string;
+  workflow?: string;
+  san?: string;
+}
+
+/** What a rule pins for one identity: the repository (and its immutable ID) and the workflow, else the SAN. */
+function pinOf(identity: SignerIdentity): Pin {
+  const repository = sourceRepositoryOf(identity);
+  if (!repository) return { issuer: identity.issuer, san: identity.san };
+  return { issuer: identity.issuer, repository, repositoryId: identity.sourceRepositoryIdentifier, workflow: workflowPathOf(identity) };
+}
+
+function ownerOf(pin: Pin): string {
+  if (!pin.repository) return pin.san ?? 'unknown signer';
+  const url = new URL(pin.repository);
+  return `${url.host}/${url.pathname.split('/').filter(Boolean)[0] ?? ''}`;
+}
+
+const quote = (text: string) => JSON.stringify(text);
+
+/** Package selectors: the bare name, or `name@version` when versions of one name differ in what they carry. */
+function selectorsFor(entries: DraftEntry[], all: DraftEntry[], keyOf: (entry: DraftEntry) => string): string[] {
+  const selectors = entries.map((entry) => {
+    const siblings = all.filter((other) => other.name === entry.name);
+    return siblings.every((other) => keyOf(other) === keyOf(entry)) ? entry.name : `${entry.name}@${entry.version}`;
+  });
+  return [...new Set(selectors)].sort();
+}
+
+function entryKey(entry: DraftEntry): string {
+  return entry.kind === 'provenance' ? JSON.stringify(pinOf(entry.identity)) : entry.kind;
+}
+
+function packagesLine(selectors: string[]): string {
+  return `  - packages: [${selectors.map(quote).join(', ')}]`;
+}
+
+function provenanceRules(entries: DraftEntry[]): string[] {
+  const groups = new Map<string, { pin: Pin; entries: DraftEntry[] }>();
+  for (const entry of entries) {
+    if (entry.kind !== 'provenance') continue;
+    const key = entryKey(entry);
+    const group = groups.get(key) ?? { pin: pinOf(entry.identity), entries: [] };
+    group.entries.push(entry);
+    groups.set(key, group);
+  }
+  const sorted = [...groups.values()].sort((a, b) => ownerOf(a.pin).localeCompare(ownerOf(b.pin)) || (a.pin.repository ?? '').localeCompare(b.pin.repository ?? ''));
+  const lines: string[] = [];
+  let owner: string | undefined;
+  for (const { pin, entries: members } of sorted) {
+    if (ownerOf(pin) !== owner) {
+      owner = ownerOf(pin);
+      lines.push('', `  # ---- ${owner} ----`);
+    }
+    lines.push(`  # Built from ${pin.repository ?? pin.san}${pin.repositoryId ? ` (repository ID ${pin.repositoryId}: a deleted and re-created repository of the same name does not match)` : ''}${pin.workflow ? ` by the workflow ${pin.workflow}` : ''}.`);
+    lines.push(packagesLine(selectorsFor(members, entries, entryKey)), '    require: provenance', '    identity:');
+    if (pin.issuer) lines.push(`      issuer: ${quote(pin.issuer)}`);
+    if (pin.repository) lines.push(`      repository: ${quote(pin.repository)}`);
+    if (pin.repositoryId) lines.push(`      repositoryId: ${quote(pin.repositoryId)}`);
+    if (pin.workflow) lines.push(`      workflow: ${quote(pin.workflow)}`);
+    if (pin.san) lines.push(`      san: ${quote(pin.san)}`);
+  }
+  return lines;
+}
+
+function exceptionRules(entries: DraftEntry[], reviewBy: string): string[] {
+  const lines: string[] = [];
+  const publishOnly = entries.filter((entry) => entry.kind === 'publish');
+  if (publishOnly.length > 0) {
+    lines.push('', '  # Published with an npm publish attestation but no build provenance: the registry vouches for the', '  # upload, nothing pins who built it.');
+    lines.push(packagesLine(selectorsFor(publishOnly, entries, entryKey)), '    require: publish');
+  }
+  const unsigned = entries.filter((entry) => entry.kind === 'unsigned');
+  if (unsigned.length > 0) {
+    lines.push('', '  # No Sigstore provenance at all. Allowed as they are today; replace the reason, and once the', `  # exception expires (${reviewBy}) the default rule requires provenance again.`);
+    lines.push(packagesLine(selectorsFor(unsigned, entries, entryKey)), '    require: none', `    reason: ${quote('TODO: say why these packages are trusted without provenance')}`, `    expires: ${quote(reviewBy)}`);
+  }
+  return lines;
+}
+
+function sourceLines(sources: Map<SourceKind, Set<string>>): string[] {
+  const kinds = [...sources.entries()].filter(([, names]) => names.size > 0);
+  if (kinds.length === 0) return [];
+  const lines = ['', '# Dependencies that do not come from the registry, allowed by name (their bytes carry no registry provenance).', 'sources:'];
+  for (const [kind, names] of kinds) lines.push(`  ${kind}: [${[...names].sort().map(quote).join(', ')}]`);
+  return lines;
+}
+
+export function draftPolicy(input: DraftInput): string {
+  const rules = [...provenanceRules(input.entries), ...exceptionRules(input.entries, input.reviewBy)];
+  return [
+    `# Trust policy written by \`yarn sigstore policy init\` on ${input.generatedAt} from the identities`,
+    '# the project\'s dependencies carry today. Review it, commit it, and tighten it over time.',
+    '# Reference: docs/policy.md. Check it with `yarn sigstore policy check`.',
+    'version: 1',
+    'mode: enforce',
+    '',
+    '# A package no rule below selects must come with verified SLSA provenance.',
+    'default:',
+    '  require: provenance',
+    '',
+    '# The first rule whose packages select a package decides. Each provenance rule pins the identity',
+    '# its packages were really built with: changing repository, repository ID or workflow fails the install.',
+    rules.length > 0 ? 'rules:' : 'rules: []',
+    ...rules,
+    ...sourceLines(input.sources),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,40 @@
+/**
+ * Finds the package `yarn sigstore explain` talks about: the lockfile's
+ * version when the project has it, else what Yarn's own resolver (registries,
+ * scopes, auth, tags) picks for the range, as an install would.
+ */
+import { ThrowReport, semverUtils, structUtils, type Descriptor, type Locator, type Project } from '@yarnpkg/core';
+import { ErrorCodes, SigstorePluginError } from '../../errors';
+
+export interface ResolvedTarget {
+  locator: Locator;
+  /** Whether the locator comes from the project's lockfile. */
+  inProject: boolean;
+}
+
+export async function resolveTarget(project: Project, request: string): Promise<ResolvedTarget[]> {
+  const hasRange = request.includes('@', 1);
+  const descriptor = hasRange ? structUtils.parseDescriptor(request, true) : structUtils.makeDescriptor(structUtils.parseIdent(request), 'latest');
+  const stored = [...project.originalPackages.values()].filter((pkg) => pkg.identHash === descriptor.identHash && pkg.reference.startsWith('npm:'));
+  const matching = hasRange ? stored.filter((pkg) => rangeAccepts(descriptor.range, pkg.reference)) : stored;
+  if (matching.length > 0) return matching.map((locator) => ({ locator, inProject: true }));
+  return [{ locator: await resolveWithYarn(project, descriptor), inProject: false }];
+}
+
+function rangeAccepts(range: string, reference: string): boolean {
+  const version = structUtils.parseRange(reference).selector;
+  const selector = range.startsWith('npm:') ? range.slice(4) : range;
+  const semverRange = semverUtils.validRange(selector);
+  return semverRange !== null && semverRange.test(version);
+}
+
+async function resolveWithYarn(project: Project, descriptor: Descriptor): Promise<Locator> {
+  const configuration = project.configuration;
+  const normalized = configuration.normalizeDependency(descriptor);
+  const resolver = configuration.makeResolver();
+  const candidates = await resolver.getCandidates(normalized, {}, { project, resolver, report: new ThrowReport() });
+  if (candidates.length === 0) {
+    throw new SigstorePluginError(ErrorCodes.SOURCE_FETCH_FAILED, `${structUtils.stringifyDescriptor(descriptor)}: no version found by Yarn's resolver`);
+  }
+  return candidates[0];
+}

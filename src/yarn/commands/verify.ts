@@ -1,0 +1,50 @@
+/**
+ * `yarn sigstore verify`: runs the install gate over the lockfile's packages
+ * (Yarn's own fetch step, gated exactly as during `yarn install`) and stops
+ * before anything is linked or any script runs. Verified archives land in
+ * Yarn's cache, so the `yarn install` that follows does not download again.
+ */
+import { BaseCommand } from '@yarnpkg/cli';
+import { Cache } from '@yarnpkg/core';
+import { Command, Option, type Usage } from 'clipanion';
+import { openProject, resolveFromLockfile, runReport } from './context';
+import { assertLockfileCurrent } from './lockfileCoverage';
+import { reportPluginError } from './reporting';
+
+export class SigstoreVerifyCommand extends BaseCommand {
+  static override paths = [['sigstore', 'verify']];
+
+  static override usage: Usage = Command.Usage({
+    category: 'Sigstore-related commands',
+    description: "verify the provenance of every package in the lockfile against the trust policy",
+    details: `
+      Resolves the project from its lockfile alone (a package missing from the lockfile is an error), fetches every package and runs the same checks as the install gate: the package's Sigstore bundles are verified against the trusted root, bound to the exact tarball bytes, and judged by the trust policy. Nothing is linked and no script runs.
+
+      Exits with 1 when any package fails. Run it in CI before \`yarn install --immutable\`: if the plugin is missing or disabled, this command does not exist and the job fails instead of installing unchecked.
+
+      With \`--json\`, prints one \`sigstore-package\` event per verified package and one \`sigstore-summary\` event.
+    `,
+    examples: [
+      ['Verify the lockfile before installing', 'yarn sigstore verify'],
+      ['Machine-readable results', 'yarn sigstore verify --json'],
+    ],
+  });
+
+  json = Option.Boolean('--json', false, { description: 'Print one JSON event per package and a summary' });
+
+  async execute(): Promise<number> {
+    const { configuration, project } = await openProject(this.context);
+    const cache = await Cache.find(configuration);
+    return runReport(configuration, this.context, this.json, async (report) => {
+      try {
+        assertLockfileCurrent(project);
+      } catch (error) {
+        return reportPluginError(report, error, 'yarn.lock');
+      }
+      await report.startTimerPromise('Resolution step (lockfile only)', () => resolveFromLockfile(project, report));
+      if (report.hasErrors()) return;
+      // The gate's fetch-step hook announces the policy, verifies and prints the summary.
+      await report.startTimerPromise('Verification step', () => project.fetchEverything({ cache, report }));
+    });
+  }
+}

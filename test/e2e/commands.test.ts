@@ -1,0 +1,219 @@
+/**
+ * The `yarn sigstore` commands end to end: the real pinned Yarn, the built
+ * plugin, a loopback registry serving the real fixtures and mock-signed
+ * packages. Each case starts from a fresh project with its own global folder.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+import { startRegistry, type TestRegistry } from '../../testkit/registry';
+import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
+import { buildPackageTarball } from '../../testkit/tarball';
+import { createYarnProject, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
+
+const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
+const ACME = { name: '@acme/widget', version: '1.0.0', repository: 'acme/widget', repositoryId: '4242' };
+const UNSIGNED = { name: 'plain-unsigned', version: '2.0.0' };
+const ISSUER = 'https://token.actions.githubusercontent.com';
+
+let registry: TestRegistry;
+let mock: MockSigstore;
+let trustDir: string;
+let acmeTarball: Buffer;
+const projects: YarnProject[] = [];
+
+function rule(packages: string, repository: string): string {
+  return [`  - packages: ["${packages}"]`, '    require: provenance', '    identity:', `      issuer: ${ISSUER}`, `      repository: ${repository}`, '      workflow: .github/workflows/npm-publish.yml'].join('\n');
+}
+
+function fixturePolicy(gundamRepository: string = GUNDAM.repository): string {
+  return ['version: 1', 'mode: enforce', 'default: { require: provenance }', 'rules:', rule(GUNDAM.name, gundamRepository), rule(GOGGLES.name, GOGGLES.repository), ''].join('\n');
+}
+
+async function project(options: Partial<YarnProjectOptions>): Promise<YarnProject> {
+  const created = await createYarnProject({
+    registryUrl: registry.url,
+    dependencies: { [GUNDAM.name]: GUNDAM.version },
+    trustedRootPath: join(trustDir, 'trusted_root.json'),
+    npmKeysPath: join(trustDir, 'keys.json'),
+    ...options,
+  });
+  projects.push(created);
+  return created;
+}
+
+/** The JSON lines Yarn printed with --json. */
+function events(stdout: string): any[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
+}
+
+async function signAcme(repository: string, repositoryId: string) {
+  return mock.signPackage({ name: ACME.name, version: ACME.version, tarball: acmeTarball, identity: githubIdentity({ repository, repositoryId, workflow: '.github/workflows/release.yml' }) });
+}
+
+beforeAll(async () => {
+  mock = await MockSigstore.create();
+  trustDir = mkdtempSync(join(tmpdir(), 'sigstore-commands-trust-'));
+  const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial());
+  writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
+  writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
+  registry = await startRegistry({ versions: INSTALLABLE_FIXTURES.map((fixture) => fixtureToRegistryVersion(loadFixturePackage(fixture.name, fixture.version))) });
+  acmeTarball = buildPackageTarball({ name: ACME.name, version: ACME.version });
+  registry.addVersion({ name: ACME.name, version: ACME.version, tarball: acmeTarball, attestations: await signAcme(ACME.repository, ACME.repositoryId) });
+  registry.addVersion({ name: UNSIGNED.name, version: UNSIGNED.version, tarball: buildPackageTarball({ name: UNSIGNED.name, version: UNSIGNED.version }) });
+});
+
+afterAll(async () => {
+  await registry?.close();
+  for (const p of projects) rmSync(p.cwd, { recursive: true, force: true });
+  if (trustDir) rmSync(trustDir, { recursive: true, force: true });
+});
+
+describe('yarn sigstore verify', () => {
+  it('passes on an installed project, then fails once the policy is tightened, naming package and identities', async () => {
+    const p = await project({ dependencies: { [GUNDAM.name]: GUNDAM.version, [GOGGLES.name]: GOGGLES.version }, policy: fixturePolicy() });
+    expect((await p.install()).code).toBe(0);
+
+    const passing = await p.run(['sigstore', 'verify']);
+    expect(passing.output).toContain('sigstore: 2 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(passing.code).toBe(0);
+
+    p.write('sigstore-policy.yml', fixturePolicy('https://github.com/someone-else/gundam-visor'));
+    const failing = await p.run(['sigstore', 'verify']);
+    expect(failing.code).toBe(1);
+    expect(failing.output).toContain('gundam-visor@1.0.1');
+    expect(failing.output).toContain('identity.repository expected https://github.com/someone-else/gundam-visor, found https://github.com/ramonpetgrave64/gundam-visor');
+    expect(failing.output).toContain('1 verified, 0 allowed unsigned by rule, 0 warnings, 1 failures');
+
+    const json = await p.run(['sigstore', 'verify', '--json']);
+    expect(json.code).toBe(1);
+    const lines = events(json.stdout);
+    const packages = lines.filter((event) => event.type === 'sigstore-package');
+    expect(packages.map((event) => `${event.name}:${event.status}`).sort()).toEqual([`${GOGGLES.name}:verified`, `${GUNDAM.name}:failed`]);
+    expect(packages.find((event) => event.name === GOGGLES.name).identity.sourceRepositoryUri).toBe(GOGGLES.repository);
+    expect(lines.find((event) => event.type === 'sigstore-summary')).toMatchObject({ outcome: 'failed', verified: 1, failures: 1 });
+  });
+
+  it('fails on a lockfile that does not cover the manifest instead of resolving anew', async () => {
+    const p = await project({ policy: fixturePolicy() });
+    expect((await p.install()).code).toBe(0);
+    p.write('package.json', JSON.stringify({ name: 'e2e-project', private: true, dependencies: { [GUNDAM.name]: GUNDAM.version, [GOGGLES.name]: GOGGLES.version } }));
+    const result = await p.run(['sigstore', 'verify']);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('supreme-goggles');
+    expect(result.output).not.toContain('sigstore: 2 verified');
+  });
+});
+
+describe('yarn sigstore explain', () => {
+  it('explains a package of the project: bundle source, every claim, the matching rule and the verdict', async () => {
+    const p = await project({ policy: fixturePolicy() });
+    expect((await p.install()).code).toBe(0);
+    const result = await p.run(['sigstore', 'explain', GUNDAM.name]);
+    expect(result.code).toBe(0);
+    expect(result.output).toContain(`${GUNDAM.name}@npm:${GUNDAM.version} (in the lockfile)`);
+    expect(result.output).toContain(`Bundles: found at ${registry.url}/-/npm/v1/attestations/${GUNDAM.name}@${GUNDAM.version}`);
+    expect(result.output).toContain(`Source repository: ${GUNDAM.repository}`);
+    expect(result.output).toContain('Build config (workflow): https://github.com/ramonpetgrave64/gundam-visor/.github/workflows/npm-publish.yml');
+    expect(result.output).toMatch(/verified provenance \(https:\/\/slsa\.dev\/provenance\/v1\)/);
+    expect(result.output).toContain(`Rule: rules[0] (${GUNDAM.name})`);
+    expect(result.output).toContain(`identity.repository: ${GUNDAM.repository}`);
+    expect(result.output).toContain('Verdict: ALLOW');
+  });
+
+  it('explains a package not in the project, resolved by Yarn, and exits 1 when it would be denied', async () => {
+    const p = await project({ policy: fixturePolicy() });
+    expect((await p.install()).code).toBe(0);
+    const goggles = await p.run(['sigstore', 'explain', `${GOGGLES.name}@^1.0.0`, '--json']);
+    expect(goggles.code).toBe(0);
+    const explained = events(goggles.stdout).find((event) => event.type === 'sigstore-explain');
+    expect(explained).toMatchObject({ inProject: false, name: GOGGLES.name, version: GOGGLES.version, outcome: 'verified' });
+    expect(explained.identity.sourceRepositoryUri).toBe(GOGGLES.repository);
+    expect(explained.verdict).toMatchObject({ decision: 'allow', rule: { index: 1 } });
+
+    const acme = await p.run(['sigstore', 'explain', ACME.name]);
+    expect(acme.code).toBe(0);
+    expect(acme.output).toContain(`${ACME.name}@npm:${ACME.version} (not in the project: resolved with Yarn's resolver)`);
+    expect(acme.output).toContain('Source repository: https://github.com/acme/widget');
+    expect(acme.output).toContain(`Repository ID: ${ACME.repositoryId}`);
+    expect(acme.output).toContain('Rule: default rule: no rule selects this package, so the default applies');
+    expect(acme.output).toContain('Verdict: ALLOW');
+
+    const unsigned = await p.run(['sigstore', 'explain', UNSIGNED.name]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.output).toContain('Bundles: none found');
+    expect(unsigned.output).toContain(`Verdict: DENY: ${UNSIGNED.name}@${UNSIGNED.version}: denied by default rule: require expected provenance, found no attestation`);
+    expect(p.read('package.json')).not.toContain(UNSIGNED.name);
+    expect(p.exists(`node_modules/${UNSIGNED.name}`)).toBe(false);
+  });
+});
+
+describe('yarn sigstore policy init', () => {
+  it('writes a policy pinned to the real identities under which the same install passes, and a changed identity fails', async () => {
+    const p = await project({ dependencies: { [GUNDAM.name]: GUNDAM.version, [GOGGLES.name]: GOGGLES.version, [ACME.name]: ACME.version, [UNSIGNED.name]: UNSIGNED.version } });
+    expect((await p.install()).code).toBe(0);
+
+    const init = await p.run(['sigstore', 'policy', 'init']);
+    expect(init.code).toBe(0);
+    expect(init.output).toContain('3 packages pinned to their provenance identity, 0 publish-only, 1 unsigned exceptions to review');
+    const written = p.read('sigstore-policy.yml')!;
+    expect(written).toContain('# ---- github.com/acme ----');
+    expect(written).toContain('# ---- github.com/ramonpetgrave64 ----');
+    expect(written).toContain(`packages: ["${ACME.name}"]`);
+    expect(written).toContain('repository: "https://github.com/acme/widget"');
+    expect(written).toContain(`repositoryId: "${ACME.repositoryId}"`);
+    expect(written).toContain('workflow: ".github/workflows/release.yml"');
+    expect(written).toContain(`repository: "${GUNDAM.repository}"`);
+    expect(written).toContain(`packages: ["${UNSIGNED.name}"]`);
+    expect(written).toMatch(/require: none\n    reason: "TODO[^"]*"\n    expires: "\d{4}-\d{2}-\d{2}"/);
+
+    expect((await p.run(['sigstore', 'policy', 'check'])).code).toBe(0);
+    const again = await p.install();
+    expect(again.output).toContain('sigstore: 3 verified, 1 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(again.code).toBe(0);
+
+    const refused = await p.run(['sigstore', 'policy', 'init']);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain('pass --force to overwrite it');
+    expect(p.read('sigstore-policy.yml')).toBe(written);
+
+    // Same tarball, now signed from another repository: the pinned rule must refuse it.
+    registry.setAttestations(ACME.name, ACME.version, await signAcme('acme-fork/widget', '9999'));
+    try {
+      const changed = await p.install();
+      expect(changed.code).not.toBe(0);
+      expect(changed.output).toContain(`${ACME.name}@${ACME.version}: denied by rules[0]`);
+      expect(changed.output).toContain('identity.repository expected https://github.com/acme/widget, found https://github.com/acme-fork/widget');
+      expect(changed.output).toContain(`identity.repositoryId expected ${ACME.repositoryId}, found 9999`);
+    } finally {
+      registry.setAttestations(ACME.name, ACME.version, await signAcme(ACME.repository, ACME.repositoryId));
+    }
+  });
+});
+
+describe('yarn sigstore policy check', () => {
+  it('prints every problem of a broken policy and exits 1; a valid one exits 0', async () => {
+    const p = await project({ policy: ['version: 2', 'mode: strict', 'default: { require: provenance }', 'rules:', '  - packages: ["left-pad"]', '    require: none', '    verify: skip', ''].join('\n') });
+    const broken = await p.run(['sigstore', 'policy', 'check']);
+    expect(broken.code).toBe(1);
+    expect(broken.output).toContain('sigstore-policy.yml: version: expected 1 (found 2)');
+    expect(broken.output).toContain('sigstore-policy.yml: mode: expected one of enforce | warn | off (found "strict")');
+    expect(broken.output).toContain('rules[0].reason: expected a reason');
+    expect(broken.output).toContain('rules[0].expires: expected an expiry date');
+
+    const json = await p.run(['sigstore', 'policy', 'check', '--json']);
+    expect(json.code).toBe(1);
+    const summary = events(json.stdout).find((event) => event.type === 'sigstore-policy-check');
+    expect(summary).toMatchObject({ valid: false, errors: 4 });
+
+    p.write('other-policy.yml', fixturePolicy());
+    const valid = await p.run(['sigstore', 'policy', 'check', 'other-policy.yml']);
+    expect(valid.code).toBe(0);
+    expect(valid.output).toContain('other-policy.yml is valid');
+  });
+});
