@@ -47,6 +47,8 @@ export const ErrorCodes = {
   TUF_METADATA_INVALID: 'TUF_METADATA_INVALID',
   TRUSTED_ROOT_TOO_OLD: 'TRUSTED_ROOT_TOO_OLD',
   TRUST_CONFIG_INVALID: 'TRUST_CONFIG_INVALID',
+  // Registry metadata or yarn.lock adding dependencies/bins the verified package.json lacks
+  MANIFEST_MISMATCH: 'MANIFEST_MISMATCH',
   // Commands
   LOCKFILE_STALE: 'LOCKFILE_STALE',
   POLICY_EXISTS: 'POLICY_EXISTS',

@@ -13,6 +13,7 @@ import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseJsonBody, sourceError } from '../sources/http';
 import { sha512File, sha512Hex } from './bindings';
 import { reportError } from './errors';
+import { checkResolvedManifest } from './manifestCheck';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
 import { GateSession } from './session';
 import { patchOnce } from './state';
@@ -106,7 +107,10 @@ async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch:
   }
   void session.documentFor(locator);
   const result = await fetch(locator, opts);
-  await bindOrRelease(locator, result, session, () => bindCachedArchive(locator, result, opts, session));
+  await bindOrRelease(locator, result, session, async () => {
+    await bindCachedArchive(locator, result, opts, session);
+    await checkResolvedManifest(locator, result, opts.project);
+  });
   return result;
 }
 

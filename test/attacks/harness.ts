@@ -1,0 +1,139 @@
+/**
+ * Shared staging for the adversarial suite: one loopback registry and one mock
+ * Sigstore per test file, packages published under unique names so cases run
+ * concurrently without touching each other, and the one assertion every
+ * attack must pass: refused with the expected code, nothing linked, no script.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+import { startRegistry, type TestRegistry } from '../../testkit/registry';
+import { MockSigstore, githubIdentity, mergeTrustMaterial, type AttestationsDocument, type SigningIdentity } from '../../testkit/signer';
+import { buildPackageTarball, withPostinstallMarker, type PackageSpec } from '../../testkit/tarball';
+import { createYarnProject, type YarnProject, type YarnProjectOptions, type YarnResult } from '../../testkit/yarn';
+
+export const ISSUER = 'https://token.actions.githubusercontent.com';
+export const WORKFLOW = '.github/workflows/release.yml';
+/** Cases run concurrently in each file, a few at a time (2 cores, several files). */
+export const CONCURRENCY = 3;
+
+export interface AttackKit {
+  registry: TestRegistry;
+  mock: MockSigstore;
+  trustDir: string;
+  project(options: Partial<YarnProjectOptions>): Promise<YarnProject>;
+  close(): Promise<void>;
+}
+
+/** A registry, a mock Sigstore trusted next to the production root, and a project factory that cleans up. */
+export async function startAttackKit(): Promise<AttackKit> {
+  const mock = await MockSigstore.create();
+  const trustDir = mkdtempSync(join(tmpdir(), 'sigstore-attacks-trust-'));
+  const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial());
+  writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
+  writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
+  const registry = await startRegistry();
+  const projects: YarnProject[] = [];
+  return {
+    registry,
+    mock,
+    trustDir,
+    async project(options) {
+      const created = await createYarnProject({
+        registryUrl: registry.url,
+        trustedRootPath: join(trustDir, 'trusted_root.json'),
+        npmKeysPath: join(trustDir, 'keys.json'),
+        ...options,
+      });
+      projects.push(created);
+      return created;
+    },
+    async close() {
+      await registry.close();
+      for (const p of projects) rmSync(p.cwd, { recursive: true, force: true });
+      rmSync(trustDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The repository a staged package is legitimately built from. */
+export const repositoryOf = (name: string): string => `acme/${name.replace(/^@[^/]+\//, '')}`;
+
+/** A provenance rule for one package; `identity` adds or replaces identity keys (YAML scalars). */
+export function provenanceRule(name: string, identity: Record<string, string> = {}): string {
+  const keys = { issuer: ISSUER, repository: `https://github.com/${repositoryOf(name)}`, workflow: WORKFLOW, ...identity };
+  return [`  - packages: ["${name}"]`, '    require: provenance', '    identity:', ...Object.entries(keys).map(([key, value]) => `      ${key}: ${JSON.stringify(value)}`)].join('\n');
+}
+
+export function policyOf(rules: string[], head: string[] = []): string {
+  return ['version: 1', ...head, 'mode: enforce', 'default: { require: provenance }', 'rules:', ...rules, ''].join('\n');
+}
+
+export interface Staged {
+  name: string;
+  version: string;
+  tarball: Buffer;
+  attestations: AttestationsDocument;
+}
+
+/** A package whose postinstall writes a marker, signed by its legitimate repository (or `identity`), served by the registry. */
+export async function publishSigned(
+  kit: AttackKit,
+  spec: PackageSpec,
+  options: { identity?: SigningIdentity; signer?: MockSigstore; publish?: boolean } = {},
+): Promise<Staged> {
+  const tarball = buildPackageTarball(withPostinstallMarker(spec));
+  const identity = options.identity ?? githubIdentity({ repository: repositoryOf(spec.name) });
+  const attestations = await (options.signer ?? kit.mock).signPackage({ name: spec.name, version: spec.version, tarball, identity, publish: options.publish });
+  kit.registry.addVersion({ name: spec.name, version: spec.version, tarball, attestations });
+  return { name: spec.name, version: spec.version, tarball, attestations: attestations as AttestationsDocument };
+}
+
+/** A project depending on `name@version` under a policy with its provenance rule (or `policy`). */
+export function projectFor(kit: AttackKit, staged: { name: string; version: string }, options: Partial<YarnProjectOptions> = {}): Promise<YarnProject> {
+  return kit.project({ dependencies: { [staged.name]: staged.version }, policy: policyOf([provenanceRule(staged.name)]), ...options });
+}
+
+export function markersWritten(p: YarnProject): string[] {
+  return existsSync(p.markers) ? readdirSync(p.markers) : [];
+}
+
+/**
+ * The attack was refused: a non-zero exit, one of `codes` named in the output,
+ * no linker output (node_modules / .pnp.cjs, or the package's folder on a warm
+ * project) and no lifecycle script ran.
+ */
+export function expectRefused(p: YarnProject, result: YarnResult, codes: string | string[], options: { warm?: string[] } = {}): void {
+  const expected = Array.isArray(codes) ? codes : [codes];
+  expect(result.code, result.output).not.toBe(0);
+  expect(result.output).toMatch(new RegExp(`\\b(${expected.join('|')})\\b`));
+  if (options.warm) {
+    for (const name of options.warm) expect(p.exists(`node_modules/${name}`), `node_modules/${name}`).toBe(false);
+  } else {
+    expect(p.exists('node_modules'), 'node_modules').toBe(false);
+    expect(p.exists('yarn.lock'), 'yarn.lock').toBe(false);
+  }
+  expect(p.exists('.pnp.cjs'), '.pnp.cjs').toBe(false);
+  expect(markersWritten(p), 'postinstall markers').toEqual([]);
+}
+
+/** The control: the same staging without the attack installs, links and runs the script. */
+export function expectInstalled(p: YarnProject, result: YarnResult, name: string, version: string): void {
+  expect(result.code, result.output).toBe(0);
+  expect(p.exists(`node_modules/${name}/package.json`)).toBe(true);
+  expect(p.markerExists(name, version)).toBe(true);
+}
+
+/** A deep copy of an attestations document, to mutate one field of one bundle. */
+export function cloneDocument(document: AttestationsDocument): AttestationsDocument {
+  return JSON.parse(JSON.stringify(document));
+}
+
+/** The SLSA provenance bundle of a document (the one the identity comes from). */
+export function provenanceBundle(document: AttestationsDocument): any {
+  const entry = document.attestations.find((item) => item.predicateType === 'https://slsa.dev/provenance/v1');
+  if (!entry) throw new Error('no provenance bundle in the document');
+  return entry.bundle;
+}
