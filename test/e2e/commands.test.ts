@@ -151,6 +151,22 @@ describe('yarn sigstore explain', () => {
     expect(p.read('package.json')).not.toContain(UNSIGNED.name);
     expect(p.exists(`node_modules/${UNSIGNED.name}`)).toBe(false);
   });
+
+  it('answers for a tarball-URL dependency from the policy\'s sources, without fetching it', async () => {
+    const p = await project({ policy: fixturePolicy() });
+    const url = `${registry.url}/not-served/tool-1.0.0.tgz`;
+    const before = registry.requests.length;
+    const denied = await p.run(['sigstore', 'explain', `some-tool@${url}`]);
+    expect(denied.code).toBe(1);
+    expect(denied.output).toContain('a tarball source, not the registry');
+    expect(denied.output).toMatch(/Verdict: DENY: .*some-tool/);
+    expect(registry.requests.slice(before).filter((request) => request.url.includes('not-served'))).toEqual([]);
+
+    p.write('sigstore-policy.yml', `${fixturePolicy()}sources:\n  tarball: ["some-tool"]\n`);
+    const allowed = await p.run(['sigstore', 'explain', `some-tool@${url}`]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.output).toMatch(/Verdict: ALLOW: .*some-tool/);
+  });
 });
 
 describe('yarn sigstore policy init', () => {
@@ -192,6 +208,23 @@ describe('yarn sigstore policy init', () => {
       expect(changed.output).toContain(`identity.repositoryId expected ${ACME.repositoryId}, found 9999`);
     } finally {
       registry.setAttestations(ACME.name, ACME.version, await signAcme(ACME.repository, ACME.repositoryId));
+    }
+  });
+});
+
+describe('yarn sigstore policy init, fail closed', () => {
+  it('writes nothing when a package\'s bundle fails verification', async () => {
+    const p = await project({});
+    expect((await p.install()).code).toBe(0);
+    registry.addVersion(fixtureToRegistryVersion(loadFixturePackage(GUNDAM.name, GUNDAM.version), 'invalidsigprov'));
+    try {
+      const init = await p.run(['sigstore', 'policy', 'init']);
+      expect(init.code).toBe(1);
+      expect(init.output).toMatch(/sigstore \[[A-Z_]+\] gundam-visor@1\.0\.1/);
+      expect(init.output).toContain('no policy written');
+      expect(p.exists('sigstore-policy.yml')).toBe(false);
+    } finally {
+      registry.addVersion(fixtureToRegistryVersion(loadFixturePackage(GUNDAM.name, GUNDAM.version)));
     }
   });
 });

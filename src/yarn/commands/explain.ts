@@ -10,7 +10,8 @@ import type { PolicyRule, Verdict, VerificationOutcome } from '../../policy';
 import { publicResult } from '../session';
 import { attestationsOf, describeAttestation, identityClaims } from './claims';
 import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
-import { resolveTarget, type ResolvedTarget } from './resolve';
+import { isOutsideProject, routeOf, splitProtocol } from '../locators';
+import { resolveTarget, type ResolvedTarget, type SourceTarget } from './resolve';
 import { reportPluginError } from './reporting';
 
 export class SigstoreExplainCommand extends BaseCommand {
@@ -37,12 +38,13 @@ export class SigstoreExplainCommand extends BaseCommand {
   async execute(): Promise<number> {
     const open = await openProject(this.context);
     return runReport(open.configuration, this.context, this.json, async (report) => {
-      let targets: ResolvedTarget[];
+      let targets: Awaited<ReturnType<typeof resolveTarget>>;
       try {
         targets = await resolveTarget(open.project, this.request);
       } catch (error) {
         return reportPluginError(report, error, this.request);
       }
+      if (!Array.isArray(targets)) return explainSource(open, targets, report);
       for (const target of targets) await explainOne(open, target, report);
     });
   }
@@ -73,10 +75,28 @@ async function explainOne(open: OpenProject, target: ResolvedTarget, report: Str
   line(`  Tarball sha512: ${subject.sha512Hex}`);
   for (const text of outcomeLines(outcome, source)) line(`  ${text}`);
   for (const text of ruleLines(verdict, ruleOf(policy.loaded?.model, verdict), policy.loaded?.filepath)) line(`  ${text}`);
-  const verdictText = `Verdict: ${verdict.decision.toUpperCase()}: ${verdict.message}`;
-  if (verdict.decision === 'deny') report.reportError(MessageName.UNNAMED, `  ${verdictText}`);
-  else if (verdict.decision === 'warn') report.reportWarning(MessageName.UNNAMED, `  ${verdictText}`);
-  else line(`  ${verdictText}`);
+  reportVerdict(report, verdict.decision, verdict.message);
+}
+
+/** The verdict line; a deny is an error, so the command exits with 1. */
+function reportVerdict(report: StreamReport, decision: 'allow' | 'warn' | 'deny', message: string): void {
+  const text = `  Verdict: ${decision.toUpperCase()}: ${message}`;
+  if (decision === 'deny') report.reportError(MessageName.UNNAMED, text);
+  else if (decision === 'warn') report.reportWarning(MessageName.UNNAMED, text);
+  else report.reportInfo(MessageName.UNNAMED, text);
+}
+
+/** A non-registry dependency: no bundle to verify; the gate asks the policy's `sources`. */
+async function explainSource(open: OpenProject, target: SourceTarget, report: StreamReport): Promise<void> {
+  const { policy } = await open.session.ready();
+  const { protocol, reference } = splitProtocol(target.descriptor.range);
+  const route = routeOf(target.descriptor.range);
+  // A path dependency of a package not yet added is judged from the project root.
+  const outsideProject = route === 'local' ? isOutsideProject(open.project, target.descriptor.range, open.project.topLevelWorkspace.anchoredLocator) : undefined;
+  const decision = policy.judgeSource({ name: structUtils.stringifyIdent(target.descriptor), protocol, reference, outsideProject });
+  report.reportJson({ type: 'sigstore-explain', descriptor: structUtils.stringifyDescriptor(target.descriptor), source: decision });
+  report.reportInfo(MessageName.UNNAMED, `${structUtils.prettyDescriptor(open.configuration, target.descriptor)}: a ${decision.category} source, not the registry: no Sigstore bundle applies; the policy's \`sources\` decide`);
+  reportVerdict(report, decision.decision, decision.message);
 }
 
 function outcomeLines(outcome: VerificationOutcome, source: string | undefined): string[] {

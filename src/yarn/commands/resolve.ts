@@ -5,6 +5,7 @@
  */
 import { ThrowReport, semverUtils, structUtils, type Descriptor, type Locator, type Project } from '@yarnpkg/core';
 import { ErrorCodes, SigstorePluginError } from '../../errors';
+import { routeOf } from '../locators';
 
 export interface ResolvedTarget {
   locator: Locator;
@@ -12,9 +13,22 @@ export interface ResolvedTarget {
   inProject: boolean;
 }
 
-export async function resolveTarget(project: Project, request: string): Promise<ResolvedTarget[]> {
+/** A git, tarball-URL, exec: or path dependency: carries no registry provenance, the policy's `sources` decide. */
+export interface SourceTarget {
+  descriptor: Descriptor;
+}
+
+/** The request as a descriptor, normalized as Yarn would (a bare name means `latest`). */
+export function parseRequest(project: Project, request: string): { descriptor: Descriptor; hasRange: boolean } {
   const hasRange = request.includes('@', 1);
   const descriptor = hasRange ? structUtils.parseDescriptor(request, true) : structUtils.makeDescriptor(structUtils.parseIdent(request), 'latest');
+  return { descriptor: project.configuration.normalizeDependency(descriptor), hasRange };
+}
+
+export async function resolveTarget(project: Project, request: string): Promise<ResolvedTarget[] | SourceTarget> {
+  const { descriptor, hasRange } = parseRequest(project, request);
+  // Resolving a git or URL range would fetch it: the source check comes first, as in the gate.
+  if (routeOf(descriptor.range) !== 'npm') return { descriptor };
   const stored = [...project.originalPackages.values()].filter((pkg) => pkg.identHash === descriptor.identHash && pkg.reference.startsWith('npm:'));
   const matching = hasRange ? stored.filter((pkg) => rangeAccepts(descriptor.range, pkg.reference)) : stored;
   if (matching.length > 0) return matching.map((locator) => ({ locator, inProject: true }));
@@ -30,9 +44,8 @@ function rangeAccepts(range: string, reference: string): boolean {
 
 async function resolveWithYarn(project: Project, descriptor: Descriptor): Promise<Locator> {
   const configuration = project.configuration;
-  const normalized = configuration.normalizeDependency(descriptor);
   const resolver = configuration.makeResolver();
-  const candidates = await resolver.getCandidates(normalized, {}, { project, resolver, report: new ThrowReport() });
+  const candidates = await resolver.getCandidates(descriptor, {}, { project, resolver, report: new ThrowReport() });
   if (candidates.length === 0) {
     throw new SigstorePluginError(ErrorCodes.SOURCE_FETCH_FAILED, `${structUtils.stringifyDescriptor(descriptor)}: no version found by Yarn's resolver`);
   }
