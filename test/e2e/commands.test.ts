@@ -229,6 +229,23 @@ describe('yarn sigstore policy init, fail closed', () => {
   });
 });
 
+describe('yarn sigstore policy init --force', () => {
+  it('replaces a loadable policy, and refuses once (not per package) over one that does not load', async () => {
+    const p = await project({ policy: fixturePolicy() });
+    expect((await p.install()).code).toBe(0);
+    const replaced = await p.run(['sigstore', 'policy', 'init', '--force']);
+    expect(replaced.code).toBe(0);
+    expect(p.read('sigstore-policy.yml')).toContain('written by `yarn sigstore policy init`');
+
+    p.write('sigstore-policy.yml', 'version: 2\n');
+    const refused = await p.run(['sigstore', 'policy', 'init', '--force']);
+    expect(refused.code).toBe(1);
+    expect(refused.output.match(/sigstore \[POLICY_INVALID\]/g)).toHaveLength(1);
+    expect(refused.output).toContain('move the file away first');
+    expect(p.read('sigstore-policy.yml')).toBe('version: 2\n');
+  });
+});
+
 describe('yarn sigstore policy check', () => {
   it('prints every problem of a broken policy and exits 1; a valid one exits 0', async () => {
     const p = await project({ policy: ['version: 2', 'mode: strict', 'default: { require: provenance }', 'rules:', '  - packages: ["left-pad"]', '    require: none', '    verify: skip', ''].join('\n') });

@@ -13,7 +13,7 @@ import type { SourceKind } from '../../policy';
 import { isOutsideProject, patchBase, routeOf, splitProtocol } from '../locators';
 import { createPool } from '../pool';
 import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
-import { draftPolicy, type DraftEntry } from './policyDraft';
+import type { DraftEntry } from './policyDraft';
 import { reportPluginError } from './reporting';
 
 const REVIEW_DAYS = 90;
@@ -43,7 +43,11 @@ export class SigstorePolicyInitCommand extends BaseCommand {
     const projectDir = npath.fromPortablePath(open.project.cwd);
     const target = open.session.settings.policyPath ?? path.join(projectDir, 'sigstore-policy.yml');
     // Loaded here, not at plugin load: every Yarn command loads the plugin.
-    const [{ classifySource, findPolicyFiles, formatProblem, validatePolicyDocument }, { parse: parseYaml }] = await Promise.all([import('../../policy'), import('yaml')]);
+    const [{ classifySource, findPolicyFiles, formatProblem, validatePolicyDocument }, { parse: parseYaml }, { draftPolicy }] = await Promise.all([
+      import('../../policy'),
+      import('yaml'),
+      import('./policyDraft'),
+    ]);
     return runReport(open.configuration, this.context, this.json, async (report) => {
       const existing = [...new Set([...findPolicyFiles(projectDir), ...(existsSync(target) ? [target] : [])])];
       const others = existing.filter((file) => file !== target);
@@ -78,6 +82,14 @@ function lockfileRegistryPackages(open: OpenProject): Locator[] {
 
 /** What each registry package carries; null (after reporting) when any fails verification. */
 async function collectEntries(open: OpenProject, report: StreamReport): Promise<DraftEntry[] | null> {
+  try {
+    // Policy and trust material load together; a broken one is reported once, not per package.
+    await open.session.ready();
+  } catch (error) {
+    reportPluginError(report, error, 'yarn sigstore policy init');
+    report.reportInfo(MessageName.UNNAMED, 'sigstore: with --force over a policy that does not load, move the file away first');
+    return null;
+  }
   const pool = createPool(open.session.settings.concurrency);
   const results = await Promise.all(
     lockfileRegistryPackages(open).map((locator) =>
