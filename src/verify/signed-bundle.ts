@@ -37,6 +37,34 @@ function verifiedTimeOf(entity: ReturnType<typeof toSignedEntity>): Pick<Verifie
   return best;
 }
 
+/** Clock skew tolerated between the log or timestamp authority and this machine. */
+const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** No log or authority can have witnessed a signature later than now: such a time is forged or from a rogue clock. */
+function refuseFutureTimes(entity: ReturnType<typeof toSignedEntity>, now = Date.now()): void {
+  for (const timestamp of entity.timestamps) {
+    const time = timestamp.$case === 'transparency-log' ? new Date(Number(timestamp.tlogEntry.integratedTime) * 1000) : timestamp.timestamp.signingTime;
+    if (time.getTime() > now + MAX_CLOCK_SKEW_MS) {
+      throw new SigstorePluginError(ErrorCodes.TIMESTAMP, `the bundle claims to have been logged or timestamped at ${time.toISOString()}, in the future`);
+    }
+  }
+}
+
+/**
+ * The library proves inclusion against the signed checkpoint's root; the
+ * proof's own (unsigned) rootHash must say the same, or the bundle is inconsistent.
+ */
+function requireConsistentRootHash(bundle: Bundle): void {
+  for (const entry of bundle.verificationMaterial.tlogEntries) {
+    const proof = entry.inclusionProof;
+    if (!proof?.checkpoint) continue;
+    const checkpointRoot = proof.checkpoint.envelope.split('\n')[2] ?? '';
+    if (!Buffer.from(checkpointRoot, 'base64').equals(Buffer.from(proof.rootHash))) {
+      throw new SigstorePluginError(ErrorCodes.TLOG_INCLUSION_PROOF, 'the inclusion proof names another root hash than its signed checkpoint');
+    }
+  }
+}
+
 function leafBytes(bundle: Bundle): Uint8Array | undefined {
   const material = bundle.verificationMaterial.content;
   if (material.$case === 'certificate') return material.certificate.rawBytes;
@@ -52,6 +80,8 @@ export function verifySignedBundle(bundle: Bundle, material: TrustMaterial, arti
   const entity = toSignedEntity(bundle, artifact);
   // Every check the library makes happens here (chain step made fast); its result is only the signer key.
   new FastChainVerifier(material, leafBytes(bundle)).verify(entity);
+  requireConsistentRootHash(bundle);
+  refuseFutureTimes(entity);
   const { verifiedTime, timeSource } = verifiedTimeOf(entity);
   const logIndex = bundle.verificationMaterial.tlogEntries[0]?.logIndex;
   return {
