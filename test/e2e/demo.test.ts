@@ -1,16 +1,21 @@
 /**
  * `npm run demo` minus the build (the test run builds the bundle first):
  * the demo script runs as a child process and must pass on real provenance,
- * be blocked by the mismatched policy, and exit 0.
+ * be blocked by the mismatched policy, and exit 0, with every process it
+ * starts (Yarn included) refused any socket beyond 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../testkit/fixtures';
 
-function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the demo with every process it starts (Yarn included) unable to open a socket beyond 127.0.0.1. */
+function runDemo(networkLog: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env, NODE_OPTIONS: `--require ${join(REPO_ROOT, 'test/e2e/no-network.cjs')}`, SIGSTORE_NO_NETWORK_LOG: networkLog };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), join(REPO_ROOT, 'scripts/demo.ts')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), join(REPO_ROOT, 'scripts/demo.ts')], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -21,8 +26,13 @@ function runDemo(): Promise<{ code: number | null; stdout: string; stderr: strin
 }
 
 describe('npm run demo', () => {
-  it('passes on real provenance, is blocked by a policy naming another repository, and exits 0', async () => {
-    const { code, stdout, stderr } = await runDemo();
+  it('passes on real provenance, is blocked by a policy naming another repository, exits 0, and stays on the loopback', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'sigstore-demo-net-'));
+    const networkLog = join(logDir, 'attempts.log');
+    const { code, stdout, stderr } = await runDemo(networkLog);
+    const attempts = existsSync(networkLog) ? readFileSync(networkLog, 'utf8') : '';
+    rmSync(logDir, { recursive: true, force: true });
+    expect(attempts).toBe('');
     expect(stderr).not.toContain('DEMO FAILED');
     expect(stdout).toContain('sigstore: 2 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
     expect(stdout).toContain('built from  https://github.com/ramonpetgrave64/gundam-visor (refs/tags/v1.0.1)');
