@@ -21,9 +21,10 @@ export function installFetchStepHooks(): void {
       const packages = [...registryPackages(this)];
       session.prefetch(packages);
       // Loading the policy here makes a broken policy fail the install before anything is fetched.
-      const { policy, trust } = await session.ready();
+      const { policy, trustInfo } = await session.ready();
+      for (const warning of trustInfo.warnings) options.report.reportWarning(0, `sigstore: ${warning}`);
       const policyName = policy.loaded?.filepath ? path.relative(npath.fromPortablePath(this.cwd), policy.loaded.filepath) : 'none (zero-config)';
-      options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policyName}, trust: ${trust.origin})`);
+      options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policyName}, trust: ${trustInfo.summary})`);
       let outcome: 'completed' | 'failed' = 'failed';
       try {
         await fetchEverything.call(this, options);

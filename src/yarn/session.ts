@@ -6,7 +6,6 @@
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { structUtils, type Locator, type Project, type Report } from '@yarnpkg/core';
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
-import { readFileSync } from 'fs';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import type { LoadedPolicy, Verdict, VerificationOutcome } from '../policy';
 import type { SourcedDocument } from '../sources/types';
@@ -21,6 +20,7 @@ import { readSettings, type SigstoreSettings } from './settings';
 import { globalState } from './state';
 import { yarnTransport } from './transport';
 import type { PolicyHandle } from './policyAdapter';
+import type { GateTrust } from './trust';
 
 export type PackageStatus = 'verified' | 'allowed-unsigned' | 'warned' | 'failed' | 'allowed-source' | 'local';
 
@@ -42,6 +42,8 @@ interface Ready {
   settings: SigstoreSettings;
   policy: PolicyHandle;
   trust: TrustContext;
+  /** Where the trust material came from and how old it is, for the report and evidence. */
+  trustInfo: GateTrust;
   verify: typeof import('../verify').verifyPackageAttestations;
   verifyBundle: typeof import('../verify').verifyBundleForPackage;
 }
@@ -81,20 +83,16 @@ export class GateSession {
   }
 
   private async load(): Promise<Ready> {
-    const [{ createTrustContext, embeddedTrustMaterial }, { verifyPackageAttestations, verifyBundleForPackage }, { loadPolicyHandle }] = await Promise.all([
-      import('../trust'),
+    const [{ verifyPackageAttestations, verifyBundleForPackage }, { loadPolicyHandle }, { loadGateTrust }] = await Promise.all([
       import('../verify'),
       import('./policyAdapter'),
+      import('./trust'),
     ]);
     const settings = this.settings;
     const policy = await loadPolicyHandle(npath.fromPortablePath(this.project.cwd), settings);
-    const embedded = settings.trustedRootPath && settings.npmKeysPath ? undefined : embeddedTrustMaterial();
-    const trust = createTrustContext({
-      trustedRoot: settings.trustedRootPath ? readJson(settings.trustedRootPath) : embedded!.trustedRoot,
-      npmKeys: settings.npmKeysPath ? readJson(settings.npmKeysPath) : embedded!.npmKeys,
-      origin: settings.trustedRootPath ? `file:${settings.trustedRootPath}` : 'embedded',
-    });
-    return { settings, policy, trust, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
+    const trustInfo = await loadGateTrust(this.project.configuration, settings);
+    const trust = trustInfo.context;
+    return { settings, policy, trust, trustInfo, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
   }
 
   /** Starts fetching the attestation documents of these registry packages (idempotent). */
@@ -262,12 +260,4 @@ export function publicResult(result: PackageResult & { judgedSha?: string }): Re
       .filter((attestation) => attestation !== undefined)
       .map((attestation) => ({ kind: attestation!.kind, predicateType: attestation!.predicateType, bundleDigest: attestation!.bundleDigest, logIndex: attestation!.logIndex, verifiedTime: attestation!.verifiedTime })),
   };
-}
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw reportError(new SigstorePluginError(ErrorCodes.TRUSTED_ROOT_INVALID, `cannot read trust material ${path}: ${(error as Error).message}`, { cause: error }));
-  }
 }

@@ -24,6 +24,26 @@ export const sigstoreSettings = {
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
+  sigstoreTrustMode: {
+    description: 'auto: refresh the trusted root through TUF when its metadata expires; offline: never touch the network (cache, else embedded root). enableOfflineMode implies offline',
+    type: SettingsType.STRING,
+    default: 'auto',
+  },
+  sigstoreTufMirrorUrl: {
+    description: "TUF repository of the trusted root (default: Sigstore's public-good https://tuf-repo-cdn.sigstore.dev); a private one needs sigstoreTufRootPath",
+    type: SettingsType.STRING,
+    default: null,
+  },
+  sigstoreTufRootPath: {
+    description: 'The TUF root.json a private mirror is first trusted from',
+    type: SettingsType.ABSOLUTE_PATH,
+    default: null,
+  },
+  sigstoreTrustMaxAgeDays: {
+    description: 'Trust material last confirmed longer ago than this fails the install in CI and warns elsewhere',
+    type: SettingsType.NUMBER,
+    default: 30,
+  },
   sigstoreNpmKeysPath: {
     description: "npm registry keys.json (default: the embedded copy)",
     type: SettingsType.ABSOLUTE_PATH,
@@ -66,6 +86,10 @@ export interface SigstoreSettings {
   mode: string | null;
   trustedRootPath: string | null;
   npmKeysPath: string | null;
+  trustMode: string | null;
+  tufMirrorUrl: string | null;
+  tufRootPath: string | null;
+  trustMaxAgeDays: number | null;
   bundleDirectory: string | null;
   /** Scope without `@` (or `*`) -> registry URL. */
   attestationRegistries: Map<string, string>;
@@ -86,6 +110,10 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
     mode: get('sigstoreMode'),
     trustedRootPath: get('sigstoreTrustedRootPath'),
     npmKeysPath: get('sigstoreNpmKeysPath'),
+    trustMode: get('sigstoreTrustMode'),
+    tufMirrorUrl: get('sigstoreTufMirrorUrl'),
+    tufRootPath: get('sigstoreTufRootPath'),
+    trustMaxAgeDays: positive(get('sigstoreTrustMaxAgeDays'), 30),
     bundleDirectory: get('sigstoreBundleDirectory'),
     attestationRegistries: registries,
     evidencePath: get('sigstoreEvidencePath'),

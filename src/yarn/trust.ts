@@ -1,0 +1,61 @@
+/**
+ * The gate's trust material: resolved through TUF (src/trust/tuf.ts) with the
+ * cache in Yarn's global folder, offline when Yarn or the settings say so,
+ * and described (source, age, warnings) for the install report and evidence.
+ */
+import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
+import type { Configuration } from '@yarnpkg/core';
+import { SigstorePluginError, ErrorCodes } from '../errors';
+import type { TrustContext } from '../trust';
+import type { ResolvedTrust, TrustMode } from '../trust/tuf';
+import { reportError } from './errors';
+import type { SigstoreSettings } from './settings';
+
+export interface GateTrust {
+  context: TrustContext;
+  /** One line: which root, from where, how old. */
+  summary: string;
+  source: ResolvedTrust['source'];
+  ageDays?: number;
+  /** To print through the install report (unreachable repository, stale root...). */
+  warnings: string[];
+}
+
+/** Yarn's own offline mode implies ours: an offline install must not reach the TUF repository. */
+export function trustModeOf(configuration: Configuration, settings: SigstoreSettings): TrustMode {
+  if (configuration.get('enableOfflineMode')) return 'offline';
+  const mode = settings.trustMode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'offline') {
+    throw reportError(new SigstorePluginError(ErrorCodes.TRUST_CONFIG_INVALID, `sigstoreTrustMode must be "auto" or "offline", not ${JSON.stringify(mode)}`));
+  }
+  return mode;
+}
+
+/** Resolves and prepares the trust material; any failure is a coded ReportError that fails the install. */
+export async function loadGateTrust(configuration: Configuration, settings: SigstoreSettings): Promise<GateTrust> {
+  const [{ resolveTrustMaterial }, { createTrustContext }] = await Promise.all([import('../trust/tuf'), import('../trust')]);
+  const globalFolder = configuration.get('globalFolder') as PortablePath;
+  try {
+    const resolved = await resolveTrustMaterial({
+      cacheDir: npath.fromPortablePath(ppath.join(globalFolder, 'sigstore' as PortablePath)),
+      mode: trustModeOf(configuration, settings),
+      tufMirrorUrl: settings.tufMirrorUrl ?? undefined,
+      tufRootPath: settings.tufRootPath ?? undefined,
+      trustedRootPath: settings.trustedRootPath ?? undefined,
+      npmKeysPath: settings.npmKeysPath ?? undefined,
+      maxAgeDays: settings.trustMaxAgeDays ?? undefined,
+      ci: configuration.isCI,
+      timeoutMs: Math.min(settings.requestTimeoutMs, 10_000),
+    });
+    return {
+      context: createTrustContext(resolved.material),
+      summary: resolved.summary,
+      source: resolved.source,
+      ageDays: resolved.ageDays,
+      warnings: resolved.warnings,
+    };
+  } catch (error) {
+    if (error instanceof Error && error.name === 'SigstorePluginError') throw reportError(error as SigstorePluginError);
+    throw error;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * TUF in the install gate, end to end: the real pinned Yarn and the built
+ * plugin, with no pinned trusted root, refresh the root from a real TUF
+ * repository served on 127.0.0.1 (a private mirror: its own TUF root.json).
+ * A package signed by a mock Sigstore verifies only if the root Yarn used is
+ * the refreshed one that lists the mock CA and logs.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NPM_KEYS_TARGET, TRUSTED_ROOT_TARGET } from '../../src/trust/tuf';
+import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+import { startRegistry, type TestRegistry } from '../../testkit/registry';
+import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
+import { buildPackageTarball } from '../../testkit/tarball';
+import { createYarnProject, type YarnProject } from '../../testkit/yarn';
+import { serveRepository, TufTestRepository, type ServedRepository } from '../trust/tuf-repository';
+
+const PACKAGE = { name: '@acme/tuf-signed', version: '1.0.0' };
+
+let registry: TestRegistry;
+let mock: MockSigstore;
+let workDir: string;
+const servers: ServedRepository[] = [];
+const projects: YarnProject[] = [];
+
+/** A TUF repository serving this trusted root and npm keys, online on 127.0.0.1. */
+async function tufMirror(material: { trustedRoot: unknown; npmKeys: unknown }, timestampExpiresInDays = 1) {
+  const repository = new TufTestRepository().setTarget(TRUSTED_ROOT_TARGET, JSON.stringify(material.trustedRoot)).setTarget(NPM_KEYS_TARGET, JSON.stringify(material.npmKeys));
+  repository.publish({ timestampExpiresInDays });
+  const served = await serveRepository(repository);
+  servers.push(served);
+  const rootPath = join(workDir, `tuf-root-${servers.length}.json`);
+  writeFileSync(rootPath, repository.rootJson);
+  return { served, rootPath };
+}
+
+async function projectTrusting(mirror: { served: ServedRepository; rootPath: string }): Promise<YarnProject> {
+  const project = await createYarnProject({
+    registryUrl: registry.url,
+    dependencies: { [PACKAGE.name]: PACKAGE.version },
+    yarnrc: [`sigstoreTufMirrorUrl: "${mirror.served.url}"`, `sigstoreTufRootPath: "${mirror.rootPath}"`].join('\n'),
+  });
+  projects.push(project);
+  return project;
+}
+
+beforeAll(async () => {
+  mock = await MockSigstore.create();
+  workDir = mkdtempSync(join(tmpdir(), 'sigstore-e2e-tuf-'));
+  const tarball = buildPackageTarball({ name: PACKAGE.name, version: PACKAGE.version });
+  registry = await startRegistry();
+  registry.addVersion({
+    ...PACKAGE,
+    tarball,
+    attestations: await mock.signPackage({ ...PACKAGE, tarball, identity: githubIdentity({ repository: 'acme/tuf-signed' }) }),
+  });
+});
+
+afterAll(async () => {
+  await registry?.close();
+  for (const served of servers) await served.close();
+  for (const project of projects) rmSync(project.cwd, { recursive: true, force: true });
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('yarn install with the trusted root from a TUF repository', () => {
+  it('verifies against the refreshed root, reports it, and reuses the cache without a request on the next install', async () => {
+    const mirror = await tufMirror(mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial()));
+    const project = await projectTrusting(mirror);
+
+    const first = await project.install();
+    expect(first.output).toContain(`trusted root refreshed from TUF ${mirror.served.url}`);
+    expect(first.output).toContain('sigstore: 1 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(first.code).toBe(0);
+    expect(mirror.served.requests).toContain('timestamp.json');
+    expect(project.evidence().trust).toMatchObject({ source: 'tuf', ageDays: 0, origin: `tuf:${mirror.served.url}` });
+
+    // The timestamp has not expired: the next install verifies from the TUF cache, asking nothing.
+    const requestsBefore = mirror.served.requests.length;
+    rmSync(join(project.cwd, 'node_modules'), { recursive: true, force: true });
+    const second = await project.install();
+    expect(second.code).toBe(0);
+    expect(second.output).toContain(`trusted root from the TUF cache of ${mirror.served.url}`);
+    expect(mirror.served.requests.length).toBe(requestsBefore);
+    expect(project.evidence().trust.source).toBe('tuf-cache');
+  });
+
+  it('fails the mock-signed package when the TUF root does not list the mock Sigstore (the served root is the one used)', async () => {
+    const mirror = await tufMirror({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys() });
+    const project = await projectTrusting(mirror);
+    const result = await project.install();
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain(`trusted root refreshed from TUF ${mirror.served.url}`);
+    expect(result.output).toContain(`${PACKAGE.name}@${PACKAGE.version}`);
+    expect(project.exists(`node_modules/${PACKAGE.name}`)).toBe(false);
+  });
+
+  it('fails the install with TUF_EXPIRED when the repository serves an expired timestamp; nothing installed', async () => {
+    const mirror = await tufMirror(mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial()), -1);
+    const project = await projectTrusting(mirror);
+    const result = await project.install();
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('sigstore [TUF_EXPIRED]');
+    expect(result.output).toContain(mirror.served.url);
+    expect(project.exists(`node_modules/${PACKAGE.name}`)).toBe(false);
+    expect(project.exists('yarn.lock')).toBe(false);
+  });
+
+  it('in offline mode never asks the mirror and fails a private instance with no cached root as TUF_UNREACHABLE', async () => {
+    const mirror = await tufMirror(mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial()));
+    const project = await projectTrusting(mirror);
+    const result = await project.install({ YARN_SIGSTORE_TRUST_MODE: 'offline' });
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('sigstore [TUF_UNREACHABLE]');
+    expect(mirror.served.requests).toEqual([]);
+  });
+});
