@@ -1,0 +1,70 @@
+/**
+ * The policy `yarn sigstore policy init` drafts: valid, and under it the very
+ * identities it was drafted from pass while a changed one fails. Identities
+ * are the real certificate claims read from the fixtures' bundles.
+ */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { evaluate, validatePolicyDocument, type LoadedPolicy, type VerificationOutcome } from '../../src/policy';
+import { createTrustContext } from '../../src/trust';
+import { verifyPackageAttestations } from '../../src/verify';
+import type { SignerIdentity } from '../../src/verify/types';
+import { draftPolicy, type DraftEntry } from '../../src/yarn/commands/policyDraft';
+import { sha512Hex } from '../../testkit/tarball';
+import { INSTALLABLE_FIXTURES, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+
+const trust = createTrustContext({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'test' });
+
+function realIdentity(name: string, version: string): SignerIdentity {
+  const fixture = loadFixturePackage(name, version);
+  return verifyPackageAttestations(fixture.attestations, { name, version, sha512Hex: sha512Hex(fixture.tarball) }, trust).provenance!.identity;
+}
+
+function load(text: string): LoadedPolicy {
+  const { model, problems } = validatePolicyDocument(parse(text), 'sigstore-policy.yml');
+  expect(problems).toEqual([]);
+  return { model: model!, digest: 'test', warnings: [] };
+}
+
+function provenance(identity: SignerIdentity): VerificationOutcome {
+  return { status: 'verified', result: { subject: { name: 'x', version: '1', sha512Hex: '' }, provenanceCount: 1, provenance: { kind: 'provenance', identity, predicateType: 'https://slsa.dev/provenance/v1', mediaType: '', verifiedTime: new Date(), timeSource: 'tlog-set', bundleDigest: '' } } };
+}
+
+describe('draftPolicy', () => {
+  const [gundam, goggles] = INSTALLABLE_FIXTURES.map((fixture) => ({ ...fixture, identity: realIdentity(fixture.name, fixture.version) }));
+  const entries: DraftEntry[] = [
+    { name: gundam.name, version: gundam.version, kind: 'provenance', identity: gundam.identity },
+    { name: goggles.name, version: goggles.version, kind: 'provenance', identity: goggles.identity },
+    { name: 'split', version: '1.0.0', kind: 'provenance', identity: gundam.identity },
+    { name: 'split', version: '2.0.0', kind: 'provenance', identity: goggles.identity },
+    { name: 'published-only', version: '3.0.0', kind: 'publish' },
+    { name: 'plain', version: '1.0.0', kind: 'unsigned' },
+  ];
+  const text = draftPolicy({ entries, sources: new Map([['tarball', new Set(['some-tool'])], ['git', new Set()]]), reviewBy: '2030-01-31', generatedAt: '2029-11-02' });
+  const policy = load(text);
+  const now = { now: new Date('2029-11-03T00:00:00Z') };
+
+  it('pins each identity to repository, repository ID and workflow, under its owner', () => {
+    expect(text).toContain('# ---- github.com/ramonpetgrave64 ----');
+    expect(text).toContain('# ---- github.com/trishankatdatadog ----');
+    expect(text).toContain(`repositoryId: "${gundam.identity.sourceRepositoryIdentifier}"`);
+    expect(text).toContain('workflow: ".github/workflows/npm-publish.yml"');
+    expect(text).toContain('packages: ["gundam-visor", "split@1.0.0"]');
+    expect(text).toContain('sources:\n  tarball: ["some-tool"]');
+    expect(text).not.toContain('git:');
+  });
+
+  it('allows what it was drafted from and nothing built elsewhere', () => {
+    expect(evaluate(policy, { name: gundam.name, version: gundam.version }, provenance(gundam.identity), now).decision).toBe('allow');
+    expect(evaluate(policy, { name: 'split', version: '2.0.0' }, provenance(goggles.identity), now).decision).toBe('allow');
+    expect(evaluate(policy, { name: 'split', version: '1.0.0' }, provenance(goggles.identity), now).decision).toBe('deny');
+    const moved = { ...gundam.identity, sourceRepositoryIdentifier: '1' };
+    expect(evaluate(policy, { name: gundam.name, version: gundam.version }, provenance(moved), now).mismatches.map((m) => m.field)).toEqual(['identity.repositoryId']);
+    expect(evaluate(policy, { name: 'published-only', version: '3.0.0' }, { status: 'unsigned' }, now).decision).toBe('deny');
+  });
+
+  it('lets the unsigned through until the review date, then requires provenance', () => {
+    expect(evaluate(policy, { name: 'plain', version: '1.0.0' }, { status: 'unsigned' }, now).decision).toBe('allow');
+    expect(evaluate(policy, { name: 'plain', version: '1.0.0' }, { status: 'unsigned' }, { now: new Date('2030-02-01T00:00:00Z') }).decision).toBe('deny');
+  });
+});
