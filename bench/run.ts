@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ main: () => void | Promise<void> }>> = {
   core: () => import('./core'),
+  install: () => import('./install'),
 };
 
 async function run(): Promise<void> {
