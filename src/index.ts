@@ -5,6 +5,7 @@
  */
 import type { Plugin } from '@yarnpkg/core';
 import { SigstoreExplainCommand } from './yarn/commands/explain';
+import { SigstorePinUpdateCommand } from './yarn/commands/pin-update';
 import { SigstorePolicyCheckCommand } from './yarn/commands/policyCheck';
 import { SigstorePolicyInitCommand } from './yarn/commands/policyInit';
 import { SigstoreVerifyCommand } from './yarn/commands/verify';
@@ -20,7 +21,7 @@ installFetchStepHooks();
 const plugin: Plugin = {
   configuration: sigstoreSettings as any,
   // One file per `yarn sigstore ...` command.
-  commands: [SigstoreVerifyCommand, SigstoreExplainCommand, SigstorePolicyInitCommand, SigstorePolicyCheckCommand],
+  commands: [SigstoreVerifyCommand, SigstoreExplainCommand, SigstorePolicyInitCommand, SigstorePolicyCheckCommand, SigstorePinUpdateCommand],
   hooks: {
     reduceDependency: checkDependency,
     wrapScriptExecution: guardScript,

@@ -8,6 +8,7 @@ import { npath } from '@yarnpkg/fslib';
 import path from 'path';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
+import { finishPinning, startPinning } from './pins';
 import { GateSession } from './session';
 import { patchOnce } from './state';
 import { reportSummary } from './summary';
@@ -25,9 +26,12 @@ export function installFetchStepHooks(): void {
       for (const warning of trustInfo.warnings) options.report.reportWarning(0, `sigstore: ${warning}`);
       const policyName = policy.loaded?.filepath ? path.relative(npath.fromPortablePath(this.cwd), policy.loaded.filepath) : 'none (zero-config)';
       options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policyName}, trust: ${trustInfo.summary})`);
+      const immutable = (options as { immutable?: boolean }).immutable === true;
+      startPinning(session, immutable);
       let outcome: 'completed' | 'failed' = 'failed';
       try {
         await fetchEverything.call(this, options);
+        finishPinning(session, options.report, { immutable, persist: options.persistProject !== false, packages });
         outcome = 'completed';
       } finally {
         await reportSummary(session, options.report, outcome);

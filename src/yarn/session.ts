@@ -16,6 +16,7 @@ import { VerificationCache } from './verificationCache';
 import { reportError, toPluginError } from './errors';
 import { npmVersion } from './locators';
 import { createPool } from './pool';
+import { applyPin } from './pins';
 import { readSettings, type SigstoreSettings } from './settings';
 import { globalState } from './state';
 import { yarnTransport } from './transport';
@@ -35,6 +36,9 @@ export interface PackageResult {
   verification?: PackageVerification;
   error?: { code: string; message: string };
 }
+
+/** The `source` of a result taken from the user's verification cache. */
+export const VERIFICATION_CACHE_SOURCE = 'verification cache (user global folder)';
 
 type DocumentResult = { ok: SourcedDocument } | { error: SigstorePluginError };
 
@@ -57,6 +61,7 @@ export class GateSession {
   readonly bindings: BindingStore;
   private readonly verified: VerificationCache;
   private readonly documents = new Map<string, Promise<DocumentResult>>();
+  private readonly cachedVerifications = new Map<string, Promise<PackageVerification | undefined>>();
   private readyPromise?: Promise<Ready>;
   private readonly pool: <T>(task: () => Promise<T>) => Promise<T>;
   readonly settings: SigstoreSettings;
@@ -95,9 +100,47 @@ export class GateSession {
     return { settings, policy, trust, trustInfo, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
   }
 
-  /** Starts fetching the attestation documents of these registry packages (idempotent). */
+  /**
+   * Starts fetching the attestation documents of these registry packages
+   * (idempotent), in the order Yarn's fetch step asks for them, except those
+   * whose archive (as the lockfile names it) has a cached verified result.
+   */
   prefetch(locators: Iterable<Locator>): void {
-    for (const locator of locators) void this.documentFor(locator);
+    const ordered = [...locators].map((locator) => ({ locator, key: structUtils.stringifyLocator(locator) }));
+    ordered.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const { locator } of ordered) {
+      void this.isWarm(locator).then((warm) => {
+        if (!warm) void this.documentFor(locator);
+      });
+    }
+  }
+
+  /**
+   * Whether the lockfile's archive of this package is bound to a tarball with a
+   * cached verified result. Only decides whether to prefetch: the gate still
+   * hashes the archive it gets and looks the record up by that hash.
+   */
+  private async isWarm(locator: Locator): Promise<boolean> {
+    try {
+      const checksum = this.project.storedChecksums.get(locator.locatorHash);
+      const version = npmVersion(locator);
+      if (!checksum || version === null) return false;
+      const name = structUtils.stringifyIdent(locator);
+      const record = await this.bindings.read(checksum.slice(checksum.indexOf('/') + 1));
+      if (!record || record.name !== name || record.version !== version) return false;
+      const { trust } = await this.ready();
+      return (await this.cachedVerification({ name, version, sha512Hex: record.tgzSha512 }, trust.digest)) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A verified result from the user's cache, read once per install. */
+  private cachedVerification(subject: PackageSubject, trustDigest: string): Promise<PackageVerification | undefined> {
+    const key = VerificationCache.contentKey(subject, trustDigest);
+    let cached = this.cachedVerifications.get(key);
+    if (!cached) this.cachedVerifications.set(key, (cached = this.verified.read(key, subject)));
+    return cached;
   }
 
   documentFor(locator: Locator): Promise<DocumentResult> {
@@ -140,7 +183,7 @@ export class GateSession {
     const previous = this.results.get(locator.locatorHash);
     if (previous?.judgedSha === sha512Hex) return this.enforce(previous);
     const { subject, outcome, source } = await this.outcomeFor(locator, sha512Hex);
-    return this.decide(locator, subject, outcome, source, report);
+    return this.decide(locator, subject, outcome, source, report, true);
   }
 
   /**
@@ -155,14 +198,16 @@ export class GateSession {
     if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject: name }));
     const subject = { name, version, sha512Hex };
 
+    // Warm path: these exact bytes were verified under this trust material before; no request.
+    const cached = await this.cachedVerification(subject, trust.digest);
+    if (cached) return { subject, outcome: { status: 'verified', result: cached }, source: VERIFICATION_CACHE_SOURCE };
+
     const document = await this.documentFor(locator);
     if ('error' in document) return { subject, outcome: { status: 'failed', error: document.error } };
     const found = document.ok;
     if (!found.found) return { subject, outcome: { status: 'unsigned' } };
-    const cacheKey = VerificationCache.key(subject, found.document, trust.digest);
-    const cached = await this.verified.read(cacheKey, subject);
-    const outcome = cached ? { status: 'verified' as const, result: cached } : attempt(`${name}@${version}`, () => verify(found.document, subject, trust));
-    if (!cached && outcome.status === 'verified') await this.verified.write(cacheKey, outcome.result);
+    const outcome = attempt(`${name}@${version}`, () => verify(found.document, subject, trust));
+    if (outcome.status === 'verified') await this.verified.write(VerificationCache.contentKey(subject, trust.digest), outcome.result);
     return { subject, outcome, source: found.url };
   }
 
@@ -179,13 +224,16 @@ export class GateSession {
         ? { subject, provenance: attestation, provenanceCount: 1 }
         : { subject, provenanceCount: 0, publish: attestation };
     });
-    return this.decide(locator, subject, outcome, url, report);
+    return this.decide(locator, subject, outcome, url, report, false);
   }
 
-  private async decide(locator: Locator, subject: PackageSubject, outcome: VerificationOutcome, source: string | undefined, report: Report): Promise<void> {
+  /** `pin`: registry packages are compared with their sigstore.lock pin once the policy allowed them. */
+  private async decide(locator: Locator, subject: PackageSubject, outcome: VerificationOutcome, source: string | undefined, report: Report, pin: boolean): Promise<void> {
     const { policy } = await this.ready();
     const { name, version, sha512Hex } = subject;
-    const verdict = policy.judge({ name, version }, outcome);
+    const judged = policy.judge({ name, version }, outcome);
+    const pinned = pin ? applyPin(this, subject, outcome, judged, policy.loaded?.model) : { verdict: judged, error: undefined };
+    const verdict = pinned.verdict;
     const result: PackageResult & { judgedSha: string } = {
       locator: structUtils.stringifyLocator(locator),
       name,
@@ -195,7 +243,7 @@ export class GateSession {
       source,
       verdict,
       verification: outcome.status === 'verified' ? outcome.result : undefined,
-      error: outcome.status === 'failed' ? { code: outcome.error.code, message: outcome.error.message } : undefined,
+      error: pinned.error ? { code: pinned.error.code, message: pinned.error.message } : outcome.status === 'failed' ? { code: outcome.error.code, message: outcome.error.message } : undefined,
       judgedSha: sha512Hex,
     };
     this.results.set(locator.locatorHash, result);

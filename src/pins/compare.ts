@@ -1,0 +1,69 @@
+/**
+ * One verified package version against its package's committed pin. Each
+ * package is compared with its own history only: no history is never a
+ * downgrade, and a version is compared with the pin, never with newer releases.
+ */
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import { PINNED_FIELDS, type PackagePin, type PinnedIdentity } from './model';
+
+/** What this install verified of one package version. */
+export interface PinObservation {
+  name: string;
+  version: string;
+  /** `sha512-<base64>` of the verified tarball. */
+  integrity: string;
+  /** The verified provenance signer; absent: no provenance (unsigned or publish attestation only). */
+  identity?: PinnedIdentity;
+}
+
+export interface FieldChange {
+  field: keyof PinnedIdentity;
+  pinned: string;
+  found: string | undefined;
+}
+
+/** Every recorded field the new identity does not repeat (a claim the pin never recorded is not compared). */
+export function identityChanges(pinned: PinnedIdentity, found: PinnedIdentity): FieldChange[] {
+  const changes: FieldChange[] = [];
+  for (const field of PINNED_FIELDS) {
+    const value = pinned[field];
+    if (value !== undefined && found[field] !== value) changes.push({ field, pinned: value, found: found[field] });
+  }
+  return changes;
+}
+
+const UPDATE_HINT = (name: string) => `if this change is intended, run \`yarn sigstore pin update ${name} --reason "..."\``;
+
+/** Null when the observation agrees with the pin (or there is none); else the coded failure. */
+export function checkAgainstPin(pin: PackagePin | undefined, observed: PinObservation): SigstorePluginError | null {
+  if (!pin || pin.pendingUpdate) return null;
+  const subject = `${observed.name}@${observed.version}`;
+  const recorded = pin.versions.get(observed.version);
+  if (recorded && recorded.integrity !== observed.integrity) {
+    return new SigstorePluginError(
+      ErrorCodes.PIN_INTEGRITY_CHANGED,
+      `${subject}: the tarball differs from the one pinned in sigstore.lock (pinned ${recorded.integrity}, found ${observed.integrity}); a published version never changes: ${UPDATE_HINT(observed.name)}`,
+      { subject, details: { pinned: recorded.integrity, found: observed.integrity } },
+    );
+  }
+  // The very bytes already recorded were accepted then: a version keeps its own history, never held to a newer pin.
+  if (recorded || !pin.identity) return null;
+  if (!observed.identity) {
+    return new SigstorePluginError(
+      ErrorCodes.PIN_PROVENANCE_LOST,
+      `${subject}: no provenance, but sigstore.lock pins ${pin.name} as signed by ${describeIdentity(pin.identity)} (no-downgrade); ${UPDATE_HINT(observed.name)}`,
+      { subject, details: { pinned: pin.identity } },
+    );
+  }
+  const changes = identityChanges(pin.identity, observed.identity);
+  if (changes.length === 0) return null;
+  const shown = changes.map((c) => `${c.field}: pinned ${c.pinned}, found ${c.found ?? 'nothing (the certificate lacks this claim)'}`).join('; ');
+  return new SigstorePluginError(ErrorCodes.PIN_IDENTITY_CHANGED, `${subject}: signed by another identity than the one pinned in sigstore.lock: ${shown}; ${UPDATE_HINT(observed.name)}`, {
+    subject,
+    details: { pinned: pin.identity, found: observed.identity, changes },
+  });
+}
+
+export function describeIdentity(identity: PinnedIdentity): string {
+  return [identity.repository, identity.workflow, identity.runner].filter((part) => part !== undefined).join(' ') || (identity.issuer ?? 'an unnamed signer');
+}
