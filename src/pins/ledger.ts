@@ -39,15 +39,16 @@ export class PinLedger {
 
   /**
    * The lock after this install. `present` holds every registry package
-   * version in the project (all platforms); `unpinned` the names whose rule
-   * says `pin: false` (their blocks are kept as they are).
+   * version in the project (all platforms); `untouched` the names not pinned
+   * in this install (`pin: false`, mode off, a warned mismatch): their
+   * committed blocks are kept as they are.
    */
-  next(present: Map<string, Set<string>>, unpinned: Set<string> = new Set()): { lock: PinLock; report: PinReport } {
+  next(present: Map<string, Set<string>>, untouched: Set<string> = new Set()): { lock: PinLock; report: PinReport } {
     const lock = emptyLock();
     const report: PinReport = { pinned: [] };
     for (const [name, versions] of present) {
       const committed = this.committed.packages.get(name);
-      if (unpinned.has(name)) {
+      if (untouched.has(name)) {
         if (committed) lock.packages.set(name, committed);
         continue;
       }

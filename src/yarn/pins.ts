@@ -20,8 +20,8 @@ interface PinState {
   path: string;
   /** The file as committed (null: absent). */
   text: string | null;
-  /** Packages whose rule turned pinning off (or mode off): their blocks are kept untouched. */
-  unpinned: Set<string>;
+  /** Packages whose rule turned pinning off (or mode off), or whose mismatch was only warned: their committed blocks are kept as they are. */
+  untouched: Set<string>;
 }
 
 const states = new WeakMap<GateSession, PinState>();
@@ -43,7 +43,7 @@ export function readPinLock(path: string) {
 function load(session: GateSession, immutable: boolean): PinState {
   const path = pinLockPath(session.project);
   const { text, parsed } = readPinLock(path);
-  const state = { ledger: new PinLedger(parsed?.lock, immutable), path, text, unpinned: new Set<string>() };
+  const state = { ledger: new PinLedger(parsed?.lock, immutable), path, text, untouched: new Set<string>() };
   states.set(session, state);
   return state;
 }
@@ -62,7 +62,7 @@ export function applyPin(session: GateSession, subject: PackageSubject, outcome:
   const state = states.get(session) ?? load(session, false);
   const ruleSaysPin = loadedModel ? matchRule(loadedModel, subject, new Date()).pin : true;
   if (!ruleSaysPin || verdict.mode?.mode === 'off') {
-    state.unpinned.add(subject.name);
+    state.untouched.add(subject.name);
     return { verdict };
   }
   const provenance = outcome.status === 'verified' ? outcome.result.provenance : undefined;
@@ -77,6 +77,8 @@ export function applyPin(session: GateSession, subject: PackageSubject, outcome:
   } catch (error) {
     const failure = error as SigstorePluginError;
     const decision = verdict.mode?.mode === 'warn' ? 'warn' : 'deny';
+    // Warned through: the committed pin stays as it is, so the next install warns again.
+    if (decision === 'warn') state.untouched.add(subject.name);
     return { verdict: { ...verdict, decision, reason: 'pin-mismatch', message: decision === 'warn' ? `${failure.message} (warn mode)` : failure.message }, error: failure };
   }
 }
@@ -85,7 +87,7 @@ export function applyPin(session: GateSession, subject: PackageSubject, outcome:
 export function finishPinning(session: GateSession, report: Report, options: { immutable: boolean; persist: boolean; packages: Locator[] }): void {
   const state = states.get(session);
   if (!state) return;
-  const { lock, report: pins } = state.ledger.next(registryVersions(options.packages), state.unpinned);
+  const { lock, report: pins } = state.ledger.next(registryVersions(options.packages), state.untouched);
   const text = serializePinLock(lock);
   if (text === state.text || (state.text === null && lock.packages.size === 0)) return;
   if (options.immutable) {

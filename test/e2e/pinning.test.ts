@@ -25,8 +25,8 @@ let mock: MockSigstore;
 let trustDir: string;
 const projects: YarnProject[] = [];
 
-async function project(dependencies: Record<string, string>): Promise<YarnProject> {
-  const created = await createYarnProject({ registryUrl: registry.url, dependencies, trustedRootPath: join(trustDir, 'trusted_root.json'), npmKeysPath: join(trustDir, 'keys.json') });
+async function project(dependencies: Record<string, string>, policy?: string): Promise<YarnProject> {
+  const created = await createYarnProject({ registryUrl: registry.url, dependencies, policy, trustedRootPath: join(trustDir, 'trusted_root.json'), npmKeysPath: join(trustDir, 'keys.json') });
   projects.push(created);
   return created;
 }
@@ -165,5 +165,23 @@ describe('sigstore.lock', () => {
     expect(resolved).toContain('https://github.com/acme/pin-c');
     await installOk(p, ['install', '--immutable']);
     expect(p.read(LOCK)).toBe(resolved);
+  });
+
+  it('a rule with `pin: false` neither checks nor records; in warn mode a changed signer warns and the pin stays', async () => {
+    const unpinned = await project({ 'pin-a': '1.0.0', 'pin-b': '1.0.0' }, 'version: 1\ndefault: { require: none }\nrules:\n  - packages: ["pin-a"]\n    require: none\n    pin: false\n');
+    await installOk(unpinned);
+    expect(unpinned.read(LOCK)).not.toContain('"pin-a"');
+    expect(unpinned.read(LOCK)).toContain('"pin-b"');
+    setDependencies(unpinned, { 'pin-a': '1.1.0', 'pin-b': '1.0.0' });
+    await installOk(unpinned);
+
+    const warned = await project({ 'pin-a': '1.0.0' }, 'version: 1\nmode: warn\ndefault: { require: none }\n');
+    await installOk(warned);
+    const lock = warned.read(LOCK)!;
+    setDependencies(warned, { 'pin-a': '1.1.0' });
+    const output = await installOk(warned);
+    expect(output).toContain('pin-a@1.1.0: signed by another identity than the one pinned in sigstore.lock');
+    expect(output).toContain('(warn mode)');
+    expect(warned.read(LOCK)).toBe(lock);
   });
 });
