@@ -51,14 +51,18 @@ function refuseFutureTimes(entity: ReturnType<typeof toSignedEntity>, now = Date
 }
 
 /**
- * The library proves inclusion against the signed checkpoint's root; the
- * proof's own (unsigned) rootHash must say the same, or the bundle is inconsistent.
+ * The library proves inclusion against the signed checkpoint's size and root;
+ * the proof's own (unsigned) treeSize and rootHash must say the same, or the
+ * bundle is inconsistent.
  */
-function requireConsistentRootHash(bundle: Bundle): void {
+function requireProofMatchesCheckpoint(bundle: Bundle): void {
   for (const entry of bundle.verificationMaterial.tlogEntries) {
     const proof = entry.inclusionProof;
     if (!proof?.checkpoint) continue;
-    const checkpointRoot = proof.checkpoint.envelope.split('\n')[2] ?? '';
+    const [, checkpointSize = '', checkpointRoot = ''] = proof.checkpoint.envelope.split('\n');
+    if (String(proof.treeSize) !== checkpointSize) {
+      throw new SigstorePluginError(ErrorCodes.TLOG_INCLUSION_PROOF, `the inclusion proof names tree size ${JSON.stringify(String(proof.treeSize))}, its signed checkpoint ${JSON.stringify(checkpointSize)}`);
+    }
     if (!Buffer.from(checkpointRoot, 'base64').equals(Buffer.from(proof.rootHash))) {
       throw new SigstorePluginError(ErrorCodes.TLOG_INCLUSION_PROOF, 'the inclusion proof names another root hash than its signed checkpoint');
     }
@@ -80,7 +84,7 @@ export function verifySignedBundle(bundle: Bundle, material: TrustMaterial, arti
   const entity = toSignedEntity(bundle, artifact);
   // Every check the library makes happens here (chain step made fast); its result is only the signer key.
   new FastChainVerifier(material, leafBytes(bundle)).verify(entity);
-  requireConsistentRootHash(bundle);
+  requireProofMatchesCheckpoint(bundle);
   refuseFutureTimes(entity);
   const { verifiedTime, timeSource } = verifiedTimeOf(entity);
   const logIndex = bundle.verificationMaterial.tlogEntries[0]?.logIndex;

@@ -1,16 +1,61 @@
-/** Content-addressed JSON records under a folder of the user's own cache: `<folder>/<ab>/<digest>.json`. */
-import { randomBytes } from 'crypto';
+/**
+ * Content-addressed JSON records under a folder of the user's own cache:
+ * `<folder>/<ab>/<digest>.json`. Each record carries an HMAC under a per-user
+ * key kept OUTSIDE Yarn's global folder: that folder is what CI caches restore
+ * (and what a poisoned cache entry would write), so a record is honoured only
+ * if this user's key made it.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'fs/promises';
+import { homedir } from 'os';
 import { dirname, join } from 'path';
 
 export function recordPath(folder: string, digest: string): string {
   return join(folder, digest.slice(0, 2), `${digest}.json`);
 }
 
-/** The parsed record, or undefined when it is missing or unreadable (a cache miss, never an error). */
+/** `$XDG_CONFIG_HOME/yarn-plugin-sigstore/record.key` (default `~/.config`): never part of a Yarn or CI cache folder. */
+export function recordKeyPath(): string {
+  return join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'yarn-plugin-sigstore', 'record.key');
+}
+
+const keys = new Map<string, Promise<Buffer | undefined>>();
+
+/** The user's record key, created on first use; undefined when it cannot be read or made (records then always miss). */
+function recordKey(): Promise<Buffer | undefined> {
+  const path = recordKeyPath();
+  let key = keys.get(path);
+  if (!key) {
+    key = (async () => {
+      try {
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        await writeFile(path, randomBytes(32), { flag: 'wx', mode: 0o600 }).catch((error) => {
+          if (error.code !== 'EEXIST') throw error;
+        });
+        const bytes = await readFile(path);
+        return bytes.length >= 32 ? bytes : undefined;
+      } catch {
+        return undefined;
+      }
+    })();
+    keys.set(path, key);
+  }
+  return key;
+}
+
+const macOf = (key: Buffer, body: string): Buffer => createHmac('sha256', key).update(body).digest();
+
+/** The parsed record, or undefined when it is missing, unreadable or not made with this user's key (a cache miss, never an error). */
 export async function readRecord<T>(path: string, reviver?: (key: string, value: unknown) => unknown): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8'), reviver as never) as T;
+    const key = await recordKey();
+    if (!key) return undefined;
+    const { mac, body } = JSON.parse(await readFile(path, 'utf8')) as { mac?: unknown; body?: unknown };
+    if (typeof mac !== 'string' || typeof body !== 'string') return undefined;
+    const given = Buffer.from(mac, 'hex');
+    const expected = macOf(key, body);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    return JSON.parse(body, reviver as never) as T;
   } catch {
     return undefined;
   }
@@ -18,10 +63,13 @@ export async function readRecord<T>(path: string, reviver?: (key: string, value:
 
 /** Best effort and atomic: a record that cannot be written only costs the next install some work. */
 export async function writeRecord(path: string, value: unknown): Promise<boolean> {
+  const key = await recordKey();
+  if (!key) return false;
+  const body = JSON.stringify(value);
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(temporary, JSON.stringify(value));
+    await writeFile(temporary, JSON.stringify({ mac: macOf(key, body).toString('hex'), body }));
     await rename(temporary, path);
     return true;
   } catch {

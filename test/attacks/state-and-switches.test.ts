@@ -1,0 +1,219 @@
+/**
+ * Attacks on what an install trusts from earlier runs (the committed cache,
+ * the user's global folder restored from a CI cache, yarn.lock), and attempts
+ * to switch the gate off from settings, the environment or a nested rc file.
+ */
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VerificationCache } from '../../src/yarn/verificationCache';
+import { loadTrustedRootFile } from '../../src/trust';
+import { recordPath } from '../../src/yarn/recordFiles';
+import { githubIdentity } from '../../testkit/signer';
+import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
+import type { YarnProject } from '../../testkit/yarn';
+import { expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from './harness';
+
+let kit: AttackKit;
+beforeAll(async () => {
+  kit = await startAttackKit();
+});
+afterAll(async () => kit?.close());
+
+const forgedTarball = (staged: Staged) => buildPackageTarball(withPostinstallMarker({ name: staged.name, version: staged.version, extra: { description: 'forged' } }));
+
+/** The zip Yarn makes of `tarball` for `name@version`, built by a project without the plugin, and its yarn.lock. */
+async function zipOf(staged: Staged, tarball: Buffer): Promise<Forged> {
+  kit.registry.setTarball(staged.name, staged.version, tarball);
+  try {
+    const plain = await kit.project({ dependencies: { [staged.name]: staged.version }, yarnrc: 'enableGlobalCache: false' });
+    const rc = plain.read('.yarnrc.yml')!;
+    plain.write('.yarnrc.yml', rc.slice(0, rc.indexOf('plugins:')));
+    const result = await plain.install();
+    expect(result.code, result.output).toBe(0);
+    const zipName = readdirSync(join(plain.cwd, '.yarn/cache')).find((file) => file.startsWith(`${staged.name}-npm-`))!;
+    return { zip: readFileSync(join(plain.cwd, '.yarn/cache', zipName)), checksum: checksumOf(plain.read('yarn.lock')!, staged.name) };
+  } finally {
+    kit.registry.setTarball(staged.name, staged.version, staged.tarball);
+  }
+}
+
+/** Forgets what the first install linked and ran, so the next one shows what it does itself. */
+function clearInstallOutput(p: YarnProject): void {
+  rmSync(join(p.cwd, 'node_modules'), { recursive: true, force: true });
+  rmSync(p.markers, { recursive: true, force: true });
+}
+
+interface Forged {
+  zip: Buffer;
+  /** yarn.lock's `checksum` of the forged zip (`<cacheKey>/<sha512>`). */
+  checksum: string;
+}
+
+function checksumOf(lockfile: string, name: string): string {
+  return /checksum: (\S+)/.exec(lockfile.slice(lockfile.indexOf(`"${name}@npm:`)))![1];
+}
+
+/** Puts the forged zip where Yarn looks for it (its name carries the checksum's start) and makes yarn.lock vouch for it. */
+function plantForgedCache(p: YarnProject, folder: string, forged: Forged, name: string): void {
+  const lockfile = p.read('yarn.lock')!;
+  const genuine = checksumOf(lockfile, name);
+  const [, genuineHash] = genuine.split('/');
+  const [, forgedHash] = forged.checksum.split('/');
+  const zipName = readdirSync(folder).find((entry) => entry.startsWith(`${name}-npm-`))!;
+  rmSync(join(folder, zipName));
+  writeFileSync(join(folder, zipName.replace(genuineHash.slice(0, 10), forgedHash.slice(0, 10))), forged.zip);
+  p.write('yarn.lock', lockfile.replace(genuine, `${genuine.split('/')[0]}/${forgedHash}`));
+}
+
+describe.concurrent('stored state attacks', () => {
+  it('a committed zero-install cache holding a forged zip next to a forged binding record', async () => {
+    const staged = await publishSigned(kit, { name: 'ss-zero', version: '1.0.0' });
+    const p = await projectFor(kit, staged, { yarnrc: 'enableGlobalCache: false' });
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    const forged = await zipOf(staged, forgedTarball(staged));
+    plantForgedCache(p, join(p.cwd, '.yarn/cache'), forged, staged.name);
+    // The attacker also commits the record the plugin would have written, at the path it would use.
+    const zipSha = sha512Hex(forged.zip);
+    const record = { zipSha512: zipSha, tgzSha512: sha512Hex(staged.tarball), name: staged.name, version: staged.version };
+    const folder = join(p.cwd, '.yarn/sigstore/bindings');
+    mkdirSync(join(folder, zipSha.slice(0, 2)), { recursive: true });
+    writeFileSync(recordPath(folder, zipSha), JSON.stringify(record));
+    clearInstallOutput(p);
+    const result = await p.run(['install', '--immutable', '--immutable-cache'], { YARN_GLOBAL_FOLDER: join(p.cwd, '.yarn-ci') });
+    expectRefused(p, result, ['CACHE_BINDING_MISSING', 'SUBJECT_DIGEST_MISMATCH'], { warm: [staged.name] });
+  });
+
+  it('a restored CI cache (global folder) with a forged zip and a poisoned binding record', async () => {
+    const staged = await publishSigned(kit, { name: 'ss-poison-binding', version: '1.0.0' });
+    const p = await projectFor(kit, staged);
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    const forged = await zipOf(staged, forgedTarball(staged));
+    plantForgedCache(p, join(p.cwd, '.yarn-global/cache'), forged, staged.name);
+    const zipSha = sha512Hex(forged.zip);
+    const folder = join(p.cwd, '.yarn-global/sigstore/bindings');
+    mkdirSync(join(folder, zipSha.slice(0, 2)), { recursive: true });
+    writeFileSync(recordPath(folder, zipSha), JSON.stringify({ zipSha512: zipSha, tgzSha512: sha512Hex(staged.tarball), name: staged.name, version: staged.version }));
+    clearInstallOutput(p);
+    const result = await p.install();
+    expectRefused(p, result, ['CACHE_BINDING_MISSING', 'SUBJECT_DIGEST_MISMATCH'], { warm: [staged.name] });
+  });
+
+  it('a restored CI cache with a poisoned verification result for a forged tarball', async () => {
+    const staged = await publishSigned(kit, { name: 'ss-poison-verified', version: '1.0.0' });
+    const p = await projectFor(kit, staged);
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    // The genuine record, rewritten for the forged tarball's digest and stored under its key.
+    const verifiedFolder = join(p.cwd, '.yarn-global/sigstore/verified');
+    const [genuineFile] = readdirSync(verifiedFolder, { recursive: true }).map(String).filter((file) => file.endsWith('.json'));
+    const genuine = JSON.parse(readFileSync(join(verifiedFolder, genuineFile), 'utf8')) as { mac: string; body: string };
+    const forged = forgedTarball(staged);
+    const subject = { name: staged.name, version: staged.version, sha512Hex: sha512Hex(forged) };
+    const trust = loadTrustedRootFile(join(kit.trustDir, 'trusted_root.json'), JSON.parse(readFileSync(join(kit.trustDir, 'keys.json'), 'utf8')));
+    const key = VerificationCache.key(subject, JSON.parse(JSON.stringify(staged.attestations)), trust.digest);
+    mkdirSync(join(verifiedFolder, key.slice(0, 2)), { recursive: true });
+    // Without the user's record key the attacker can only reuse a genuine MAC (or drop it).
+    writeFileSync(recordPath(verifiedFolder, key), JSON.stringify({ mac: genuine.mac, body: JSON.stringify({ ...JSON.parse(genuine.body), subject }) }));
+    // The attacker's registry now serves the forged tarball with the genuine attestations.
+    kit.registry.setTarball(staged.name, staged.version, forged);
+    rmSync(join(p.cwd, '.yarn-global/cache'), { recursive: true, force: true });
+    rmSync(join(p.cwd, 'yarn.lock'));
+    clearInstallOutput(p);
+    const result = await p.install();
+    expectRefused(p, result, 'SUBJECT_DIGEST_MISMATCH', { warm: [staged.name] });
+  });
+
+  for (const [label, resolution] of [
+    ['a tarball URL', (url: string) => url],
+    ['git', () => 'git+https://github.com/evil/payload.git#commit=0123456789abcdef0123456789abcdef01234567'],
+  ] as const) {
+    it(`a lockfile resolution swapped to ${label}`, async () => {
+      const staged = await publishSigned(kit, { name: `ss-lock-${label.replace(/\W+/g, '-')}`, version: '1.0.0' });
+      const p = await projectFor(kit, staged);
+      expectInstalled(p, await p.install(), staged.name, staged.version);
+      const url = kit.registry.tarballUrl(staged.name, staged.version);
+      const lockfile = p.read('yarn.lock')!.replace(`resolution: "${staged.name}@npm:1.0.0"`, `resolution: "${staged.name}@${resolution(url)}"`);
+      expect(lockfile).not.toBe(p.read('yarn.lock'));
+      p.write('yarn.lock', lockfile);
+      clearInstallOutput(p);
+      expectRefused(p, await p.install(), 'LOCKFILE_PROTOCOL_MISMATCH', { warm: [staged.name] });
+    });
+  }
+
+  it('yarn.lock gives a verified package a dependency its package.json does not have', async () => {
+    const helper = await publishSigned(kit, { name: 'ss-lock-injected', version: '1.0.0' });
+    const staged = await publishSigned(kit, { name: 'ss-lock-deps', version: '1.0.0' });
+    const policy = policyOf([provenanceRule(staged.name), provenanceRule(helper.name)]);
+    const p = await kit.project({ dependencies: { [staged.name]: staged.version, [helper.name]: helper.version }, policy });
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    const lockfile = p.read('yarn.lock')!;
+    const entry = lockfile.indexOf(`resolution: "${staged.name}@npm:1.0.0"`);
+    const injected = lockfile.slice(0, entry) + `dependencies:\n    ${helper.name}: "npm:1.0.0"\n  ` + lockfile.slice(entry);
+    p.write('yarn.lock', injected);
+    clearInstallOutput(p);
+    expectRefused(p, await p.install(), 'MANIFEST_MISMATCH', { warm: [staged.name] });
+  });
+});
+
+describe.concurrent('switching the gate off', () => {
+  /** A package whose tarball was replaced after signing: the attack the switch would let through. */
+  async function tampered(name: string): Promise<Staged> {
+    const staged = await publishSigned(kit, { name, version: '1.0.0' });
+    kit.registry.setTarball(name, '1.0.0', forgedTarball(staged));
+    return staged;
+  }
+
+  it('YARN_SIGSTORE_MODE=off is refused and printed; the tampered package still fails', async () => {
+    const staged = await tampered('sw-env-off');
+    const p = await projectFor(kit, staged);
+    const result = await p.install({ YARN_SIGSTORE_MODE: 'off' });
+    expectRefused(p, result, 'SUBJECT_DIGEST_MISMATCH');
+    expect(result.output).toMatch(/sigstoreMode.*asks for mode off, refused/);
+  });
+
+  it('YARN_SIGSTORE_MODE=warn does not turn an identity mismatch into a warning', async () => {
+    const staged = await publishSigned(kit, { name: 'sw-env-warn', version: '1.0.0' }, { identity: githubIdentity({ repository: 'evil/sw-env-warn' }) });
+    const p = await projectFor(kit, staged);
+    const result = await p.install({ YARN_SIGSTORE_MODE: 'warn' });
+    expectRefused(p, result, 'POLICY_DENIED');
+    expect(result.output).toMatch(/asks for mode warn, refused/);
+  });
+
+  it('sigstoreMode: off committed in .yarnrc.yml is refused and printed', async () => {
+    const staged = await tampered('sw-rc-off');
+    const p = await projectFor(kit, staged, { yarnrc: 'sigstoreMode: "off"' });
+    const result = await p.install();
+    expectRefused(p, result, 'SUBJECT_DIGEST_MISMATCH');
+    expect(result.output).toMatch(/asks for mode off, refused/);
+  });
+
+  it('YARN_RC_FILENAME pointing elsewhere drops the plugin, and `yarn sigstore verify` then fails as an unknown command', async () => {
+    const staged = await publishSigned(kit, { name: 'sw-rc-filename', version: '1.0.0' });
+    const p = await projectFor(kit, staged);
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    rmSync(p.markers, { recursive: true, force: true });
+    p.write('other.yml', `npmRegistryServer: "${kit.registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableTelemetry: false\n`);
+    const withPlugin = await p.run(['sigstore', 'verify']);
+    expect(withPlugin.output).not.toMatch(/Couldn't find a script named "sigstore"/);
+    // HOME elsewhere, as on a CI runner (the test kit puts HOME in the project, whose rc Yarn would then read as the home rc).
+    mkdirSync(join(p.cwd, 'runner-home'));
+    const withoutPlugin = await p.run(['sigstore', 'verify'], { YARN_RC_FILENAME: 'other.yml', HOME: join(p.cwd, 'runner-home') });
+    expect(withoutPlugin.code).not.toBe(0);
+    expect(withoutPlugin.output).toMatch(/Couldn't find a script named "sigstore"/);
+  });
+
+  it('a same-named plugin in a nested .yarnrc.yml does not replace the gate', async () => {
+    const staged = await tampered('sw-nested');
+    const p = await projectFor(kit, staged);
+    const manifest = JSON.parse(p.read('package.json')!);
+    p.write('package.json', JSON.stringify({ ...manifest, workspaces: ['packages/*'] }));
+    mkdirSync(join(p.cwd, 'packages/app'), { recursive: true });
+    p.write('packages/app/package.json', JSON.stringify({ name: 'app', version: '1.0.0' }));
+    p.write('packages/app/decoy.cjs', "module.exports = { name: '@yarnpkg/plugin-sigstore', factory: () => ({ default: {} }) };\n");
+    p.write('packages/app/.yarnrc.yml', 'plugins:\n  - path: ./decoy.cjs\n');
+    const result = await p.run(['install'], {});
+    const nested = await (await import('../../testkit/yarn')).runYarn(join(p.cwd, 'packages/app'), ['install'], { HOME: p.cwd, YARN_GLOBAL_FOLDER: join(p.cwd, '.yarn-global'), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', SIGSTORE_TEST_MARKER_DIR: p.markers });
+    for (const run of [result, nested]) expectRefused(p, run, ['SUBJECT_DIGEST_MISMATCH', 'YN0000: .*plugin']);
+  });
+});
+
