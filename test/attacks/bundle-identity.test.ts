@@ -3,14 +3,13 @@
  * signer, served by the registry for a package whose bytes are untouched.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { FIXTURES_DIR, emailIdentityBundles, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { MockSigstore, githubIdentity, mergeTrustMaterial, type AttestationsDocument, type SigningIdentity } from '../../testkit/signer';
+import { FIXTURES_DIR, emailIdentityBundles, productionTrustedRoot } from '../../testkit/fixtures';
+import { MockSigstore, githubIdentity, gitlabIdentity, type AttestationsDocument, type SigningIdentity } from '../../testkit/signer';
 import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
-import { cloneDocument, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
+import { cloneDocument, writeTrustFiles, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
 
 let kit: AttackKit;
 beforeAll(async () => {
@@ -53,6 +52,9 @@ function resignCheckpoint(envelope: string): string {
 
 const tlogEntry = (bundle: any) => bundle.verificationMaterial.tlogEntries[0];
 
+/** Trust files for one case (under the kit's folder, removed with it). */
+const writeTrust = (trustedRoot: Record<string, unknown>, signer: MockSigstore) => writeTrustFiles(mkdtempSync(join(kit.trustDir, 'case-')), trustedRoot, signer);
+
 describe.concurrent('bundle attacks', () => {
   it('control: the untouched mock-signed bundle verifies and the package installs', async () => {
     const staged = await stageMutated('bn-control', () => {});
@@ -61,7 +63,7 @@ describe.concurrent('bundle attacks', () => {
   });
 
   it('DSSE payload altered (builder id rewritten, signature kept)', () =>
-    refusedWith('bn-payload', ['SIGNATURE', 'TLOG_ENTRY_MISMATCH'], (bundle) => {
+    refusedWith('bn-payload', 'TLOG_ENTRY_MISMATCH', (bundle) => {
       const statement = decodePayload(bundle);
       statement.predicate.runDetails = { builder: { id: 'https://evil.example/builder' } };
       bundle.dsseEnvelope.payload = encodePayload(statement);
@@ -69,14 +71,14 @@ describe.concurrent('bundle attacks', () => {
 
   it('DSSE signature taken from another bundle', async () => {
     const other = await publishSigned(kit, { name: 'bn-sig-donor', version: '1.0.0' }, { identity: githubIdentity({ repository: repositoryOf('bn-sig') }) });
-    await refusedWith('bn-sig', ['SIGNATURE', 'TLOG_ENTRY_MISMATCH'], (bundle) => {
+    await refusedWith('bn-sig', 'TLOG_ENTRY_MISMATCH', (bundle) => {
       bundle.dsseEnvelope.signatures = provenanceBundle(other.attestations).dsseEnvelope.signatures;
     });
   });
 
   it('certificate taken from another bundle', async () => {
     const other = await publishSigned(kit, { name: 'bn-cert-donor', version: '1.0.0' }, { identity: githubIdentity({ repository: repositoryOf('bn-cert') }) });
-    await refusedWith('bn-cert', ['SIGNATURE', 'TLOG_ENTRY_MISMATCH'], (bundle) => {
+    await refusedWith('bn-cert', 'SIGNATURE', (bundle) => {
       bundle.verificationMaterial.x509CertificateChain = provenanceBundle(other.attestations).verificationMaterial.x509CertificateChain;
     });
   });
@@ -85,31 +87,25 @@ describe.concurrent('bundle attacks', () => {
     const rogue = await MockSigstore.create();
     const staged = await publishSigned(kit, { name: 'bn-rogue-ca', version: '1.0.0' }, { signer: rogue });
     const p = await projectFor(kit, staged);
-    expectRefused(p, await p.install(), ['CERTIFICATE_CHAIN', 'TLOG_SET', 'TLOG_CHECKPOINT', 'KEY_UNKNOWN']);
+    expectRefused(p, await p.install(), 'CERTIFICATE_CHAIN');
   });
 
   it('a certificate outside its validity at the log time (conformance: intoto-set-outside-signing-cert-validity)', async () => {
     const caseDir = join(FIXTURES_DIR, 'conformance/bundle-verify/intoto-set-outside-signing-cert-validity_fail');
     const caseRoot = JSON.parse(readFileSync(join(caseDir, 'trusted_root.json'), 'utf8'));
-    const trustDir = mkdtempSync(join(tmpdir(), 'sigstore-attacks-case-'));
-    const material = mergeTrustMaterial({ trustedRoot: caseRoot, npmKeys: productionNpmKeys(), origin: 'production' }, kit.mock.trustMaterial());
-    writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
-    writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
+    const trustFiles = writeTrust(caseRoot, kit.mock);
     const staged = await stageMutated('bn-cert-validity', (_bundle, document) => {
       document.attestations[0].bundle = JSON.parse(readFileSync(join(caseDir, 'bundle.sigstore.json'), 'utf8'));
     });
-    const p = await projectFor(kit, staged, { trustedRootPath: join(trustDir, 'trusted_root.json'), npmKeysPath: join(trustDir, 'keys.json') });
-    expectRefused(p, await p.install(), ['TIMESTAMP', 'CERTIFICATE_CHAIN']);
+    const p = await projectFor(kit, staged, trustFiles);
+    expectRefused(p, await p.install(), 'CERTIFICATE_CHAIN');
   });
 
   it('an integrated time in the future (signer and log clock a day ahead)', async () => {
     const future = await MockSigstore.create({ clock: new Date(Date.now() + 24 * 3600 * 1000) });
-    const trustDir = mkdtempSync(join(tmpdir(), 'sigstore-attacks-future-'));
-    const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, future.trustMaterial());
-    writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
-    writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
+    const trustFiles = writeTrust(productionTrustedRoot(), future);
     const staged = await publishSigned(kit, { name: 'bn-future', version: '1.0.0' }, { signer: future });
-    const p = await projectFor(kit, staged, { trustedRootPath: join(trustDir, 'trusted_root.json'), npmKeysPath: join(trustDir, 'keys.json') });
+    const p = await projectFor(kit, staged, trustFiles);
     expectRefused(p, await p.install(), 'TIMESTAMP');
   });
 
@@ -135,7 +131,7 @@ describe.concurrent('bundle attacks', () => {
     }));
 
   it('an altered log index', () =>
-    refusedWith('bn-logindex', ['TLOG_SET', 'TLOG_INCLUSION_PROOF'], (bundle) => {
+    refusedWith('bn-logindex', 'TLOG_SET', (bundle) => {
       tlogEntry(bundle).logIndex = String(Number(tlogEntry(bundle).logIndex) + 1);
     }));
 
@@ -155,7 +151,7 @@ describe.concurrent('bundle attacks', () => {
     }));
 
   it('no transparency log entry', () =>
-    refusedWith('bn-notlog', ['TLOG_MISSING', 'TIMESTAMP'], (bundle) => {
+    refusedWith('bn-notlog', 'TIMESTAMP', (bundle) => {
       bundle.verificationMaterial.tlogEntries = [];
     }));
 
@@ -165,7 +161,7 @@ describe.concurrent('bundle attacks', () => {
     }));
 
   it('the registry labels a publish attestation as provenance', () =>
-    refusedWith('bn-label', ['PREDICATE_TYPE_MISMATCH', 'SIGNER_KIND'], (_bundle, document) => {
+    refusedWith('bn-label', 'PREDICATE_TYPE_MISMATCH', (_bundle, document) => {
       document.attestations[1].predicateType = 'https://slsa.dev/provenance/v1';
     }));
 });
@@ -217,7 +213,6 @@ describe.concurrent('identity attacks', () => {
   });
 
   it('a GitLab identity where the GitHub issuer is required', async () => {
-    const { gitlabIdentity } = await import('../../testkit/signer');
     const { p, result } = await signedBy('id-gitlab', gitlabIdentity({ project: repositoryOf('id-gitlab') }));
     expectRefused(p, result, 'POLICY_DENIED');
   });

@@ -16,8 +16,6 @@ import { createYarnProject, type YarnProject, type YarnProjectOptions, type Yarn
 
 export const ISSUER = 'https://token.actions.githubusercontent.com';
 export const WORKFLOW = '.github/workflows/release.yml';
-/** Cases run concurrently in each file, a few at a time (2 cores, several files). */
-export const CONCURRENCY = 3;
 
 export interface AttackKit {
   registry: TestRegistry;
@@ -27,13 +25,25 @@ export interface AttackKit {
   close(): Promise<void>;
 }
 
+export interface TrustFiles {
+  trustedRootPath: string;
+  npmKeysPath: string;
+}
+
+/** Writes `trusted_root.json` and `keys.json` to `folder`: `trustedRoot` and npm's keys merged with a mock Sigstore's material. */
+export function writeTrustFiles(folder: string, trustedRoot: Record<string, unknown>, signer: MockSigstore): TrustFiles {
+  const material = mergeTrustMaterial({ trustedRoot, npmKeys: productionNpmKeys(), origin: 'production' }, signer.trustMaterial());
+  const files = { trustedRootPath: join(folder, 'trusted_root.json'), npmKeysPath: join(folder, 'keys.json') };
+  writeFileSync(files.trustedRootPath, JSON.stringify(material.trustedRoot));
+  writeFileSync(files.npmKeysPath, JSON.stringify(material.npmKeys));
+  return files;
+}
+
 /** A registry, a mock Sigstore trusted next to the production root, and a project factory that cleans up. */
 export async function startAttackKit(): Promise<AttackKit> {
   const mock = await MockSigstore.create();
   const trustDir = mkdtempSync(join(tmpdir(), 'sigstore-attacks-trust-'));
-  const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial());
-  writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
-  writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
+  writeTrustFiles(trustDir, productionTrustedRoot(), mock);
   const registry = await startRegistry();
   const projects: YarnProject[] = [];
   return {
