@@ -7,11 +7,15 @@
  * Yarn command) for policy files the plugin does not search for anyway
  * (POLICY_FILE_NAMES has no `.ts`).
  *
+ * The verification worker (src/yarn/verifyWorker.ts) is bundled first, on its
+ * own, and embedded as the string `__SIGSTORE_VERIFY_WORKER__`: a Yarn plugin
+ * is one file, and a worker needs its code.
+ *
  * `--metafile` also writes bundles/@yarnpkg/plugin-sigstore.meta.json.
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { getDynamicLibs } from '@yarnpkg/cli';
 
 const ROOT = resolve(__dirname, '..');
@@ -50,29 +54,42 @@ const noTypescript: Plugin = {
   },
 };
 
+/** Settings both bundles share. */
+const COMMON: BuildOptions = {
+  bundle: true,
+  resolveExtensions: ['.tsx', '.ts', '.jsx', '.mjs', '.js', '.css', '.json'],
+  logLevel: 'warning',
+  platform: 'node',
+  minify: true,
+  target: TARGET,
+  // Yarn's plugin runtime does not resolve `node:` built-ins.
+  supported: { 'node-colon-prefix-import': false, 'node-colon-prefix-require': false },
+};
+
+/** The worker's code: Node built-ins only, everything else inside. */
+async function buildWorker(): Promise<string> {
+  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'yarn', 'verifyWorker.ts')], format: 'cjs', write: false, plugins: [noTypescript] });
+  return result.outputFiles![0].text;
+}
+
 async function main(): Promise<void> {
   const metafile = process.argv.includes('--metafile');
   mkdirSync(dirname(OUTPUT), { recursive: true });
+  const worker = await buildWorker();
   const result = await build({
+    ...COMMON,
     banner: { js: ['/* eslint-disable */', '//prettier-ignore', 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
     globalName: 'plugin',
     footer: { js: ['return plugin;', '}', '};'].join('\n') },
     entryPoints: [join(ROOT, 'src', 'index.ts')],
-    bundle: true,
     outfile: OUTPUT,
     metafile,
-    resolveExtensions: ['.tsx', '.ts', '.jsx', '.mjs', '.js', '.css', '.json'],
-    logLevel: 'warning',
     format: 'iife',
-    platform: 'node',
     plugins: [yarnProvided, noTypescript],
-    minify: true,
-    target: TARGET,
-    // Yarn's plugin runtime does not resolve `node:` built-ins.
-    supported: { 'node-colon-prefix-import': false, 'node-colon-prefix-require': false },
+    define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) },
   });
   if (metafile && result.metafile) writeFileSync(OUTPUT.replace(/\.js$/, '.meta.json'), JSON.stringify(result.metafile));
-  console.log(`built ${OUTPUT} (${(statSync(OUTPUT).size / 1048576).toFixed(2)} MiB)`);
+  console.log(`built ${OUTPUT} (${(statSync(OUTPUT).size / 1048576).toFixed(2)} MiB, of which the verification worker ${(worker.length / 1048576).toFixed(2)} MiB)`);
 }
 
 main().catch((error) => {

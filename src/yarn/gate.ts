@@ -105,7 +105,7 @@ async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch:
   if (npmVersion(locator) === null) {
     throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: registry reference without a version`));
   }
-  void session.documentFor(locator);
+  session.prefetch([locator]);
   const result = await fetch(locator, opts);
   await bindOrRelease(locator, result, session, async () => {
     await bindCachedArchive(locator, result, opts, session);

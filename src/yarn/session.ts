@@ -13,6 +13,7 @@ import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 import { BindingStore } from './bindings';
 import { VerificationCache } from './verificationCache';
+import { VerifierThread } from './verifierThread';
 import { reportError, toPluginError } from './errors';
 import { npmVersion } from './locators';
 import { createPool } from './pool';
@@ -61,6 +62,9 @@ export class GateSession {
   readonly bindings: BindingStore;
   private readonly verified: VerificationCache;
   private readonly documents = new Map<string, Promise<DocumentResult>>();
+  private readonly prefetched = new Set<string>();
+  /** The verification worker: undefined until first needed, null where the bundle carries none. */
+  private thread?: VerifierThread | null;
   private readonly cachedVerifications = new Map<string, Promise<PackageVerification | undefined>>();
   private readyPromise?: Promise<Ready>;
   private readonly pool: <T>(task: () => Promise<T>) => Promise<T>;
@@ -103,12 +107,19 @@ export class GateSession {
   /**
    * Starts fetching the attestation documents of these registry packages
    * (idempotent), in the order Yarn's fetch step asks for them, except those
-   * whose archive (as the lockfile names it) has a cached verified result.
+   * whose archive (as the lockfile names it) has a cached verified result
+   * when `sigstoreRecheckAttestations` is off.
    */
   prefetch(locators: Iterable<Locator>): void {
     const ordered = [...locators].map((locator) => ({ locator, key: structUtils.stringifyLocator(locator) }));
     ordered.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const { locator } of ordered) {
+      if (this.prefetched.has(locator.locatorHash)) continue;
+      this.prefetched.add(locator.locatorHash);
+      if (this.settings.recheckAttestations) {
+        void this.documentFor(locator);
+        continue;
+      }
       void this.isWarm(locator).then((warm) => {
         if (!warm) void this.documentFor(locator);
       });
@@ -182,33 +193,57 @@ export class GateSession {
   async judge(locator: Locator, sha512Hex: string, report: Report): Promise<void> {
     const previous = this.results.get(locator.locatorHash);
     if (previous?.judgedSha === sha512Hex) return this.enforce(previous);
-    const { subject, outcome, source } = await this.outcomeFor(locator, sha512Hex);
+    const { subject, outcome, source } = await this.outcomeFor(locator, sha512Hex, !this.settings.recheckAttestations);
     return this.decide(locator, subject, outcome, source, report, true);
   }
 
   /**
    * Verifies one registry package whose tarball hashes to `sha512Hex`, without
    * judging it: the outcome and where its attestations came from (the
-   * `yarn sigstore` commands judge or describe it themselves).
+   * `yarn sigstore` commands judge or describe it themselves, always against
+   * the document served now). `useContentCache`: the install gate with
+   * `sigstoreRecheckAttestations: false` takes a result cached for these bytes.
    */
-  async outcomeFor(locator: Locator, sha512Hex: string): Promise<{ subject: PackageSubject; outcome: VerificationOutcome; source?: string }> {
-    const { trust, verify } = await this.ready();
+  async outcomeFor(locator: Locator, sha512Hex: string, useContentCache = false): Promise<{ subject: PackageSubject; outcome: VerificationOutcome; source?: string }> {
+    const { trust } = await this.ready();
     const name = structUtils.stringifyIdent(locator);
     const version = npmVersion(locator);
     if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject: name }));
     const subject = { name, version, sha512Hex };
 
-    // Warm path: these exact bytes were verified under this trust material before; no request.
-    const cached = await this.cachedVerification(subject, trust.digest);
-    if (cached) return { subject, outcome: { status: 'verified', result: cached }, source: VERIFICATION_CACHE_SOURCE };
+    // Warm install without recheck: these exact bytes were verified under this trust material before; no request.
+    if (useContentCache) {
+      const cached = await this.cachedVerification(subject, trust.digest);
+      if (cached) return { subject, outcome: { status: 'verified', result: cached }, source: VERIFICATION_CACHE_SOURCE };
+    }
 
     const document = await this.documentFor(locator);
     if ('error' in document) return { subject, outcome: { status: 'failed', error: document.error } };
     const found = document.ok;
     if (!found.found) return { subject, outcome: { status: 'unsigned' } };
-    const outcome = attempt(`${name}@${version}`, () => verify(found.document, subject, trust));
-    if (outcome.status === 'verified') await this.verified.write(VerificationCache.contentKey(subject, trust.digest), outcome.result);
+    // Rechecking: the document served now is part of the key, so a changed document is verified again.
+    const cacheKey = useContentCache ? VerificationCache.contentKey(subject, trust.digest) : VerificationCache.key(subject, found.document, trust.digest);
+    const cached = useContentCache ? undefined : await this.verified.read(cacheKey, subject);
+    const outcome = cached ? { status: 'verified' as const, result: cached } : await this.verifyDocument(found.document, subject);
+    if (!cached && outcome.status === 'verified') {
+      await this.verified.write(cacheKey, outcome.result);
+      // Also under the content key, so that switching sigstoreRecheckAttestations off is warm at once.
+      if (!useContentCache) await this.verified.write(VerificationCache.contentKey(subject, trust.digest), outcome.result);
+    }
     return { subject, outcome, source: found.url };
+  }
+
+  /** Verifies on the worker thread when there is one (the second core), else in-process. */
+  private async verifyDocument(document: unknown, subject: PackageSubject): Promise<VerificationOutcome> {
+    const { trust, trustInfo, verify } = await this.ready();
+    const label = `${subject.name}@${subject.version}`;
+    if (this.thread === undefined) this.thread = VerifierThread.create(trustInfo.material) ?? null;
+    if (!this.thread?.usable) return attempt(label, () => verify(document, subject, trust));
+    try {
+      return { status: 'verified', result: await this.thread.verify(document, subject) };
+    } catch (error) {
+      return { status: 'failed', error: toPluginError(error, label) };
+    }
   }
 
   /**

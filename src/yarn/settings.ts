@@ -64,6 +64,11 @@ export const sigstoreSettings = {
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
+  sigstoreRecheckAttestations: {
+    description: 'true: every install fetches each package\'s attestations again and verifies a changed document; false: a warm install takes the result cached (in the user\'s global folder) for the same tarball bytes and trust material, with no request (the policy is still evaluated)',
+    type: SettingsType.BOOLEAN,
+    default: true,
+  },
   sigstoreRequestTimeout: {
     description: 'Overall deadline of one attestation or packument request, in milliseconds',
     type: SettingsType.NUMBER,
@@ -94,6 +99,8 @@ export interface SigstoreSettings {
   /** Scope without `@` (or `*`) -> registry URL. */
   attestationRegistries: Map<string, string>;
   evidencePath: string | null;
+  /** Warm installs fetch and check each attestation document again (else: content-keyed cached results). */
+  recheckAttestations: boolean;
   requestTimeoutMs: number;
   concurrency: number;
   maxResponseBytes: number;
@@ -117,6 +124,7 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
     bundleDirectory: get('sigstoreBundleDirectory'),
     attestationRegistries: registries,
     evidencePath: get('sigstoreEvidencePath'),
+    recheckAttestations: get('sigstoreRecheckAttestations') !== false,
     requestTimeoutMs: positive(get('sigstoreRequestTimeout'), DEFAULT_REQUEST_TIMEOUT_MS),
     concurrency: positive(get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
     maxResponseBytes: positive(get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),

@@ -6,13 +6,15 @@
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import type { Configuration } from '@yarnpkg/core';
 import { SigstorePluginError, ErrorCodes } from '../errors';
-import type { TrustContext } from '../trust';
+import type { TrustContext, TrustMaterialInput } from '../trust';
 import type { ResolvedTrust, TrustMode } from '../trust/tuf';
 import { reportError } from './errors';
 import type { SigstoreSettings } from './settings';
 
 export interface GateTrust {
   context: TrustContext;
+  /** The material itself, for the verification worker to prepare its own context from. */
+  material: TrustMaterialInput;
   /** One line: which root, from where, how old. */
   summary: string;
   source: ResolvedTrust['source'];
@@ -49,6 +51,7 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
     });
     return {
       context: createTrustContext(resolved.material),
+      material: resolved.material,
       summary: resolved.summary,
       source: resolved.source,
       ageDays: resolved.ageDays,

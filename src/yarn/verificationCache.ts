@@ -1,8 +1,14 @@
 /**
  * Verified results kept in the user's Yarn global folder, keyed by content
- * only: the tarball's sha512, the attestation document's digest and the
- * trust material's digest; a changed byte in any of them misses. The policy
- * is never cached: every install evaluates it afresh.
+ * only; a changed byte in any part of the key misses. Two keys:
+ * - `key`: name, version, tarball sha512, the attestation document served now
+ *   and the trust material (the default: every install fetches the document);
+ * - `contentKey`: the same without the document (`sigstoreRecheckAttestations:
+ *   false`): a result says that a valid bundle under this trust material binds
+ *   these exact bytes to a signer, which stays true whatever the registry
+ *   serves later, so a warm install needs no request.
+ * The policy is never cached: every install evaluates it afresh against the
+ * cached signer, and a refreshed trusted root misses.
  */
 import { createHash } from 'crypto';
 import type { PackageSubject, PackageVerification } from '../verify/types';
@@ -10,6 +16,10 @@ import { readRecord, recordPath, writeRecord } from './recordFiles';
 
 export class VerificationCache {
   constructor(private readonly folder: string) {}
+
+  static contentKey(subject: PackageSubject, trustDigest: string): string {
+    return createHash('sha256').update(`${subject.name}@${subject.version}\n${subject.sha512Hex}\n${trustDigest}`).digest('hex');
+  }
 
   static key(subject: PackageSubject, document: unknown, trustDigest: string): string {
     const documentDigest = createHash('sha256').update(JSON.stringify(document)).digest('hex');
