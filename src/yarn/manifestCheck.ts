@@ -30,8 +30,12 @@ export async function checkResolvedManifest(locator: Locator, result: FetchResul
   for (const [identHash, descriptor] of resolved.dependencies) {
     if (!verified.dependencies.has(identHash) && !extensions.has(identHash)) extra.push(`dependency ${structUtils.stringifyIdent(descriptor)}`);
   }
+  // npm's publish writes `./x` as `x` and expands `directories.bin` into `bin`: neither is an addition.
+  const binDirectory = typeof verified.raw.directories?.bin === 'string' ? ppath.normalize(verified.raw.directories.bin) : null;
   for (const [name, path] of resolved.bin) {
-    if (verified.bin.get(name) !== path) extra.push(`bin ${name} -> ${path}`);
+    const declared = verified.bin.get(name);
+    if (declared !== undefined ? ppath.normalize(declared) === ppath.normalize(path) : binDirectory !== null && ppath.dirname(ppath.normalize(path)) === binDirectory) continue;
+    extra.push(`bin ${name} -> ${path}`);
   }
   if (extra.length > 0) {
     throw reportError(

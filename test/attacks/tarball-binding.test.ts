@@ -155,6 +155,20 @@ describe.concurrent('binding attacks', () => {
     expectRefused(p, await p.install(), 'MANIFEST_MISMATCH');
   });
 
+  it('control: bins npm rewrites on publish (./x as x, directories.bin expanded) are not additions', async () => {
+    const name = 'bd-bins-normalized';
+    const script = '#!/usr/bin/env node\n';
+    const files = [
+      { path: 'cli.js', content: script, mode: 0o755 },
+      { path: 'bin/helper', content: script, mode: 0o755 },
+    ];
+    const tarball = buildPackageTarball(withPostinstallMarker({ name, version: '1.0.0', bin: { tool: './cli.js' }, extra: { directories: { bin: 'bin' } }, files }));
+    const attestations = await kit.mock.signPackage({ name, version: '1.0.0', tarball, identity: githubIdentity({ repository: repositoryOf(name) }), publish: false });
+    kit.registry.addVersion({ name, version: '1.0.0', tarball, attestations, manifest: { ...readPackageJson(tarball), bin: { tool: 'cli.js', helper: 'bin/helper' } } });
+    const p = await projectFor(kit, { name, version: '1.0.0' });
+    expectInstalled(p, await p.install(), name, '1.0.0');
+  });
+
   it('an alias ("trusted": "npm:evil@1") does not inherit the rule of the name it borrows', async () => {
     const evil = { name: 'bd-evil', version: '1.0.0' };
     kit.registry.addVersion({ ...evil, tarball: buildPackageTarball(withPostinstallMarker(evil)) });
