@@ -61,6 +61,15 @@ export async function readRecord<T>(path: string, reviver?: (key: string, value:
   }
 }
 
+/** Folders this process made already: a cold install writes thousands of records into 256 folders. */
+const madeFolders = new Set<string>();
+
+async function ensureFolder(folder: string): Promise<void> {
+  if (madeFolders.has(folder)) return;
+  await mkdir(folder, { recursive: true });
+  madeFolders.add(folder);
+}
+
 /** Best effort and atomic: a record that cannot be written only costs the next install some work. */
 export async function writeRecord(path: string, value: unknown): Promise<boolean> {
   const key = await recordKey();
@@ -68,7 +77,7 @@ export async function writeRecord(path: string, value: unknown): Promise<boolean
   const body = JSON.stringify(value);
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await ensureFolder(dirname(path));
     await writeFile(temporary, JSON.stringify({ mac: macOf(key, body).toString('hex'), body }));
     await rename(temporary, path);
     return true;

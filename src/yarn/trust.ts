@@ -3,7 +3,7 @@
  * cache in Yarn's global folder, offline when Yarn or the settings say so,
  * and described (source, age, warnings) for the install report and evidence.
  */
-import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
+import { npath, type PortablePath } from '@yarnpkg/fslib';
 import type { Configuration } from '@yarnpkg/core';
 import { SigstorePluginError, ErrorCodes } from '../errors';
 import type { TrustContext, TrustMaterialInput } from '../trust';
@@ -39,7 +39,8 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
   const globalFolder = configuration.get('globalFolder') as PortablePath;
   try {
     const resolved = await resolveTrustMaterial({
-      cacheDir: npath.fromPortablePath(ppath.join(globalFolder, 'sigstore' as PortablePath)),
+      // The TUF cache lands in <globalFolder>/sigstore-tuf/<mirror>/ (as docs/trust-roots.md says).
+      cacheDir: npath.fromPortablePath(globalFolder),
       mode: trustModeOf(configuration, settings),
       tufMirrorUrl: settings.tufMirrorUrl ?? undefined,
       tufRootPath: settings.tufRootPath ?? undefined,
