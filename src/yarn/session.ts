@@ -221,6 +221,8 @@ export class GateSession {
     if ('error' in document) return { subject, outcome: { status: 'failed', error: document.error } };
     const found = document.ok;
     if (!found.found) return { subject, outcome: { status: 'unsigned' } };
+    // The result is what is kept: holding every document until the end of the fetch step grows with the package count.
+    this.documents.delete(locator.locatorHash);
     // Rechecking: the document served now is part of the key, so a changed document is verified again.
     const cacheKey = useContentCache ? VerificationCache.contentKey(subject, trust.digest) : VerificationCache.key(subject, found.document, trust.digest);
     const cached = useContentCache ? undefined : await this.verified.read(cacheKey, subject);
