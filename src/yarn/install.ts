@@ -8,6 +8,7 @@ import { npath } from '@yarnpkg/fslib';
 import path from 'path';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
+import { closeIdleConnections } from '../sources/httpClient';
 import { finishPinning, startPinning } from './pins';
 import { GateSession } from './session';
 import { patchOnce } from './state';
@@ -35,6 +36,8 @@ export function installFetchStepHooks(): void {
         outcome = 'completed';
       } finally {
         await reportSummary(session, options.report, outcome);
+        // Kept-alive registry connections are for this fetch step only.
+        closeIdleConnections();
       }
     };
   });
