@@ -3,26 +3,23 @@
  * plugin, a loopback registry serving the real fixtures and mock-signed
  * packages. Each case starts from a fresh project with its own global folder.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { startRegistry, type TestRegistry } from '../../testkit/registry';
-import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
+import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixtures';
+import type { TestRegistry } from '../../testkit/registry';
+import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
-import { createYarnProject, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
+import type { YarnProject, YarnProjectOptions } from '../../testkit/yarn';
+import { startE2eKit, type E2eKit } from '../support/e2e-kit';
 
 const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
 const ACME = { name: '@acme/widget', version: '1.0.0', repository: 'acme/widget', repositoryId: '4242' };
 const UNSIGNED = { name: 'plain-unsigned', version: '2.0.0' };
 const ISSUER = 'https://token.actions.githubusercontent.com';
 
+let kit: E2eKit;
 let registry: TestRegistry;
 let mock: MockSigstore;
-let trustDir: string;
 let acmeTarball: Buffer;
-const projects: YarnProject[] = [];
 
 function rule(packages: string, repository: string): string {
   return [`  - packages: ["${packages}"]`, '    require: provenance', '    identity:', `      issuer: ${ISSUER}`, `      repository: ${repository}`, '      workflow: .github/workflows/npm-publish.yml'].join('\n');
@@ -32,16 +29,8 @@ function fixturePolicy(gundamRepository: string = GUNDAM.repository): string {
   return ['version: 1', 'mode: enforce', 'default: { require: provenance }', 'rules:', rule(GUNDAM.name, gundamRepository), rule(GOGGLES.name, GOGGLES.repository), ''].join('\n');
 }
 
-async function project(options: Partial<YarnProjectOptions>): Promise<YarnProject> {
-  const created = await createYarnProject({
-    registryUrl: registry.url,
-    dependencies: { [GUNDAM.name]: GUNDAM.version },
-    trustedRootPath: join(trustDir, 'trusted_root.json'),
-    npmKeysPath: join(trustDir, 'keys.json'),
-    ...options,
-  });
-  projects.push(created);
-  return created;
+function project(options: Partial<YarnProjectOptions>): Promise<YarnProject> {
+  return kit.project({ dependencies: { [GUNDAM.name]: GUNDAM.version }, ...options });
 }
 
 /** The JSON lines Yarn printed with --json. */
@@ -57,22 +46,14 @@ async function signAcme(repository: string, repositoryId: string) {
 }
 
 beforeAll(async () => {
-  mock = await MockSigstore.create();
-  trustDir = mkdtempSync(join(tmpdir(), 'sigstore-commands-trust-'));
-  const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial());
-  writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
-  writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
-  registry = await startRegistry({ versions: INSTALLABLE_FIXTURES.map((fixture) => fixtureToRegistryVersion(loadFixturePackage(fixture.name, fixture.version))) });
+  kit = await startE2eKit({ fixtures: true, tempPrefix: 'sigstore-commands-trust-' });
+  ({ registry, mock } = kit);
   acmeTarball = buildPackageTarball({ name: ACME.name, version: ACME.version });
   registry.addVersion({ name: ACME.name, version: ACME.version, tarball: acmeTarball, attestations: await signAcme(ACME.repository, ACME.repositoryId) });
   registry.addVersion({ name: UNSIGNED.name, version: UNSIGNED.version, tarball: buildPackageTarball({ name: UNSIGNED.name, version: UNSIGNED.version }) });
 });
 
-afterAll(async () => {
-  await registry?.close();
-  for (const p of projects) rmSync(p.cwd, { recursive: true, force: true });
-  if (trustDir) rmSync(trustDir, { recursive: true, force: true });
-});
+afterAll(() => kit?.close());
 
 describe('yarn sigstore verify', () => {
   it('passes on an installed project, then fails once the policy is tightened, naming package and identities', async () => {

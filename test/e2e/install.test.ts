@@ -8,21 +8,21 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES_DIR, INSTALLABLE_FIXTURES, attestationsVariantBytes, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { startForeignHost, startRegistry, type TestRegistry } from '../../testkit/registry';
-import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
+import { FIXTURES_DIR, INSTALLABLE_FIXTURES, attestationsVariantBytes, fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixtures';
+import { startForeignHost, type TestRegistry } from '../../testkit/registry';
+import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import { buildPackageTarball, integrityOf, withPostinstallMarker } from '../../testkit/tarball';
-import { createYarnProject, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
+import type { YarnProject, YarnProjectOptions } from '../../testkit/yarn';
+import { startE2eKit, type E2eKit } from '../support/e2e-kit';
 
 const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
 const MARKER = { name: '@acme/marker', version: '1.0.0', repository: 'https://github.com/acme/marker' };
 const UNSIGNED = { name: 'plain-unsigned', version: '2.0.0' };
 const ISSUER = 'https://token.actions.githubusercontent.com';
 
+let kit: E2eKit;
 let registry: TestRegistry;
 let mock: MockSigstore;
-let trustDir: string;
-const projects: YarnProject[] = [];
 
 function rule(packages: string, repository: string, workflow = '.github/workflows/npm-publish.yml'): string {
   return [
@@ -53,16 +53,8 @@ function policy(options: { mode?: string; gundamRepository?: string; extraRules?
 
 const ALL_DEPENDENCIES = { [GUNDAM.name]: GUNDAM.version, [GOGGLES.name]: GOGGLES.version, [MARKER.name]: MARKER.version };
 
-async function project(options: Partial<YarnProjectOptions> & { policy?: string } = {}): Promise<YarnProject> {
-  const created = await createYarnProject({
-    registryUrl: registry.url,
-    dependencies: ALL_DEPENDENCIES,
-    trustedRootPath: join(trustDir, 'trusted_root.json'),
-    npmKeysPath: join(trustDir, 'keys.json'),
-    ...options,
-  });
-  projects.push(created);
-  return created;
+function project(options: Partial<YarnProjectOptions> & { policy?: string } = {}): Promise<YarnProject> {
+  return kit.project({ dependencies: ALL_DEPENDENCIES, ...options });
 }
 
 function expectNothingInstalled(p: YarnProject): void {
@@ -88,13 +80,8 @@ function restoreFixture(name: string, version: string): void {
 }
 
 beforeAll(async () => {
-  mock = await MockSigstore.create();
-  trustDir = mkdtempSync(join(tmpdir(), 'sigstore-e2e-trust-'));
-  const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial());
-  writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
-  writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
-
-  registry = await startRegistry({ versions: INSTALLABLE_FIXTURES.map((fixture) => fixtureToRegistryVersion(loadFixturePackage(fixture.name, fixture.version))) });
+  kit = await startE2eKit({ fixtures: true });
+  ({ registry, mock } = kit);
   const markerTarball = buildPackageTarball(withPostinstallMarker({ name: MARKER.name, version: MARKER.version }));
   registry.addVersion({
     name: MARKER.name,
@@ -105,11 +92,7 @@ beforeAll(async () => {
   registry.addVersion({ name: UNSIGNED.name, version: UNSIGNED.version, tarball: buildPackageTarball(withPostinstallMarker({ name: UNSIGNED.name, version: UNSIGNED.version })) });
 });
 
-afterAll(async () => {
-  await registry?.close();
-  for (const p of projects) rmSync(p.cwd, { recursive: true, force: true });
-  if (trustDir) rmSync(trustDir, { recursive: true, force: true });
-});
+afterAll(() => kit?.close());
 
 describe('yarn install through the sigstore gate', () => {
   it('1. installs real and mock-signed packages whose identities match the policy, and runs their scripts', async () => {

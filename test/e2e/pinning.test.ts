@@ -5,30 +5,26 @@
  * verified and pinned in sigstore.lock.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
 import { publishPackage } from '../../testkit/publish';
-import { startRegistry, type TestRegistry } from '../../testkit/registry';
-import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
-import { createYarnProject, type YarnProject } from '../../testkit/yarn';
+import type { TestRegistry } from '../../testkit/registry';
+import { githubIdentity, type MockSigstore } from '../../testkit/signer';
+import type { YarnProject } from '../../testkit/yarn';
+import { startE2eKit, type E2eKit } from '../support/e2e-kit';
 
 const LOCK = 'sigstore.lock';
 const ACME = githubIdentity({ repository: 'acme/pin-a', repositoryId: '501', ownerId: '500' });
 const FORK = githubIdentity({ repository: 'mallory/pin-a', repositoryId: '901', ownerId: '900' });
 
+let kit: E2eKit;
 let registry: TestRegistry;
 let mock: MockSigstore;
-let trustDir: string;
-const projects: YarnProject[] = [];
 
-async function project(dependencies: Record<string, string>, policy?: string): Promise<YarnProject> {
-  const created = await createYarnProject({ registryUrl: registry.url, dependencies, policy, trustedRootPath: join(trustDir, 'trusted_root.json'), npmKeysPath: join(trustDir, 'keys.json') });
-  projects.push(created);
-  return created;
+function project(dependencies: Record<string, string>, policy?: string): Promise<YarnProject> {
+  return kit.project({ dependencies, policy });
 }
 
 function setDependencies(p: YarnProject, dependencies: Record<string, string>): void {
@@ -42,12 +38,8 @@ async function installOk(p: YarnProject, args: string[] = ['install']): Promise<
 }
 
 beforeAll(async () => {
-  mock = await MockSigstore.create();
-  trustDir = mkdtempSync(join(tmpdir(), 'sigstore-pin-trust-'));
-  const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial());
-  writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
-  writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
-  registry = await startRegistry();
+  kit = await startE2eKit({ tempPrefix: 'sigstore-pin-trust-' });
+  ({ registry, mock } = kit);
   await publishPackage(registry, mock, { name: 'pin-a', version: '1.0.0' }, { identity: ACME });
   await publishPackage(registry, mock, { name: 'pin-a', version: '1.1.0' }, { identity: FORK });
   await publishPackage(registry, mock, { name: 'pin-a', version: '1.2.0' }, { signed: false });
@@ -56,11 +48,7 @@ beforeAll(async () => {
   await publishPackage(registry, mock, { name: 'pin-none', version: '1.0.0' }, { signed: false });
 });
 
-afterAll(async () => {
-  await registry?.close();
-  for (const p of projects) rmSync(p.cwd, { recursive: true, force: true });
-  if (trustDir) rmSync(trustDir, { recursive: true, force: true });
-});
+afterAll(() => kit?.close());
 
 describe('sigstore.lock', () => {
   it('pins every signed package on first install, stays byte-identical, refuses a fork and a lost provenance until `pin update`', async () => {

@@ -5,25 +5,22 @@
  * A package signed by a mock Sigstore verifies only if the root Yarn used is
  * the refreshed one that lists the mock CA and logs.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NPM_KEYS_TARGET, TRUSTED_ROOT_TARGET } from '../../src/trust/tuf';
 import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { startRegistry, type TestRegistry } from '../../testkit/registry';
-import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
+import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
-import { createYarnProject, type YarnProject } from '../../testkit/yarn';
+import type { YarnProject } from '../../testkit/yarn';
+import { startE2eKit, type E2eKit } from '../support/e2e-kit';
 import { serveRepository, TufTestRepository, type ServedRepository } from '../trust/tuf-repository';
 
 const PACKAGE = { name: '@acme/tuf-signed', version: '1.0.0' };
 
-let registry: TestRegistry;
-let mock: MockSigstore;
-let workDir: string;
+/** No pinned trust: every project must take its root from the TUF mirror it is given. */
+let kit: E2eKit;
 const servers: ServedRepository[] = [];
-const projects: YarnProject[] = [];
 
 /** A TUF repository serving this trusted root and npm keys, online on 127.0.0.1. */
 async function tufMirror(material: { trustedRoot: unknown; npmKeys: unknown }, timestampExpiresInDays = 1) {
@@ -31,43 +28,36 @@ async function tufMirror(material: { trustedRoot: unknown; npmKeys: unknown }, t
   repository.publish({ timestampExpiresInDays });
   const served = await serveRepository(repository);
   servers.push(served);
-  const rootPath = join(workDir, `tuf-root-${servers.length}.json`);
+  const rootPath = join(kit.trustDir, `tuf-root-${servers.length}.json`);
   writeFileSync(rootPath, repository.rootJson);
   return { served, rootPath };
 }
 
-async function projectTrusting(mirror: { served: ServedRepository; rootPath: string }): Promise<YarnProject> {
-  const project = await createYarnProject({
-    registryUrl: registry.url,
+function projectTrusting(mirror: { served: ServedRepository; rootPath: string }): Promise<YarnProject> {
+  return kit.project({
     dependencies: { [PACKAGE.name]: PACKAGE.version },
     yarnrc: [`sigstoreTufMirrorUrl: "${mirror.served.url}"`, `sigstoreTufRootPath: "${mirror.rootPath}"`].join('\n'),
   });
-  projects.push(project);
-  return project;
 }
 
 beforeAll(async () => {
-  mock = await MockSigstore.create();
-  workDir = mkdtempSync(join(tmpdir(), 'sigstore-e2e-tuf-'));
+  kit = await startE2eKit({ pinTrust: false, tempPrefix: 'sigstore-e2e-tuf-' });
   const tarball = buildPackageTarball({ name: PACKAGE.name, version: PACKAGE.version });
-  registry = await startRegistry();
-  registry.addVersion({
+  kit.registry.addVersion({
     ...PACKAGE,
     tarball,
-    attestations: await mock.signPackage({ ...PACKAGE, tarball, identity: githubIdentity({ repository: 'acme/tuf-signed' }) }),
+    attestations: await kit.mock.signPackage({ ...PACKAGE, tarball, identity: githubIdentity({ repository: 'acme/tuf-signed' }) }),
   });
 });
 
 afterAll(async () => {
-  await registry?.close();
   for (const served of servers) await served.close();
-  for (const project of projects) rmSync(project.cwd, { recursive: true, force: true });
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  await kit?.close();
 });
 
 describe('yarn install with the trusted root from a TUF repository', () => {
   it('verifies against the refreshed root, reports it, and reuses the cache without a request on the next install', async () => {
-    const mirror = await tufMirror(mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial()));
+    const mirror = await tufMirror(kit.mergedMaterial);
     const project = await projectTrusting(mirror);
 
     const first = await project.install();
@@ -98,7 +88,7 @@ describe('yarn install with the trusted root from a TUF repository', () => {
   });
 
   it('fails the install with TUF_EXPIRED when the repository serves an expired timestamp; nothing installed', async () => {
-    const mirror = await tufMirror(mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial()), -1);
+    const mirror = await tufMirror(kit.mergedMaterial, -1);
     const project = await projectTrusting(mirror);
     const result = await project.install();
     expect(result.code).not.toBe(0);
@@ -109,7 +99,7 @@ describe('yarn install with the trusted root from a TUF repository', () => {
   });
 
   it('in offline mode never asks the mirror and fails a private instance with no cached root as TUF_UNREACHABLE', async () => {
-    const mirror = await tufMirror(mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial()));
+    const mirror = await tufMirror(kit.mergedMaterial);
     const project = await projectTrusting(mirror);
     const result = await project.install({ YARN_SIGSTORE_TRUST_MODE: 'offline' });
     expect(result.code).not.toBe(0);

@@ -4,15 +4,14 @@
  * passes a broken bundle; with `sigstoreRecheckAttestations: false` a warm
  * install asks the registry nothing, yet still evaluates the policy.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
 import { publishPackage } from '../../testkit/publish';
-import { startRegistry, type TestRegistry } from '../../testkit/registry';
-import { MockSigstore, githubIdentity, mergeTrustMaterial } from '../../testkit/signer';
-import { createYarnProject, type YarnProject } from '../../testkit/yarn';
+import type { TestRegistry } from '../../testkit/registry';
+import { githubIdentity, type MockSigstore } from '../../testkit/signer';
+import type { YarnProject } from '../../testkit/yarn';
+import { startE2eKit, type E2eKit } from '../support/e2e-kit';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const PACKAGES = [
@@ -21,26 +20,20 @@ const PACKAGES = [
   { name: 'warm-c', version: '0.3.1' },
 ];
 
+let kit: E2eKit;
 let registry: TestRegistry;
 let mock: MockSigstore;
-let trustDir: string;
-const projects: YarnProject[] = [];
 
 function policyFor(repository: string): string {
   return ['version: 1', 'mode: enforce', 'default: { require: provenance }', 'rules:', '  - packages: ["*", "@warm/*"]', '    require: provenance', '    identity:', `      issuer: ${ISSUER}`, `      repository: ${repository}`, ''].join('\n');
 }
 
-async function project(yarnrc?: string): Promise<YarnProject> {
-  const created = await createYarnProject({
-    registryUrl: registry.url,
+function project(yarnrc?: string): Promise<YarnProject> {
+  return kit.project({
     dependencies: Object.fromEntries(PACKAGES.map((pkg) => [pkg.name, pkg.version])),
     policy: policyFor('https://github.com/acme/*'),
-    trustedRootPath: join(trustDir, 'trusted_root.json'),
-    npmKeysPath: join(trustDir, 'keys.json'),
     yarnrc,
   });
-  projects.push(created);
-  return created;
 }
 
 function resetInstall(p: YarnProject): void {
@@ -51,20 +44,12 @@ function resetInstall(p: YarnProject): void {
 const attestationRequests = () => registry.requests.filter((request) => request.kind === 'attestations' || request.kind === 'packument');
 
 beforeAll(async () => {
-  mock = await MockSigstore.create();
-  trustDir = mkdtempSync(join(tmpdir(), 'sigstore-e2e-warm-'));
-  const material = mergeTrustMaterial({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' }, mock.trustMaterial());
-  writeFileSync(join(trustDir, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
-  writeFileSync(join(trustDir, 'keys.json'), JSON.stringify(material.npmKeys));
-  registry = await startRegistry();
+  kit = await startE2eKit({ tempPrefix: 'sigstore-e2e-warm-' });
+  ({ registry, mock } = kit);
   for (const pkg of PACKAGES) await publishPackage(registry, mock, pkg, { identity: githubIdentity({ repository: `acme/${pkg.name.replace(/\W/g, '')}` }) });
 });
 
-afterAll(async () => {
-  await registry?.close();
-  for (const p of projects) rmSync(p.cwd, { recursive: true, force: true });
-  if (trustDir) rmSync(trustDir, { recursive: true, force: true });
-});
+afterAll(() => kit?.close());
 
 describe('verification on the worker thread', () => {
   it('verifies a cold install, and fails a bundle whose signature was broken with its own code', async () => {
