@@ -136,6 +136,12 @@ export function expectInstalled(p: YarnProject, result: YarnResult, name: string
   expect(p.markerExists(name, version)).toBe(true);
 }
 
+/** Forgets what the first install linked and ran, so the next one shows what it does itself. */
+export function clearInstallOutput(p: YarnProject): void {
+  rmSync(join(p.cwd, 'node_modules'), { recursive: true, force: true });
+  rmSync(p.markers, { recursive: true, force: true });
+}
+
 /** A deep copy of an attestations document, to mutate one field of one bundle. */
 export function cloneDocument(document: AttestationsDocument): AttestationsDocument {
   return JSON.parse(JSON.stringify(document));

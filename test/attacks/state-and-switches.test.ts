@@ -12,7 +12,7 @@ import { recordPath } from '../../src/yarn/recordFiles';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
 import { runYarn, type YarnProject } from '../../testkit/yarn';
-import { expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from './harness';
+import { clearInstallOutput, expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from './harness';
 
 let kit: AttackKit;
 beforeAll(async () => {
@@ -36,12 +36,6 @@ async function zipOf(staged: Staged, tarball: Buffer): Promise<Forged> {
   } finally {
     kit.registry.setTarball(staged.name, staged.version, staged.tarball);
   }
-}
-
-/** Forgets what the first install linked and ran, so the next one shows what it does itself. */
-function clearInstallOutput(p: YarnProject): void {
-  rmSync(join(p.cwd, 'node_modules'), { recursive: true, force: true });
-  rmSync(p.markers, { recursive: true, force: true });
 }
 
 interface Forged {
@@ -99,33 +93,36 @@ describe.concurrent('stored state attacks', () => {
     expectRefused(p, result, 'CACHE_BINDING_MISSING', { warm: [staged.name] });
   });
 
-  it('a restored CI cache with a poisoned verification result for a forged tarball', async () => {
-    const staged = await publishSigned(kit, { name: 'ss-poison-verified', version: '1.0.0' });
-    const p = await projectFor(kit, staged);
-    expectInstalled(p, await p.install(), staged.name, staged.version);
-    // The genuine record, rewritten for the forged tarball's digest and stored under its key.
-    const verifiedFolder = join(p.cwd, '.yarn-global/sigstore/verified');
-    const [genuineFile] = readdirSync(verifiedFolder, { recursive: true }).map(String).filter((file) => file.endsWith('.json'));
-    const genuine = JSON.parse(readFileSync(join(verifiedFolder, genuineFile), 'utf8')) as { mac: string; body: string };
-    const forged = forgedTarball(staged);
-    const subject = { name: staged.name, version: staged.version, sha512Hex: sha512Hex(forged) };
-    const trust = loadTrustedRootFile(join(kit.trustDir, 'trusted_root.json'), JSON.parse(readFileSync(join(kit.trustDir, 'keys.json'), 'utf8')));
-    // Every key the cache has used: with the attestation document's digest, and the content-only one.
-    const cache = VerificationCache as unknown as { key(...args: unknown[]): string; contentKey?(...args: unknown[]): string };
-    const keys = [cache.key(subject, JSON.parse(JSON.stringify(staged.attestations)), trust.digest), cache.contentKey?.(subject, trust.digest)];
-    for (const key of keys.filter((value): value is string => typeof value === 'string')) {
-      mkdirSync(join(verifiedFolder, key.slice(0, 2)), { recursive: true });
-      // Without the user's record key the attacker can only reuse a genuine MAC.
-      writeFileSync(recordPath(verifiedFolder, key), JSON.stringify({ mac: genuine.mac, body: JSON.stringify({ ...JSON.parse(genuine.body), subject }) }));
-    }
-    // The attacker's registry now serves the forged tarball with the genuine attestations.
-    kit.registry.setTarball(staged.name, staged.version, forged);
-    rmSync(join(p.cwd, '.yarn-global/cache'), { recursive: true, force: true });
-    rmSync(join(p.cwd, 'yarn.lock'));
-    clearInstallOutput(p);
-    const result = await p.install();
-    expectRefused(p, result, 'SUBJECT_DIGEST_MISMATCH', { warm: [staged.name] });
-  });
+  // With recheck off the warm install reads the content-keyed record and fetches no document.
+  for (const [suffix, yarnrc] of [['', undefined], [' (sigstoreRecheckAttestations: false)', 'sigstoreRecheckAttestations: false']] as const) {
+    it(`a restored CI cache with a poisoned verification result for a forged tarball${suffix}`, async () => {
+      const staged = await publishSigned(kit, { name: `ss-poison-verified${yarnrc ? '-norecheck' : ''}`, version: '1.0.0' });
+      const p = await projectFor(kit, staged, { yarnrc });
+      expectInstalled(p, await p.install(), staged.name, staged.version);
+      // The genuine record, rewritten for the forged tarball's digest and stored under its key.
+      const verifiedFolder = join(p.cwd, '.yarn-global/sigstore/verified');
+      const [genuineFile] = readdirSync(verifiedFolder, { recursive: true }).map(String).filter((file) => file.endsWith('.json'));
+      const genuine = JSON.parse(readFileSync(join(verifiedFolder, genuineFile), 'utf8')) as { mac: string; body: string };
+      const forged = forgedTarball(staged);
+      const subject = { name: staged.name, version: staged.version, sha512Hex: sha512Hex(forged) };
+      const trust = loadTrustedRootFile(join(kit.trustDir, 'trusted_root.json'), JSON.parse(readFileSync(join(kit.trustDir, 'keys.json'), 'utf8')));
+      // Every key the cache has used: with the attestation document's digest, and the content-only one.
+      const cache = VerificationCache as unknown as { key(...args: unknown[]): string; contentKey?(...args: unknown[]): string };
+      const keys = [cache.key(subject, JSON.parse(JSON.stringify(staged.attestations)), trust.digest), cache.contentKey?.(subject, trust.digest)];
+      for (const key of keys.filter((value): value is string => typeof value === 'string')) {
+        mkdirSync(join(verifiedFolder, key.slice(0, 2)), { recursive: true });
+        // Without the user's record key the attacker can only reuse a genuine MAC.
+        writeFileSync(recordPath(verifiedFolder, key), JSON.stringify({ mac: genuine.mac, body: JSON.stringify({ ...JSON.parse(genuine.body), subject }) }));
+      }
+      // The attacker's registry now serves the forged tarball with the genuine attestations.
+      kit.registry.setTarball(staged.name, staged.version, forged);
+      rmSync(join(p.cwd, '.yarn-global/cache'), { recursive: true, force: true });
+      rmSync(join(p.cwd, 'yarn.lock'));
+      clearInstallOutput(p);
+      const result = await p.install();
+      expectRefused(p, result, 'SUBJECT_DIGEST_MISMATCH', { warm: [staged.name] });
+    });
+  }
 
   for (const [label, resolution] of [
     ['a tarball URL', (url: string) => url],

@@ -1,0 +1,95 @@
+/**
+ * Attacks on the content-keyed verification cache that a warm install trusts
+ * with `sigstoreRecheckAttestations: false` (no attestation request): a record
+ * restored from a CI cache must be this user's own (HMAC) to count, and the
+ * policy is judged afresh on the cached signer at every install.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { githubIdentity } from '../../testkit/signer';
+import type { YarnProject } from '../../testkit/yarn';
+import { clearInstallOutput, expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
+
+const RECHECK_OFF = 'sigstoreRecheckAttestations: false';
+
+let kit: AttackKit;
+beforeAll(async () => {
+  kit = await startAttackKit();
+});
+afterAll(async () => kit?.close());
+
+/** How many attestation documents of `name` the registry has served so far. */
+const attestationRequests = (name: string): number => kit.registry.requests.filter((request) => request.kind === 'attestations' && request.name === name).length;
+
+/** The one verified record the plugin wrote (with recheck off it writes only the content-keyed one). */
+function verifiedRecordFile(p: YarnProject): string {
+  const folder = join(p.cwd, '.yarn-global/sigstore/verified');
+  const files = readdirSync(folder, { recursive: true }).map(String).filter((file) => file.endsWith('.json'));
+  expect(files).toHaveLength(1);
+  return join(folder, files[0]);
+}
+
+/** The user's record key: HOME is the project in the test kit, so `~/.config/yarn-plugin-sigstore/record.key`. */
+const userRecordKey = (p: YarnProject): Buffer => readFileSync(join(p.cwd, '.config/yarn-plugin-sigstore/record.key'));
+
+const macWith = (key: Buffer, body: string): string => createHmac('sha256', key).update(body).digest('hex');
+
+/** How the forged record is authenticated: only the last one has the user's key, which no cache restore carries. */
+const forgeries: Array<[label: string, mac: (p: YarnProject, genuineMac: string, body: string) => string, honoured: boolean]> = [
+  ['the genuine MAC reused', (_p, genuineMac) => genuineMac, false],
+  ["a MAC under another machine's record key", (_p, _mac, body) => macWith(randomBytes(32), body), false],
+  ["control: a MAC under this user's own record key (out of an attacker's reach)", (p, _mac, body) => macWith(userRecordKey(p), body), true],
+];
+
+describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestations: false)', () => {
+  forgeries.forEach(([label, mac, honoured], index) => {
+    it(`a restored CI cache with a content-keyed record claiming the trusted signer, ${label}`, async () => {
+      // Genuinely signed, but by a repository the policy does not trust.
+      const staged = await publishSigned(kit, { name: `cc-forged-${index}`, version: '1.0.0' }, { identity: githubIdentity({ repository: `evil/cc-forged-${index}` }) });
+      const p = await projectFor(kit, staged, { yarnrc: RECHECK_OFF });
+      expectRefused(p, await p.install(), 'POLICY_DENIED');
+      // The attacker rewrites the record of the real verification to name the trusted repository.
+      const file = verifiedRecordFile(p);
+      const genuine = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
+      const body = genuine.body.replaceAll(`evil/cc-forged-${index}`, repositoryOf(staged.name));
+      expect(body).not.toBe(genuine.body);
+      writeFileSync(file, JSON.stringify({ mac: mac(p, genuine.mac, body), body }));
+      const result = await p.install();
+      if (honoured) {
+        // Trusted, the forged record passes the policy (the real signer cannot): what the HMAC check is for.
+        // (A document may still be prefetched: with no yarn.lock yet, the install cannot know it is warm.)
+        expectInstalled(p, result, staged.name, staged.version);
+        return;
+      }
+      // A miss: verified afresh from the document served now and judged on the real signer,
+      // whose result (under this user's key) replaced the forged record.
+      expectRefused(p, result, 'POLICY_DENIED');
+      expect(result.output).toMatch(/evil\/cc-forged-/);
+      const rewritten = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
+      expect(rewritten.body).toContain(`evil/cc-forged-${index}`);
+      expect(rewritten.mac).toBe(macWith(userRecordKey(p), rewritten.body));
+    });
+  });
+
+  it('a tightened policy applies to a package whose verified result is cached by content', async () => {
+    const staged = await publishSigned(kit, { name: 'cc-tightened', version: '1.0.0' });
+    const p = await projectFor(kit, staged, { yarnrc: RECHECK_OFF });
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    verifiedRecordFile(p);
+    // Control: the warm install takes the cached result and asks the registry for no document.
+    const before = attestationRequests(staged.name);
+    clearInstallOutput(p);
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    expect(attestationRequests(staged.name)).toBe(before);
+    // The reviewed policy now pins release tags the cached signer (refs/tags/v1.0.0) does not match.
+    p.write('sigstore-policy.yml', policyOf([provenanceRule(staged.name, { ref: 'refs/tags/v2.*' })]));
+    clearInstallOutput(p);
+    const result = await p.install();
+    expectRefused(p, result, 'POLICY_DENIED', { warm: [staged.name] });
+    expect(result.output).toMatch(/refs\/tags\/v1\.0\.0/);
+    // Judged on the cached identity: still no document fetched.
+    expect(attestationRequests(staged.name)).toBe(before);
+  });
+});
