@@ -4,69 +4,27 @@
  * concurrently without touching each other, and the one assertion every
  * attack must pass: refused with the expected code, nothing linked, no script.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { startRegistry, type TestRegistry } from '../../testkit/registry';
-import { MockSigstore, githubIdentity, mergeTrustMaterial, type AttestationsDocument, type SigningIdentity } from '../../testkit/signer';
+import { MockSigstore, githubIdentity, type AttestationsDocument, type SigningIdentity } from '../../testkit/signer';
+import { mergedWithProduction, startE2eKit, writeTrustMaterial, type E2eKit, type TrustFiles } from '../support/e2e-kit';
 import { buildPackageTarball, withPostinstallMarker, type PackageSpec } from '../../testkit/tarball';
-import { createYarnProject, type YarnProject, type YarnProjectOptions, type YarnResult } from '../../testkit/yarn';
+import { type YarnProject, type YarnProjectOptions, type YarnResult } from '../../testkit/yarn';
 
 export const ISSUER = 'https://token.actions.githubusercontent.com';
 export const WORKFLOW = '.github/workflows/release.yml';
 
-export interface AttackKit {
-  registry: TestRegistry;
-  mock: MockSigstore;
-  trustDir: string;
-  project(options: Partial<YarnProjectOptions>): Promise<YarnProject>;
-  close(): Promise<void>;
-}
-
-export interface TrustFiles {
-  trustedRootPath: string;
-  npmKeysPath: string;
-}
+export type AttackKit = E2eKit;
+export type { TrustFiles };
 
 /** Writes `trusted_root.json` and `keys.json` to `folder`: `trustedRoot` and npm's keys merged with a mock Sigstore's material. */
 export function writeTrustFiles(folder: string, trustedRoot: Record<string, unknown>, signer: MockSigstore): TrustFiles {
-  const material = mergeTrustMaterial({ trustedRoot, npmKeys: productionNpmKeys(), origin: 'production' }, signer.trustMaterial());
-  const files = { trustedRootPath: join(folder, 'trusted_root.json'), npmKeysPath: join(folder, 'keys.json') };
-  writeFileSync(files.trustedRootPath, JSON.stringify(material.trustedRoot));
-  writeFileSync(files.npmKeysPath, JSON.stringify(material.npmKeys));
-  return files;
+  return writeTrustMaterial(folder, mergedWithProduction(signer, trustedRoot));
 }
 
 /** A registry, a mock Sigstore trusted next to the production root, and a project factory that cleans up. */
-export async function startAttackKit(): Promise<AttackKit> {
-  const mock = await MockSigstore.create();
-  const trustDir = mkdtempSync(join(tmpdir(), 'sigstore-attacks-trust-'));
-  writeTrustFiles(trustDir, productionTrustedRoot(), mock);
-  const registry = await startRegistry();
-  const projects: YarnProject[] = [];
-  return {
-    registry,
-    mock,
-    trustDir,
-    async project(options) {
-      const created = await createYarnProject({
-        registryUrl: registry.url,
-        trustedRootPath: join(trustDir, 'trusted_root.json'),
-        npmKeysPath: join(trustDir, 'keys.json'),
-        ...options,
-      });
-      projects.push(created);
-      return created;
-    },
-    async close() {
-      await registry.close();
-      for (const p of projects) rmSync(p.cwd, { recursive: true, force: true });
-      rmSync(trustDir, { recursive: true, force: true });
-    },
-  };
-}
+export const startAttackKit = (): Promise<AttackKit> => startE2eKit({ tempPrefix: 'sigstore-attacks-trust-' });
 
 /** The repository a staged package is legitimately built from. */
 export const repositoryOf = (name: string): string => `acme/${name.replace(/^@[^/]+\//, '')}`;
