@@ -1,6 +1,6 @@
 /**
  * Trust policy: load, validate, match and evaluate. Knows nothing of Yarn.
- * Reference: docs/policy.md.
+ * Reference: the "Trust policy reference" section of the yarn-plugin-sigstore README.
  */
 import path from 'node:path';
 import { evaluateModel, evaluateZeroConfig, stricterVerdict, type EvaluateOptions, type PackageRef, type Verdict, type VerificationOutcome } from './evaluate';

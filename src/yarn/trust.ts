@@ -39,7 +39,7 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
   const globalFolder = configuration.get('globalFolder') as PortablePath;
   try {
     const resolved = await resolveTrustMaterial({
-      // The TUF cache lands in <globalFolder>/sigstore-tuf/<mirror>/ (as docs/trust-roots.md says).
+      // The TUF cache lands in <globalFolder>/sigstore-tuf/<mirror>/ (as the README's "Trust roots" section says).
       cacheDir: npath.fromPortablePath(globalFolder),
       mode: trustModeOf(configuration, settings),
       tufMirrorUrl: settings.tufMirrorUrl ?? undefined,
