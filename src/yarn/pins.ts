@@ -8,7 +8,9 @@ import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { structUtils, type Locator, type Project, type Report } from '@yarnpkg/core';
 import { existsSync, readFileSync, writeFileSync } from 'fs';
 import { ErrorCodes, SigstorePluginError } from '../errors';
-import { matchRule, type Verdict, type VerificationOutcome } from '../policy';
+// From evaluate, not the policy index: the index pulls the loader (cosmiconfig, js-yaml) into plugin start-up.
+import { matchRule } from '../policy/evaluate';
+import type { Verdict, VerificationOutcome } from '../policy';
 import { PIN_LOCK_FILENAME, PinLedger, integrityOfHex, parsePinLock, pinnedIdentityOf, serializePinLock } from '../pins';
 import type { PackageSubject } from '../verify/types';
 import { reportError } from './errors';
