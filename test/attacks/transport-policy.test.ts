@@ -71,6 +71,8 @@ describe.concurrent('transport attacks', () => {
 
   it('the packument stops advertising attestations (downgrade to "unsigned")', async () => {
     const staged = await publishSigned(kit, { name: 'tr-strip', version: '1.0.0' });
+    // The endpoint is asked first: a downgrade needs it to 404 as well (stripping the packument alone finds the document there).
+    kit.registry.setAttestations(staged.name, staged.version, null);
     kit.registry.setAdvertiseAttestations(staged.name, staged.version, false);
     const p = await projectFor(kit, staged, { yarnrc: YARNRC });
     expectRefused(p, await p.install(), 'POLICY_DENIED');
@@ -80,6 +82,8 @@ describe.concurrent('transport attacks', () => {
     const staged = await publishSigned(kit, { name: 'tr-foreign', version: '1.0.0' });
     const forged = await kit.mock.signPackage({ name: staged.name, version: staged.version, tarball: staged.tarball, identity: githubIdentity({ repository: 'evil/tr-foreign' }) });
     foreign.setRoute('/evil/tr-foreign.json', { body: forged as object });
+    // The packument's URL is followed only after the registry's attestations endpoint answers 404.
+    kit.registry.setAttestations(staged.name, staged.version, null);
     kit.registry.setAttestationsUrl(staged.name, staged.version, `${foreign.url}/evil/tr-foreign.json`);
     const p = await projectFor(kit, staged, { yarnrc: YARNRC });
     expectRefused(p, await p.install(), 'POLICY_DENIED');

@@ -55,31 +55,99 @@ describe('safeTarget', () => {
 });
 
 describe('findAttestations', () => {
-  it('reads dist.attestations.url from the full packument and fetches the document from the registry', async () => {
+  const ENDPOINT_PATH = '/-/npm/v1/attestations/@trishankatdatadog%2fsupreme-goggles@1.0.5';
+  const PACKUMENT_PATH = '/@trishankatdatadog%2fsupreme-goggles';
+  /** The registry 404s its attestations endpoint (only), as a registry without the direct endpoint would. */
+  const endpoint404 = () => registry.addFault({ match: ENDPOINT_PATH, action: { type: 'status', status: 404 } });
+
+  it('asks the attestations endpoint directly: one request for a signed package, no packument', async () => {
     registry.clearRequests();
     const found = await findAttestations(lookup(), options());
-    expect(found.found && found.origin).toBe('registry');
+    expect(found).toMatchObject({ found: true, origin: 'registry', url: registry.url + ENDPOINT_PATH });
     expect(found.found && (found.document as { attestations: unknown[] }).attestations.length).toBe(2);
-    expect(registry.requests.map((request) => request.kind)).toEqual(['packument', 'attestations']);
+    expect(registry.requests.map((request) => [request.kind, request.url])).toEqual([['attestations', ENDPOINT_PATH]]);
   });
 
-  it('is unsigned when the packument announces no attestations', async () => {
+  it('sends the registry token on the endpoint request, to the registry only', async () => {
+    registry.clearRequests();
+    foreign.clearRequests();
+    await findAttestations(lookup(), options());
+    expect(registry.requests).toEqual([expect.objectContaining({ kind: 'attestations', authorization: 'Bearer registry-token' })]);
+    expect(foreign.requests).toEqual([]);
+  });
+
+  it('finds a document the packument does not announce: stripping the packument alone does not make a package unsigned', async () => {
     registry.setAdvertiseAttestations(GOGGLES.name, GOGGLES.version, false);
     try {
-      expect(await findAttestations(lookup(), options())).toEqual({ found: false, searched: [`${registry.url}/@trishankatdatadog%2fsupreme-goggles`] });
+      registry.clearRequests();
+      expect(await findAttestations(lookup(), options())).toMatchObject({ found: true, url: registry.url + ENDPOINT_PATH });
+      expect(registry.requests.map((request) => request.kind)).toEqual(['attestations']);
     } finally {
       registry.setAdvertiseAttestations(GOGGLES.name, GOGGLES.version, true);
     }
   });
 
-  it('never sends the registry token to an attestation URL on another host', async () => {
-    registry.moveAttestationsTo(foreign, GOGGLES.name, GOGGLES.version);
-    foreign.setRoute('/elsewhere.json', { body: { attestations: [] } });
+  it('is unsigned when the endpoint answers 404 and then the packument announces no attestations', async () => {
+    registry.setAdvertiseAttestations(GOGGLES.name, GOGGLES.version, false);
+    registry.setAttestations(GOGGLES.name, GOGGLES.version, null);
     try {
       registry.clearRequests();
-      await findAttestations(lookup(), options());
+      expect(await findAttestations(lookup(), options())).toEqual({ found: false, searched: [registry.url + ENDPOINT_PATH, registry.url + PACKUMENT_PATH] });
+      expect(registry.requests.map((request) => [request.status, request.url])).toEqual([
+        [404, ENDPOINT_PATH],
+        [200, PACKUMENT_PATH],
+      ]);
+    } finally {
+      registry.setAttestations(GOGGLES.name, GOGGLES.version, loadFixturePackage(GOGGLES.name, GOGGLES.version).attestationsBytes);
+      registry.setAdvertiseAttestations(GOGGLES.name, GOGGLES.version, true);
+    }
+  });
+
+  it('fails when the packument announces the attestations the endpoint 404ed, without asking the same path twice', async () => {
+    const remove = endpoint404();
+    try {
+      registry.clearRequests();
+      const failure = await findAttestations(lookup(), options()).catch((error: Error & { code?: string }) => error);
+      expect(failure).toMatchObject({ code: 'SOURCE_FETCH_FAILED' });
+      expect((failure as Error).message).toContain(`${GOGGLES.name}@${GOGGLES.version}`);
+      expect((failure as Error).message).toContain('the attestations announced by the packument are missing (404)');
+      expect(registry.requests.map((request) => request.kind)).toEqual(['attestations', 'packument']);
+    } finally {
+      remove();
+    }
+  });
+
+  it('after an endpoint 404, follows dist.attestations.url from the full packument to another registry path', async () => {
+    const remove = endpoint404();
+    registry.setRoute('/mirror/goggles.json', { body: loadFixturePackage(GOGGLES.name, GOGGLES.version).attestationsBytes });
+    registry.setAttestationsUrl(GOGGLES.name, GOGGLES.version, `${registry.url}/mirror/goggles.json`);
+    try {
+      registry.clearRequests();
+      const found = await findAttestations(lookup(), options());
+      expect(found).toMatchObject({ found: true, origin: 'registry', url: `${registry.url}/mirror/goggles.json` });
+      expect(found.found && (found.document as { attestations: unknown[] }).attestations.length).toBe(2);
+      expect(registry.requests.map((request) => [request.kind, request.url, request.authorization])).toEqual([
+        ['attestations', ENDPOINT_PATH, 'Bearer registry-token'],
+        ['packument', PACKUMENT_PATH, 'Bearer registry-token'],
+        ['route', '/mirror/goggles.json', 'Bearer registry-token'],
+      ]);
+    } finally {
+      remove();
+      registry.setRoute('/mirror/goggles.json', undefined);
+      registry.setAttestationsUrl(GOGGLES.name, GOGGLES.version, undefined);
+    }
+  });
+
+  it('never sends the registry token to an attestation URL on another host (after an endpoint 404)', async () => {
+    const remove = endpoint404();
+    foreign.setRoute('/elsewhere.json', { body: { attestations: [] } });
+    try {
+      registry.moveAttestationsTo(foreign, GOGGLES.name, GOGGLES.version);
+      registry.clearRequests();
+      foreign.clearRequests();
+      // An npm attestations path on another host is rebuilt onto the registry: the same path it just 404ed.
+      await expect(findAttestations(lookup(), options())).rejects.toThrow(/announced by the packument are missing/);
       expect(foreign.requests).toEqual([]);
-      expect(registry.requests.at(-1)).toMatchObject({ kind: 'attestations', authorization: 'Bearer registry-token' });
 
       registry.setAttestationsUrl(GOGGLES.name, GOGGLES.version, `${foreign.url}/elsewhere.json`);
       const found = await findAttestations(lookup(), options());
@@ -87,8 +155,19 @@ describe('findAttestations', () => {
       expect(foreign.requests).toHaveLength(1);
       expect(foreign.requests[0].hasAuthorization).toBe(false);
     } finally {
+      remove();
+      foreign.setRoute('/elsewhere.json', undefined);
       registry.setAttestationsUrl(GOGGLES.name, GOGGLES.version, undefined);
     }
+  });
+
+  it('fails closed when the registry does not know the package (endpoint and packument 404)', async () => {
+    const missing = { ...lookup(), name: 'no-such-package' };
+    registry.clearRequests();
+    const failure = await findAttestations(missing, options()).catch((error: Error & { code?: string }) => error);
+    expect(failure).toMatchObject({ code: 'SOURCE_FETCH_FAILED' });
+    expect((failure as Error).message).toContain(`no-such-package@1.0.5: fetching ${registry.url}/no-such-package failed: the registry does not know the package (404)`);
+    expect(registry.requests.map((request) => request.url)).toEqual(['/-/npm/v1/attestations/no-such-package@1.0.5', '/no-such-package']);
   });
 
   it('prefers the local bundle directory, then the scope attestation registry', async () => {
@@ -111,17 +190,19 @@ describe('findAttestations', () => {
     ['no answer', { type: 'hang' }, /no complete answer within 1000 ms/],
     ['invalid JSON', { type: 'invalid-json' }, /not valid JSON/],
     ['a huge body', { type: 'huge', bytes: 5_000_000, contentLength: false }, /exceeds the 1000000-byte limit/],
-  ] as const)('fails closed, naming the package and the URL, on %s', async (_label, action, message) => {
+  ] as const)('fails closed on the endpoint, naming the package and the URL, never falling back to the packument, on %s', async (_label, action, message) => {
     const remove = registry.addFault({ match: { kind: 'attestations' }, action });
     try {
+      registry.clearRequests();
       const failure = await findAttestations(lookup(), options()).then(
         () => undefined,
         (error: Error & { code?: string }) => error,
       );
       expect(failure?.code).toBe('SOURCE_FETCH_FAILED');
       expect(failure?.message).toContain(`${GOGGLES.name}@${GOGGLES.version}`);
-      expect(failure?.message).toContain('/-/npm/v1/attestations/');
+      expect(failure?.message).toContain(`fetching ${registry.url}${ENDPOINT_PATH} failed`);
       expect(failure?.message).toMatch(message);
+      expect(registry.requests.map((request) => request.kind).filter((kind) => kind !== 'attestations')).toEqual([]);
     } finally {
       remove();
     }
