@@ -1,22 +1,43 @@
 /**
  * `npm run build`: bundles the plugin as `builder build plugin` does (same
  * esbuild settings, banner and footer, Yarn's own libraries left to the
- * plugin's `require`), plus one thing the builder cannot do: cosmiconfig's
- * TypeScript loader is replaced by a stub. It would pull the whole
- * `typescript` compiler (3.4 MiB of a 3.8 MiB bundle, ~90 ms parsed on every
- * Yarn command) for policy files the plugin does not search for anyway
- * (POLICY_FILE_NAMES has no `.ts`).
+ * plugin's `require`), plus what the builder cannot do:
+ *
+ * - cosmiconfig's TypeScript loader is replaced by a stub. It would pull the
+ *   whole `typescript` compiler (3.4 MiB of a 3.8 MiB bundle, ~90 ms parsed on
+ *   every Yarn command) for policy files the plugin does not search for anyway
+ *   (POLICY_FILE_NAMES has no `.ts`).
+ *
+ * - The code behind dynamic `import()`s (verification core, TUF client and its
+ *   fetcher, sources, policy loader, the commands' heavy code) is embedded as
+ *   ONE string and evaluated on the first `import()` that needs it. Every Yarn
+ *   command that loads plugins (`yarn run`, `yarn config get`) parses the
+ *   whole file, and V8 pays ~18 ms to pre-parse 1.4 MiB of functions that a
+ *   command which installs nothing never calls; the same bytes as a string
+ *   literal cost ~4 ms. A Yarn plugin must stay one file, so the split is
+ *   inside it (scripts/lazySplit.ts):
+ *     1. the load-time part is built once with every `import()` stubbed, to
+ *        learn which modules it contains;
+ *     2. the lazy part (CommonJS, entry: the `import()` targets) is built with
+ *        every load-time module external under a private name, so that it uses
+ *        the load-time part's own instances (one `SigstorePluginError` class,
+ *        one session state), never copies;
+ *     3. the load-time part is built again, now with the lazy string and the
+ *        map of the modules it shares.
+ *   The build fails if a module ends up in both parts.
  *
  * The verification worker (src/yarn/verifyWorker.ts) is bundled first, on its
  * own, and embedded as the string `__SIGSTORE_VERIFY_WORKER__`: a Yarn plugin
  * is one file, and a worker needs its code.
  *
- * `--metafile` also writes bundles/@yarnpkg/plugin-sigstore.meta.json.
+ * `--metafile` also writes bundles/@yarnpkg/plugin-sigstore.meta.json (the
+ * load-time part) and plugin-sigstore.lazy.meta.json (the lazy part).
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { getDynamicLibs } from '@yarnpkg/cli';
+import { bundledFiles, deferDynamicImports, lazyEntry, lazyRuntime, shareLoadTimeModules } from './lazySplit';
 
 const ROOT = resolve(__dirname, '..');
 const NAME = '@yarnpkg/plugin-sigstore';
@@ -72,24 +93,70 @@ async function buildWorker(): Promise<string> {
   return result.outputFiles![0].text;
 }
 
-async function main(): Promise<void> {
-  const metafile = process.argv.includes('--metafile');
-  mkdirSync(dirname(OUTPUT), { recursive: true });
-  const worker = await buildWorker();
-  const result = await build({
+/** The load-time part: src/index.ts with every `import()` deferred to the lazy part. */
+async function buildLoadTime(worker: string, runtime: Plugin, targets: Set<string>, outfile?: string) {
+  return build({
     ...COMMON,
+    absWorkingDir: ROOT,
     banner: { js: ['/* eslint-disable */', '//prettier-ignore', 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
     globalName: 'plugin',
     footer: { js: ['return plugin;', '}', '};'].join('\n') },
     entryPoints: [join(ROOT, 'src', 'index.ts')],
-    outfile: OUTPUT,
-    metafile,
+    ...(outfile ? { outfile } : { write: false, outdir: join(ROOT, 'bundles') }),
+    metafile: true,
     format: 'iife',
-    plugins: [yarnProvided, noTypescript],
+    plugins: [yarnProvided, noTypescript, deferDynamicImports(ROOT, targets), runtime],
     define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) },
   });
-  if (metafile && result.metafile) writeFileSync(OUTPUT.replace(/\.js$/, '.meta.json'), JSON.stringify(result.metafile));
-  console.log(`built ${OUTPUT} (${(statSync(OUTPUT).size / 1048576).toFixed(2)} MiB, of which the verification worker ${(worker.length / 1048576).toFixed(2)} MiB)`);
+}
+
+/** The lazy part: the `import()` targets, sharing every module the load-time part has. */
+async function buildLazy(worker: string, targets: Set<string>, loadTime: ReadonlySet<string>, used: Set<string>) {
+  return build({
+    ...COMMON,
+    absWorkingDir: ROOT,
+    stdin: { contents: lazyEntry(ROOT, targets), resolveDir: ROOT, loader: 'js', sourcefile: 'sigstore-lazy-entry.js' },
+    write: false,
+    metafile: true,
+    format: 'cjs',
+    plugins: [yarnProvided, noTypescript, shareLoadTimeModules(ROOT, loadTime, used)],
+    define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) },
+  });
+}
+
+/** Fails the build when a module is in both parts, or the final load-time part grew modules the lazy part did not know about. */
+function checkSplit(first: Metafile, final: Metafile, lazy: Metafile): void {
+  const loadTime = bundledFiles(final);
+  const expected = bundledFiles(first);
+  const both = [...bundledFiles(lazy).keys()].filter((key) => loadTime.has(key));
+  const grown = [...loadTime.keys()].filter((key) => !expected.has(key));
+  if (both.length > 0 || grown.length > 0) {
+    throw new Error(`the plugin split is broken: in both parts: ${both.join(', ') || 'none'}; new at load time: ${grown.join(', ') || 'none'}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const metafile = process.argv.includes('--metafile');
+  mkdirSync(dirname(OUTPUT), { recursive: true });
+  const worker = await buildWorker();
+
+  const targets = new Set<string>();
+  const first = await buildLoadTime(worker, lazyRuntime(ROOT, new Map(), undefined), targets);
+  const loadTimeFiles = bundledFiles(first.metafile!);
+  const used = new Set<string>();
+  const lazy = await buildLazy(worker, targets, new Set(loadTimeFiles.keys()), used);
+  const lazySource = lazy.outputFiles![0].text;
+  const shared = new Map([...used].sort().map((key) => [key, loadTimeFiles.get(key)!.format === 'esm' ? 'esm' : 'cjs'] as const));
+  const final = await buildLoadTime(worker, lazyRuntime(ROOT, shared, lazySource), new Set(), OUTPUT);
+  checkSplit(first.metafile!, final.metafile!, lazy.metafile!);
+
+  if (metafile) {
+    writeFileSync(OUTPUT.replace(/\.js$/, '.meta.json'), JSON.stringify(final.metafile));
+    writeFileSync(OUTPUT.replace(/\.js$/, '.lazy.meta.json'), JSON.stringify(lazy.metafile));
+  }
+  const mib = (bytes: number) => (bytes / 1048576).toFixed(2);
+  const total = statSync(OUTPUT).size;
+  console.log(`built ${OUTPUT} (${mib(total)} MiB: ${mib(total - lazySource.length)} MiB parsed at load, ${mib(lazySource.length)} MiB lazy part as a string; ${shared.size} modules shared, the verification worker ${mib(worker.length)} MiB)`);
 }
 
 main().catch((error) => {
