@@ -13,7 +13,8 @@ import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseJsonBody, sourceError } from '../sources/http';
 import { sha512File, sha512Hex } from './bindings';
 import { reportError } from './errors';
-import { checkResolvedManifest } from './manifestCheck';
+import { fileIdentity } from './archiveIndex';
+import { checkResolvedManifest, readManifestFacts } from './manifestCheck';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
 import { GateSession } from './session';
 import { patchOnce } from './state';
@@ -107,10 +108,7 @@ async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch:
   }
   session.prefetch([locator]);
   const result = await fetch(locator, opts);
-  await bindOrRelease(locator, result, session, async () => {
-    await bindCachedArchive(locator, result, opts, session);
-    await checkResolvedManifest(locator, result, opts.project);
-  });
+  await bindOrRelease(locator, result, session, () => bindCachedArchive(locator, result, opts, session));
   return result;
 }
 
@@ -141,8 +139,9 @@ async function gatedLoad(locator: Locator, opts: FetchOptions) {
 
 /**
  * Binds the zip Yarn hands over to a verified tarball: hashed by this install's
- * loader, or a record in the user's cache, or else downloaded, verified and
- * converted again, and the archives compared.
+ * loader, or known from the project's archive index or a binding record in the
+ * user's cache, or else downloaded, verified and converted again, and the
+ * archives compared. Then checks what Yarn resolved against its package.json.
  */
 async function bindCachedArchive(locator: Locator, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
   const name = structUtils.stringifyIdent(locator);
@@ -153,29 +152,36 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
     if (opts.cacheOptions?.mockedPackages?.has(locator.locatorHash)) return session.recordSource(locator, 'local', 'not installed on this platform');
     throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${name}@${version}: no archive at ${zipPath} to verify`, { subject: `${name}@${version}` }));
   }
-  const zipSha512 = await sha512File(zipPath);
-  if (session.boundZips.get(locator.locatorHash) === zipSha512) return;
+  const bound = session.boundArchives.get(locator.locatorHash);
+  // The link step's second fetch of the archive this install bound and checked already.
+  if (bound?.zipPath === zipPath && bound.identity !== undefined && bound.identity === (await fileIdentity(zipPath))) return;
+  const { sha512: zipSha512, identity, entry } = await session.archiveDigest(locator, zipPath);
+  if (bound?.zipSha512 === zipSha512) return;
 
-  const loaderSha = session.loaderHashes.get(locator.locatorHash);
-  if (loaderSha !== undefined) {
-    await session.bindings.write({ zipSha512, tgzSha512: loaderSha, name, version });
-  } else {
-    const record = await session.bindings.read(zipSha512);
-    if (record && record.name === name && record.version === version) {
-      await session.judge(locator, record.tgzSha512, opts.report);
+  let tgzSha512 = session.loaderHashes.get(locator.locatorHash);
+  if (tgzSha512 === undefined) {
+    const record = entry ?? (await session.binding(zipSha512));
+    if (record && record.zipSha512 === zipSha512 && record.name === name && record.version === version) {
+      tgzSha512 = record.tgzSha512;
+      await session.judge(locator, tgzSha512, opts.report);
     } else {
-      await rederive(locator, zipSha512, opts, session);
+      tgzSha512 = await rederive(locator, zipSha512, opts, session);
     }
+  } else {
+    await session.bindings.write({ zipSha512, tgzSha512, name, version });
   }
-  session.boundZips.set(locator.locatorHash, zipSha512);
+  const manifest = entry?.manifest ?? (await readManifestFacts(result));
+  await checkResolvedManifest(locator, manifest, opts.project);
+  session.boundArchives.set(locator.locatorHash, { zipPath, identity, zipSha512, tgzSha512, name, version, manifest });
 }
 
-async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions, session: GateSession): Promise<void> {
+async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions, session: GateSession): Promise<string> {
   const tgz = await downloadTarball(locator, opts);
   const tgzSha512 = sha512Hex(tgz);
   await session.judge(locator, tgzSha512, opts.report);
   await assertSameArchive(tgz, locator, zipSha512, opts);
   await session.bindings.write({ zipSha512, tgzSha512, name: structUtils.stringifyIdent(locator), version: npmVersion(locator)! });
+  return tgzSha512;
 }
 
 /** Converts the verified tarball as Yarn does and checks that the result is the very archive Yarn holds. */

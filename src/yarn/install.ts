@@ -34,6 +34,7 @@ export function installFetchStepHooks(): void {
         await fetchEverything.call(this, options);
         finishPinning(session, options.report, { immutable, persist: options.persistProject !== false, packages });
         outcome = 'completed';
+        await session.saveArchiveIndex();
       } finally {
         await reportSummary(session, options.report, outcome);
         // Kept-alive registry connections are for this fetch step only.

@@ -10,6 +10,24 @@ import { ppath, type PortablePath } from '@yarnpkg/fslib';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { reportError } from './errors';
 
+/** What the check needs of the verified package.json: content of the archive, so it can be kept by the archive's sha512. */
+export interface ManifestFacts {
+  /** Ident hashes of its dependencies (optional ones included, as Yarn reads them). */
+  dependencies: string[];
+  bin: Array<[name: string, path: string]>;
+  /** `directories.bin`, normalized, or null. */
+  binDirectory: string | null;
+}
+
+export async function readManifestFacts(result: FetchResult): Promise<ManifestFacts> {
+  const manifest = Manifest.fromText(await result.packageFs.readFilePromise(ppath.join(result.prefixPath, 'package.json' as PortablePath), 'utf8'));
+  return {
+    dependencies: [...manifest.dependencies.keys()],
+    bin: [...manifest.bin.entries()],
+    binDirectory: typeof manifest.raw.directories?.bin === 'string' ? ppath.normalize(manifest.raw.directories.bin) : null,
+  };
+}
+
 /** Dependencies Yarn itself adds through `packageExtensions` (its built-in list and the project's). */
 async function extensionDependencies(project: Project, locator: Locator): Promise<Set<string>> {
   const added = new Set<string>();
@@ -20,21 +38,22 @@ async function extensionDependencies(project: Project, locator: Locator): Promis
   return added;
 }
 
-export async function checkResolvedManifest(locator: Locator, result: FetchResult, project: Project): Promise<void> {
+export async function checkResolvedManifest(locator: Locator, verified: ManifestFacts, project: Project): Promise<void> {
   const resolved = project.storedPackages.get(locator.locatorHash);
   if (resolved === undefined) return;
-  const verified = Manifest.fromText(await result.packageFs.readFilePromise(ppath.join(result.prefixPath, 'package.json' as PortablePath), 'utf8'));
   const subject = structUtils.stringifyLocator(locator);
-  const extensions = await extensionDependencies(project, locator);
+  const declared = new Set(verified.dependencies);
   const extra: string[] = [];
+  let extensions: Set<string> | undefined;
   for (const [identHash, descriptor] of resolved.dependencies) {
-    if (!verified.dependencies.has(identHash) && !extensions.has(identHash)) extra.push(`dependency ${structUtils.stringifyIdent(descriptor)}`);
+    if (declared.has(identHash) || (extensions ??= await extensionDependencies(project, locator)).has(identHash)) continue;
+    extra.push(`dependency ${structUtils.stringifyIdent(descriptor)}`);
   }
   // npm's publish writes `./x` as `x` and expands `directories.bin` into `bin`: neither is an addition.
-  const binDirectory = typeof verified.raw.directories?.bin === 'string' ? ppath.normalize(verified.raw.directories.bin) : null;
+  const bins = new Map(verified.bin);
   for (const [name, path] of resolved.bin) {
-    const declared = verified.bin.get(name);
-    if (declared !== undefined ? ppath.normalize(declared) === ppath.normalize(path) : binDirectory !== null && ppath.dirname(ppath.normalize(path)) === binDirectory) continue;
+    const listed = bins.get(name);
+    if (listed !== undefined ? ppath.normalize(listed as PortablePath) === ppath.normalize(path) : verified.binDirectory !== null && ppath.dirname(ppath.normalize(path)) === verified.binDirectory) continue;
     extra.push(`bin ${name} -> ${path}`);
   }
   if (extra.length > 0) {

@@ -11,7 +11,8 @@ import type { LoadedPolicy, Verdict, VerificationOutcome } from '../policy';
 import type { SourcedDocument } from '../sources/types';
 import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
-import { BindingStore } from './bindings';
+import { ArchiveIndex, fileIdentity, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
+import { BindingStore, sha512File, type BindingRecord } from './bindings';
 import { VerificationCache } from './verificationCache';
 import { VerifierThread } from './verifierThread';
 import { reportError, toPluginError } from './errors';
@@ -57,9 +58,12 @@ export class GateSession {
   readonly results = new Map<string, PackageResult & { judgedSha?: string }>();
   /** Locators whose tarball this process hashed in Yarn's loader: locatorHash -> tgz sha512. */
   readonly loaderHashes = new Map<string, string>();
-  /** Zips already bound in this install: locatorHash -> zip sha512 (the link step fetches again). */
+  /** Archives bound (and manifest-checked) in this install, by locatorHash: the link step fetches again, and the next install's index. */
+  readonly boundArchives = new Map<string, Omit<ArchiveEntry, 'verified'>>();
+  /** Tarball-URL archives already bound in this install: locatorHash -> zip sha512. */
   readonly boundZips = new Map<string, string>();
   readonly bindings: BindingStore;
+  private readonly index: ArchiveIndex;
   private readonly verified: VerificationCache;
   private readonly documents = new Map<string, Promise<DocumentResult>>();
   private readonly prefetched = new Set<string>();
@@ -84,6 +88,7 @@ export class GateSession {
     const cacheFolder = (name: string) => npath.fromPortablePath(ppath.join(globalFolder, `sigstore/${name}` as PortablePath));
     this.bindings = new BindingStore(cacheFolder('bindings'));
     this.verified = new VerificationCache(cacheFolder('verified'));
+    this.index = new ArchiveIndex(cacheFolder('projects'), npath.fromPortablePath(project.cwd));
   }
 
   /** Policy, trust material and the verifier, loaded on first use (plugin load stays cheap). */
@@ -98,9 +103,9 @@ export class GateSession {
       import('./trust'),
     ]);
     const settings = this.settings;
-    const policy = await loadPolicyHandle(npath.fromPortablePath(this.project.cwd), settings);
-    const trustInfo = await loadGateTrust(this.project.configuration, settings);
+    const [policy, trustInfo] = await Promise.all([loadPolicyHandle(npath.fromPortablePath(this.project.cwd), settings), loadGateTrust(this.project.configuration, settings), this.index.load()]);
     const trust = trustInfo.context;
+    if (!settings.recheckAttestations) this.seedVerifications(trust.digest);
     return { settings, policy, trust, trustInfo, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
   }
 
@@ -137,13 +142,55 @@ export class GateSession {
       const version = npmVersion(locator);
       if (!checksum || version === null) return false;
       const name = structUtils.stringifyIdent(locator);
-      const record = await this.bindings.read(checksum.slice(checksum.indexOf('/') + 1));
-      if (!record || record.name !== name || record.version !== version) return false;
       const { trust } = await this.ready();
+      const record = await this.binding(checksum.slice(checksum.indexOf('/') + 1));
+      if (!record || record.name !== name || record.version !== version) return false;
       return (await this.cachedVerification({ name, version, sha512Hex: record.tgzSha512 }, trust.digest)) !== undefined;
     } catch {
       return false;
     }
+  }
+
+  /** Content-keyed results of the project's archive index under this trust material, so that no record file is read for them. */
+  private seedVerifications(trustDigest: string): void {
+    for (const entry of this.index.entries()) {
+      const result = entry.verified?.trustDigest === trustDigest ? entry.verified.result : undefined;
+      const subject = { name: entry.name, version: entry.version, sha512Hex: entry.tgzSha512 };
+      if (result?.subject?.name !== subject.name || result.subject.version !== subject.version || result.subject.sha512Hex !== subject.sha512Hex) continue;
+      this.cachedVerifications.set(VerificationCache.contentKey(subject, trustDigest), Promise.resolve(result));
+    }
+  }
+
+  /**
+   * The sha512 of the zip Yarn holds for this locator: from the archive index
+   * when the file's identity is the one recorded there, else hashed. `entry`:
+   * the index's entry for this very archive, if any.
+   */
+  async archiveDigest(locator: Locator, zipPath: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
+    await this.index.load();
+    const entry = this.index.entry(locator.locatorHash, zipPath);
+    if (entry?.identity !== undefined && entry.identity === (await fileIdentity(zipPath))) return { sha512: entry.zipSha512, identity: entry.identity, entry };
+    const hashed = await hashWithIdentity(zipPath, sha512File);
+    return entry?.zipSha512 === hashed.sha512 ? { ...hashed, entry } : hashed;
+  }
+
+  /** zip sha512 -> the verified tarball it was made from: the archive index, else the binding record. */
+  async binding(zipSha512: string): Promise<BindingRecord | undefined> {
+    await this.index.load();
+    return this.index.byZipSha(zipSha512) ?? (await this.bindings.read(zipSha512));
+  }
+
+  /** Writes this install's archives as the project's index (after a completed fetch step). */
+  async saveArchiveIndex(): Promise<void> {
+    const { trust } = await this.ready();
+    const entries = new Map<string, ArchiveEntry>();
+    for (const [locatorHash, archive] of this.boundArchives) {
+      const result = this.results.get(locatorHash);
+      const verification = result?.verification;
+      const sameBytes = verification?.subject.sha512Hex === archive.tgzSha512 && verification.subject.name === archive.name && verification.subject.version === archive.version;
+      entries.set(locatorHash, sameBytes ? { ...archive, verified: { trustDigest: trust.digest, result: verification } } : archive);
+    }
+    await this.index.save(entries);
   }
 
   /** A verified result from the user's cache, read once per install. */

@@ -65,9 +65,9 @@ export const sigstoreSettings = {
     default: null,
   },
   sigstoreRecheckAttestations: {
-    description: 'true: every install fetches each package\'s attestations again and verifies a changed document; false: a warm install takes the result cached (in the user\'s global folder) for the same tarball bytes and trust material, with no request (the policy is still evaluated)',
+    description: 'false (default): a warm install takes the result cached (in the user\'s global folder, under the user\'s record key) for the same tarball bytes and trust material, with no request (the policy and pins are still evaluated); true: every install fetches each package\'s attestations again and verifies a changed document',
     type: SettingsType.BOOLEAN,
-    default: true,
+    default: false,
   },
   sigstoreRequestTimeout: {
     description: 'Overall deadline of one attestation or packument request, in milliseconds',
@@ -124,7 +124,7 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
     bundleDirectory: get('sigstoreBundleDirectory'),
     attestationRegistries: registries,
     evidencePath: get('sigstoreEvidencePath'),
-    recheckAttestations: get('sigstoreRecheckAttestations') !== false,
+    recheckAttestations: get('sigstoreRecheckAttestations') === true,
     requestTimeoutMs: positive(get('sigstoreRequestTimeout'), DEFAULT_REQUEST_TIMEOUT_MS),
     concurrency: positive(get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
     maxResponseBytes: positive(get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),

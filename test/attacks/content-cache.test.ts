@@ -43,7 +43,42 @@ const forgeries: Array<[label: string, mac: (p: YarnProject, genuineMac: string,
   ["control: a MAC under this user's own record key (out of an attacker's reach)", (p, _mac, body) => macWith(userRecordKey(p), body), true],
 ];
 
+/** The project's archive index: one file per project under the global folder. */
+function archiveIndexFile(p: YarnProject): string {
+  const folder = join(p.cwd, '.yarn-global/sigstore/projects');
+  const files = readdirSync(folder).filter((file) => file.endsWith('.json'));
+  expect(files).toHaveLength(1);
+  return join(folder, files[0]);
+}
+
 describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestations: false)', () => {
+  forgeries.forEach(([label, mac, honoured], index) => {
+    it(`a restored CI cache with a project archive index claiming the trusted signer, ${label}`, async () => {
+      const evil = `evil/ci-forged-${index}`;
+      const staged = await publishSigned(kit, { name: `ci-forged-${index}`, version: '1.0.0' }, { identity: githubIdentity({ repository: evil }) });
+      // Trusted as it is at first (only a completed install writes the index), then the policy names the legitimate repository.
+      const p = await projectFor(kit, staged, { policy: policyOf([provenanceRule(staged.name, { repository: `https://github.com/${evil}` })]) });
+      expectInstalled(p, await p.install(), staged.name, staged.version);
+      p.write('sigstore-policy.yml', policyOf([provenanceRule(staged.name)]));
+      // The attacker rewrites the index to say the legitimate repository signed it.
+      const file = archiveIndexFile(p);
+      const genuine = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
+      const body = genuine.body.replaceAll(evil, repositoryOf(staged.name));
+      expect(body).not.toBe(genuine.body);
+      writeFileSync(file, JSON.stringify({ mac: mac(p, genuine.mac, body), body }));
+      clearInstallOutput(p);
+      const result = await p.install();
+      if (honoured) {
+        // Trusted, the forged index passes the policy (the real signer cannot): what the HMAC check is for.
+        expectInstalled(p, result, staged.name, staged.version);
+        return;
+      }
+      // A miss: judged on the real signer, from the per-package record of the first install.
+      expectRefused(p, result, 'POLICY_DENIED', { warm: [staged.name] });
+      expect(result.output).toContain(evil);
+    });
+  });
+
   forgeries.forEach(([label, mac, honoured], index) => {
     it(`a restored CI cache with a content-keyed record claiming the trusted signer, ${label}`, async () => {
       // Genuinely signed, but by a repository the policy does not trust.

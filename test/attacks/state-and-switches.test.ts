@@ -3,7 +3,7 @@
  * the user's global folder restored from a CI cache, yarn.lock), and attempts
  * to switch the gate off from settings, the environment or a nested rc file.
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerificationCache } from '../../src/yarn/verificationCache';
@@ -93,10 +93,34 @@ describe.concurrent('stored state attacks', () => {
     expectRefused(p, result, 'CACHE_BINDING_MISSING', { warm: [staged.name] });
   });
 
-  // With recheck off the warm install reads the content-keyed record and fetches no document.
-  for (const [suffix, yarnrc] of [['', undefined], [' (sigstoreRecheckAttestations: false)', 'sigstoreRecheckAttestations: false']] as const) {
+  it('a cached zip rewritten in place, its mtime put back, after the project index recorded its identity (checksumBehavior: ignore)', async () => {
+    const staged = await publishSigned(kit, { name: 'ss-in-place', version: '1.0.0' });
+    // checksumBehavior: ignore makes Yarn hand over a zip that no longer matches yarn.lock.
+    const p = await projectFor(kit, staged, { yarnrc: 'checksumBehavior: ignore' });
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    // The index vouches for a zip by its file identity only once the zip's ctime is 2 s older than its hash.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    clearInstallOutput(p);
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    const indexFolder = join(p.cwd, '.yarn-global/sigstore/projects');
+    const [indexFile] = readdirSync(indexFolder);
+    const entries = Object.values(JSON.parse(JSON.parse(readFileSync(join(indexFolder, indexFile), 'utf8')).body)) as Array<{ name: string; identity?: string }>;
+    expect(entries.find((entry) => entry.name === staged.name)?.identity).toMatch(/^\d+:\d+:\d+:\d+:\d+$/);
+
+    const forged = await zipOf(staged, forgedTarball(staged));
+    const cache = join(p.cwd, '.yarn-global/cache');
+    const zipPath = join(cache, readdirSync(cache).find((file) => file.startsWith(`${staged.name}-npm-`))!);
+    const { atime, mtime } = statSync(zipPath);
+    writeFileSync(zipPath, forged.zip);
+    utimesSync(zipPath, atime, mtime);
+    clearInstallOutput(p);
+    expectRefused(p, await p.install(), 'CACHE_BINDING_MISSING', { warm: [staged.name] });
+  });
+
+  // By default the warm install reads the content-keyed record and fetches no document; with recheck on, the document-keyed one.
+  for (const [suffix, yarnrc] of [['', undefined], [' (sigstoreRecheckAttestations: true)', 'sigstoreRecheckAttestations: true']] as const) {
     it(`a restored CI cache with a poisoned verification result for a forged tarball${suffix}`, async () => {
-      const staged = await publishSigned(kit, { name: `ss-poison-verified${yarnrc ? '-norecheck' : ''}`, version: '1.0.0' });
+      const staged = await publishSigned(kit, { name: `ss-poison-verified${yarnrc ? '-recheck' : ''}`, version: '1.0.0' });
       const p = await projectFor(kit, staged, { yarnrc });
       expectInstalled(p, await p.install(), staged.name, staged.version);
       // The genuine record, rewritten for the forged tarball's digest and stored under its key.

@@ -179,10 +179,11 @@ describe('yarn sigstore policy init', () => {
     expect(refused.output).toContain('pass --force to overwrite it');
     expect(p.read('sigstore-policy.yml')).toBe(written);
 
-    // Same tarball, now signed from another repository: the pinned rule must refuse it.
+    // Same tarball, now signed from another repository: the pinned rule must refuse it. (By default a warm
+    // install takes the result cached for these very bytes; with recheck on it verifies what is served now.)
     registry.setAttestations(ACME.name, ACME.version, await signAcme('acme-fork/widget', '9999'));
     try {
-      const changed = await p.install();
+      const changed = await p.run(['install'], { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' });
       expect(changed.code).not.toBe(0);
       expect(changed.output).toContain(`${ACME.name}@${ACME.version}: denied by rules[0]`);
       expect(changed.output).toContain('identity.repository expected https://github.com/acme/widget, found https://github.com/acme-fork/widget');

@@ -98,4 +98,17 @@ describe('warm install with sigstoreRecheckAttestations: false', () => {
     expect(denied.output).toContain('identity.repository expected https://github.com/someone-else/*');
     expect(p.exists('node_modules/warm-a')).toBe(false);
   });
+
+  it("takes the project's archive index alone: with every per-package record gone, a warm install still asks nothing", async () => {
+    const p = await project();
+    expect((await p.install()).code).toBe(0);
+    for (const folder of ['bindings', 'verified']) rmSync(join(p.cwd, '.yarn-global/sigstore', folder), { recursive: true, force: true });
+
+    resetInstall(p);
+    registry.clearRequests();
+    const warm = await p.install();
+    expect(warm.output).toContain('sigstore: 3 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(warm.code).toBe(0);
+    expect(attestationRequests()).toEqual([]);
+  });
 });

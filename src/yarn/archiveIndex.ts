@@ -1,0 +1,122 @@
+/**
+ * The project's archive index: one HMAC'd file per project in the user's
+ * global folder (`sigstore/projects/<sha256 of the project path>.json`) that
+ * lets a warm install skip, per package, the zip hash, the two record reads
+ * and the read of the zip's package.json. Each entry was made by this plugin
+ * in an earlier install from what it hashed and verified itself:
+ * - the zip's file identity (device, inode, size, mtime, ctime, in ns) -> the
+ *   zip's sha512. A zip that was rewritten, replaced or restored from a cache
+ *   has another inode or ctime (ctime cannot be set from user space), so it
+ *   misses and is hashed again. As in git's index, an identity is recorded
+ *   only for a zip whose ctime is at least RACY_NS older than its hash (a
+ *   change within one timestamp tick of the hash would go unseen) and that
+ *   did not change while it was hashed;
+ * - zip sha512 -> tarball sha512 (the binding record's content);
+ * - the facts of the verified package.json the manifest check compares with
+ *   (content of the zip, so keyed by its sha512);
+ * - the verified result for the tarball under one trust material (content
+ *   keyed, as `VerificationCache.contentKey`), used only with
+ *   `sigstoreRecheckAttestations: false`.
+ * The policy and pins are never cached: every install judges afresh.
+ */
+import { createHash } from 'crypto';
+import { stat } from 'fs/promises';
+import { join } from 'path';
+import type { PackageVerification } from '../verify/types';
+import type { BindingRecord } from './bindings';
+import type { ManifestFacts } from './manifestCheck';
+import { readRecord, writeRecord } from './recordFiles';
+
+/** Two seconds: coarser than any timestamp granularity a cache folder is likely to sit on. */
+const RACY_NS = 2_000_000_000n;
+
+export interface ArchiveEntry extends BindingRecord {
+  zipPath: string;
+  /** `dev:ino:size:mtimeNs:ctimeNs`; absent when the zip was too fresh to vouch for by its identity. */
+  identity?: string;
+  manifest: ManifestFacts;
+  verified?: { trustDigest: string; result: PackageVerification };
+}
+
+export interface HashedFile {
+  sha512: string;
+  /** Set when the identity may stand for the content at a later install. */
+  identity?: string;
+}
+
+const identityOf = (stats: Awaited<ReturnType<typeof statBig>>): string => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+const statBig = (path: string) => stat(path, { bigint: true });
+
+/** The zip's identity now, for comparing with an index entry. */
+export async function fileIdentity(path: string): Promise<string> {
+  return identityOf(await statBig(path));
+}
+
+/** Hashes a file and says whether its identity may be recorded (unchanged while hashed, not racy). */
+export async function hashWithIdentity(path: string, hash: (path: string) => Promise<string>): Promise<HashedFile> {
+  const before = await statBig(path);
+  const startedNs = BigInt(Date.now()) * 1_000_000n;
+  const sha512 = await hash(path);
+  const after = await statBig(path);
+  const identity = identityOf(before);
+  const stable = identity === identityOf(after) && before.ctimeNs + RACY_NS < startedNs;
+  return stable ? { sha512, identity } : { sha512 };
+}
+
+const SHA512_HEX = /^[0-9a-f]{128}$/;
+
+/** The MAC says this user's plugin wrote it; the shape check keeps an older format from being misread. */
+function wellFormed(entry: ArchiveEntry): boolean {
+  return (
+    typeof entry?.zipPath === 'string' &&
+    SHA512_HEX.test(entry.zipSha512) &&
+    SHA512_HEX.test(entry.tgzSha512) &&
+    typeof entry.name === 'string' &&
+    typeof entry.version === 'string' &&
+    Array.isArray(entry.manifest?.dependencies) &&
+    Array.isArray(entry.manifest.bin)
+  );
+}
+
+export class ArchiveIndex {
+  private readonly byLocator = new Map<string, ArchiveEntry>();
+  private readonly zipShas = new Map<string, ArchiveEntry>();
+  private loaded?: Promise<void>;
+  private readonly file: string;
+
+  constructor(folder: string, projectPath: string) {
+    this.file = join(folder, `${createHash('sha256').update(projectPath).digest('hex')}.json`);
+  }
+
+  /** Reads the index once; a missing, unreadable or foreign (MAC) file is an empty index. */
+  load(): Promise<void> {
+    return (this.loaded ??= readRecord<Record<string, ArchiveEntry>>(this.file, (field, value) => (field === 'verifiedTime' ? new Date(value as string) : value)).then((read) => {
+      if (!read || typeof read !== 'object') return;
+      for (const [locatorHash, entry] of Object.entries(read)) {
+        if (!wellFormed(entry)) continue;
+        this.byLocator.set(locatorHash, entry);
+        this.zipShas.set(entry.zipSha512, entry);
+      }
+    }));
+  }
+
+  entries(): IterableIterator<ArchiveEntry> {
+    return this.byLocator.values();
+  }
+
+  /** The entry of this locator, if its archive is the one at `zipPath`. */
+  entry(locatorHash: string, zipPath: string): ArchiveEntry | undefined {
+    const entry = this.byLocator.get(locatorHash);
+    return entry?.zipPath === zipPath ? entry : undefined;
+  }
+
+  /** The entry of the archive with this sha512 (the lockfile's checksum names it). */
+  byZipSha(zipSha512: string): ArchiveEntry | undefined {
+    return this.zipShas.get(zipSha512);
+  }
+
+  /** Replaces the index with this install's entries (packages no longer installed drop out). */
+  async save(entries: Map<string, ArchiveEntry>): Promise<void> {
+    await writeRecord(this.file, Object.fromEntries(entries));
+  }
+}
