@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { readCanonicalPinLock } from './canonical';
 import { PINNED_FIELDS, PIN_LOCK_VERSION, emptyLock, type PackagePin, type PinLock, type PinnedIdentity, type VersionPin } from './model';
 
 export interface ParsedPinLock {
@@ -47,6 +48,8 @@ function invalid(file: string, expected: string, found: unknown): SigstorePlugin
 const isDict = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function parseDocument(text: string, file: string): PinLock {
+  const canonical = readCanonicalPinLock(text);
+  if (canonical !== null) return canonical;
   let document: unknown;
   try {
     document = parseYaml(text);
