@@ -3,7 +3,8 @@
  * a lazy part embedded as a string (see the header of build-plugin.ts for why).
  *
  * - `deferDynamicImports` (load-time build): every `import()` of a bundled
- *   module becomes a stub that asks the runtime for that module's namespace.
+ *   module (and every static import of a few large packages) becomes a stub
+ *   that asks the runtime for that module's exports.
  * - `shareLoadTimeModules` (lazy build): every import of a module that the
  *   load-time part already contains becomes `require("sigstore-shared:<key>")`,
  *   answered by the runtime with the load-time part's own instance, so no
@@ -14,10 +15,18 @@
 import { relative } from 'node:path';
 import type { Metafile, OnResolveArgs, Plugin, PluginBuild } from 'esbuild';
 
+/**
+ * The variable that holds the lazy part, declared at the top of the file, out
+ * of every function: V8 scans a function's text again each time it compiles
+ * it, and the factory and the runtime's lazy initialiser are compiled on load.
+ */
+export const LAZY_SOURCE = '__sigstoreLazySource';
+
 /** The private request prefix under which the lazy part asks for load-time modules. */
 export const SHARED_PREFIX = 'sigstore-shared:';
 const RUNTIME = 'sigstore-lazy-runtime';
 const STUB_NAMESPACE = 'sigstore-lazy';
+const DEFERRED_NAMESPACE = 'sigstore-deferred';
 /** Marks the nested `build.resolve` so the plugin does not answer itself. */
 const NESTED = Symbol('nested-resolve');
 
@@ -34,24 +43,36 @@ export function bundledFiles(metafile: Metafile): Map<string, Metafile['inputs']
   return new Map(Object.entries(metafile.inputs).filter(([key]) => !/^[\w-]+:/.test(key)));
 }
 
-/** Load-time build: `import()` of a bundled module returns the lazy part's namespace of it. `targets` collects their keys. */
-export function deferDynamicImports(root: string, targets: Set<string>): Plugin {
+/** The package name of a bare request; undefined for a relative or absolute path. */
+const packageOf = (request: string) => request.match(/^((?:@[^/.][^/]*\/)?[^/.][^/]*)/)?.[1];
+
+/**
+ * Load-time build: `import()` of a bundled module returns the lazy part's
+ * namespace of it; a static import of one of `deferredPackages` (large, and
+ * only called at install time) gets an object whose exports load the lazy
+ * part on first use. Their names come from requiring the package here: a
+ * CommonJS package declares none. `targets` collects the deferred keys.
+ */
+export function deferDynamicImports(root: string, targets: Set<string>, deferredPackages: readonly string[] = []): Plugin {
   return {
     name: 'defer-dynamic-imports',
     setup(build) {
       build.onResolve({ filter: /()/ }, async (args) => {
-        if (args.kind !== 'dynamic-import' || args.pluginData?.[NESTED]) return undefined;
+        const deferredStatic = args.kind === 'import-statement' && deferredPackages.includes(packageOf(args.path) ?? '');
+        if ((args.kind !== 'dynamic-import' && !deferredStatic) || args.pluginData?.[NESTED]) return undefined;
         const resolved = await resolveAsUsual(build, args);
         if (resolved.errors.length > 0) return { errors: resolved.errors };
         if (resolved.external || resolved.namespace !== 'file') return resolved;
         const key = moduleKey(root, resolved.path);
         targets.add(key);
-        return { path: key, namespace: STUB_NAMESPACE };
+        return { path: key, namespace: deferredStatic ? DEFERRED_NAMESPACE : STUB_NAMESPACE };
       });
-      build.onLoad({ filter: /()/, namespace: STUB_NAMESPACE }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(RUNTIME)}).lazyModule(${JSON.stringify(args.path)});`,
-        loader: 'js',
-      }));
+      const stub = (exports: string) => ({ contents: `module.exports = require(${JSON.stringify(RUNTIME)}).${exports};`, loader: 'js' as const });
+      build.onLoad({ filter: /()/, namespace: STUB_NAMESPACE }, (args) => stub(`lazyModule(${JSON.stringify(args.path)})`));
+      build.onLoad({ filter: /()/, namespace: DEFERRED_NAMESPACE }, (args) => {
+        const names = Object.keys(require(`${root}/${args.path}`));
+        return stub(`deferredExports(${JSON.stringify(args.path)}, ${JSON.stringify(names)})`);
+      });
     },
   };
 }
@@ -75,21 +96,23 @@ export function shareLoadTimeModules(root: string, loadTime: ReadonlySet<string>
   };
 }
 
-/** The lazy build's entry: the namespaces of the dynamic-import targets, by key. */
+/**
+ * The lazy build's entry: for each deferred module, by key, a function that
+ * requires it. Each module is initialised when first asked for, as in one
+ * bundle: `yarn sigstore policy check` does not start the TUF client.
+ */
 export function lazyEntry(root: string, targets: Iterable<string>): string {
-  const keys = [...targets];
-  const imports = keys.map((key, index) => `import * as m${index} from ${JSON.stringify(`${root}/${key}`)};`);
-  const map = keys.map((key, index) => `${JSON.stringify(key)}: m${index}`);
-  return `${imports.join('\n')}\nexport const modules = { ${map.join(', ')} };\n`;
+  const map = [...targets].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(`${root}/${key}`)})`);
+  return `module.exports.modules = { ${map.join(', ')} };\n`;
 }
 
 /**
  * The runtime. `shared` maps each load-time module the lazy part uses to its
  * format there: an ES module is handed over as its namespace, a CommonJS one
- * as its `module.exports` (what a `require` of it returns). Without `lazySource`
- * (the first load-time build, which only collects modules) it cannot load.
+ * as its `module.exports` (what a `require` of it returns). The lazy code is
+ * the variable LAZY_SOURCE, declared by the bundle's banner.
  */
-export function lazyRuntime(root: string, shared: ReadonlyMap<string, 'esm' | 'cjs'>, lazySource: string | undefined): Plugin {
+export function lazyRuntime(root: string, shared: ReadonlyMap<string, 'esm' | 'cjs'>): Plugin {
   const entries = [...shared].map(([key, format], index) => {
     const path = JSON.stringify(`${root}/${key}`);
     return format === 'esm'
@@ -98,7 +121,7 @@ export function lazyRuntime(root: string, shared: ReadonlyMap<string, 'esm' | 'c
   });
   const contents = `
 ${entries.map((entry) => entry.importLine).join('\n')}
-const SOURCE = ${lazySource === undefined ? 'undefined' : JSON.stringify(lazySource)};
+const SOURCE = typeof ${LAZY_SOURCE} === 'string' ? ${LAZY_SOURCE} : undefined;
 const shared = { ${entries.map((entry) => entry.getter).join(', ')} };
 const namespaces = new Map();
 let lazy;
@@ -125,7 +148,13 @@ export function lazyModule(key) {
       module, module.exports, requireFromLazy, typeof __filename === 'string' ? __filename : undefined, typeof __dirname === 'string' ? __dirname : undefined);
     lazy = module.exports.modules;
   }
-  return asModule(lazy[key]);
+  return lazy[key]();
+}
+/* A module imported statically but deferred: its exports read through to the lazy part on first use. */
+export function deferredExports(key, names) {
+  const exports = {};
+  for (const name of names) Object.defineProperty(exports, name, { enumerable: true, get: () => lazyModule(key)[name] });
+  return exports;
 }
 `;
   return {
