@@ -27,8 +27,10 @@
  *   The build fails if a module ends up in both parts.
  *
  * The verification worker (src/yarn/verifyWorker.ts) is bundled first, on its
- * own, and embedded as the string `__SIGSTORE_VERIFY_WORKER__`: a Yarn plugin
- * is one file, and a worker needs its code.
+ * own, and embedded as a string (`__SIGSTORE_VERIFY_WORKER__` in the source):
+ * a Yarn plugin is one file, and a worker needs its code. Both strings are
+ * declared at the top of the file, outside the factory, so that V8 scans them
+ * once, not again for each function that it compiles around them.
  *
  * `--metafile` also writes bundles/@yarnpkg/plugin-sigstore.meta.json (the
  * load-time part) and plugin-sigstore.lazy.meta.json (the lazy part).
@@ -37,7 +39,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { getDynamicLibs } from '@yarnpkg/cli';
-import { bundledFiles, deferDynamicImports, lazyEntry, lazyRuntime, shareLoadTimeModules } from './lazySplit';
+import { bundledFiles, deferDynamicImports, LAZY_SOURCE, lazyEntry, lazyRuntime, shareLoadTimeModules } from './lazySplit';
 
 const ROOT = resolve(__dirname, '..');
 const NAME = '@yarnpkg/plugin-sigstore';
@@ -75,6 +77,16 @@ const noTypescript: Plugin = {
   },
 };
 
+/**
+ * Imported statically by load-time code, yet only called at install time:
+ * deferred too. `yaml` (0.11 MiB, ~4 ms to evaluate on every command) reads
+ * the pin lock (src/pins/parse.ts).
+ */
+const DEFERRED_PACKAGES = ['yaml'];
+
+/** The variable holding the worker's code in the plugin file (declared out of the factory, as LAZY_SOURCE). */
+const WORKER_SOURCE = '__sigstoreVerifyWorkerSource';
+
 /** Settings both bundles share. */
 const COMMON: BuildOptions = {
   bundle: true,
@@ -94,19 +106,21 @@ async function buildWorker(): Promise<string> {
 }
 
 /** The load-time part: src/index.ts with every `import()` deferred to the lazy part. */
-async function buildLoadTime(worker: string, runtime: Plugin, targets: Set<string>, outfile?: string) {
+async function buildLoadTime(worker: string, runtime: Plugin, targets: Set<string>, lazySource?: string, outfile?: string) {
+  // The embedded code is declared out of the factory, see LAZY_SOURCE.
+  const strings = [`var ${WORKER_SOURCE} = ${JSON.stringify(worker)};`, ...(lazySource === undefined ? [] : [`var ${LAZY_SOURCE} = ${JSON.stringify(lazySource)};`])];
   return build({
     ...COMMON,
     absWorkingDir: ROOT,
-    banner: { js: ['/* eslint-disable */', '//prettier-ignore', 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
+    banner: { js: ['/* eslint-disable */', '//prettier-ignore', ...strings, 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
     globalName: 'plugin',
     footer: { js: ['return plugin;', '}', '};'].join('\n') },
     entryPoints: [join(ROOT, 'src', 'index.ts')],
     ...(outfile ? { outfile } : { write: false, outdir: join(ROOT, 'bundles') }),
     metafile: true,
     format: 'iife',
-    plugins: [yarnProvided, noTypescript, deferDynamicImports(ROOT, targets), runtime],
-    define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) },
+    plugins: [yarnProvided, noTypescript, deferDynamicImports(ROOT, targets, DEFERRED_PACKAGES), runtime],
+    define: { __SIGSTORE_VERIFY_WORKER__: WORKER_SOURCE },
   });
 }
 
@@ -141,13 +155,13 @@ async function main(): Promise<void> {
   const worker = await buildWorker();
 
   const targets = new Set<string>();
-  const first = await buildLoadTime(worker, lazyRuntime(ROOT, new Map(), undefined), targets);
+  const first = await buildLoadTime(worker, lazyRuntime(ROOT, new Map()), targets);
   const loadTimeFiles = bundledFiles(first.metafile!);
   const used = new Set<string>();
   const lazy = await buildLazy(worker, targets, new Set(loadTimeFiles.keys()), used);
   const lazySource = lazy.outputFiles![0].text;
   const shared = new Map([...used].sort().map((key) => [key, loadTimeFiles.get(key)!.format === 'esm' ? 'esm' : 'cjs'] as const));
-  const final = await buildLoadTime(worker, lazyRuntime(ROOT, shared, lazySource), new Set(), OUTPUT);
+  const final = await buildLoadTime(worker, lazyRuntime(ROOT, shared), new Set(), lazySource, OUTPUT);
   checkSplit(first.metafile!, final.metafile!, lazy.metafile!);
 
   if (metafile) {
