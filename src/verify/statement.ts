@@ -50,6 +50,32 @@ export function npmPurl(name: string, version: string): string {
   return `pkg:npm/${name.replace(/^@/, '%40')}@${version}`;
 }
 
+/**
+ * The sha512 an attestations document CLAIMS for the package, read from its
+ * first statement naming the package's purl, before anything is verified: a
+ * guess that lets verification start before the tarball arrives, never a
+ * fact. The result counts only for a tarball with this very digest (the
+ * verification binds it); for any other tarball it is verified again.
+ */
+export function claimedSha512(document: unknown, name: string, version: string): string | undefined {
+  const purl = npmPurl(name, version);
+  const entries = (document as { attestations?: unknown } | null)?.attestations;
+  if (!Array.isArray(entries)) return undefined;
+  for (const entry of entries) {
+    try {
+      const payload = (entry as { bundle?: { dsseEnvelope?: { payload?: unknown } } })?.bundle?.dsseEnvelope?.payload;
+      if (typeof payload !== 'string') continue;
+      const statement = JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as { subject?: unknown };
+      const named = Array.isArray(statement?.subject) ? statement.subject.find((subject: { name?: unknown }) => subject?.name === purl) : undefined;
+      const sha512 = named?.digest?.sha512;
+      if (typeof sha512 === 'string' && /^[0-9a-fA-F]{128}$/.test(sha512)) return sha512.toLowerCase();
+    } catch {
+      // Not readable: no guess from this entry.
+    }
+  }
+  return undefined;
+}
+
 export function describeSubject(subject: PackageSubject): string {
   return `${subject.name}@${subject.version}`;
 }

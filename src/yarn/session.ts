@@ -15,6 +15,7 @@ import { ArchiveIndex, fileIdentity, hashWithIdentity, type ArchiveEntry, type H
 import { BindingStore, sha512File, type BindingRecord } from './bindings';
 import { VerificationCache } from './verificationCache';
 import { VerifierThread } from './verifierThread';
+import { claimedSha512 } from '../verify/statement';
 import { reportError, toPluginError } from './errors';
 import { npmVersion } from './locators';
 import { createPool } from './pool';
@@ -70,6 +71,8 @@ export class GateSession {
   /** The verification worker: undefined until first needed, null where the bundle carries none. */
   private thread?: VerifierThread | null;
   private readonly cachedVerifications = new Map<string, Promise<PackageVerification | undefined>>();
+  /** Verifications started when a document arrived, for the tarball digest it claims: locatorHash -> guess. */
+  private readonly earlyVerifications = new Map<string, { sha512Hex: string; outcome: Promise<VerificationOutcome> }>();
   private readyPromise?: Promise<Ready>;
   private readonly pool: <T>(task: () => Promise<T>) => Promise<T>;
   readonly settings: SigstoreSettings;
@@ -122,11 +125,11 @@ export class GateSession {
       if (this.prefetched.has(locator.locatorHash)) continue;
       this.prefetched.add(locator.locatorHash);
       if (this.settings.recheckAttestations) {
-        void this.documentFor(locator);
+        void this.documentFor(locator, true);
         continue;
       }
       void this.isWarm(locator).then((warm) => {
-        if (!warm) void this.documentFor(locator);
+        if (!warm) void this.documentFor(locator, true);
       });
     }
   }
@@ -201,13 +204,34 @@ export class GateSession {
     return cached;
   }
 
-  documentFor(locator: Locator): Promise<DocumentResult> {
+  /** `early`: verify the document as soon as it arrives, for the digest it claims (the install gate; the tarball comes later). */
+  documentFor(locator: Locator, early = false): Promise<DocumentResult> {
     let document = this.documents.get(locator.locatorHash);
     if (!document) {
       document = this.pool(() => this.fetchDocument(locator));
       this.documents.set(locator.locatorHash, document);
+      if (early) void document.then((result) => this.verifyEarly(locator, result));
     }
     return document;
+  }
+
+  /**
+   * Starts verifying a document before the tarball is there, so that the
+   * verification (on the worker thread) overlaps the downloads instead of
+   * following each one. The outcome is used only for a tarball whose sha512 is
+   * the one the document claims: then it is the very verification the gate
+   * would run; otherwise the gate verifies again with the real digest.
+   */
+  private verifyEarly(locator: Locator, result: DocumentResult): void {
+    if (!('ok' in result) || !result.ok.found || this.results.has(locator.locatorHash)) return;
+    const name = structUtils.stringifyIdent(locator);
+    const version = npmVersion(locator);
+    const sha512Hex = version === null ? undefined : claimedSha512(result.ok.document, name, version);
+    if (sha512Hex === undefined || version === null) return;
+    const outcome = this.verifyDocument(result.ok.document, { name, version, sha512Hex });
+    // Never an unhandled rejection: verifyDocument turns errors into outcomes, and a failure here is only a lost head start.
+    outcome.catch(() => this.earlyVerifications.delete(locator.locatorHash));
+    this.earlyVerifications.set(locator.locatorHash, { sha512Hex, outcome });
   }
 
   private async fetchDocument(locator: Locator): Promise<DocumentResult> {
@@ -273,7 +297,10 @@ export class GateSession {
     // Rechecking: the document served now is part of the key, so a changed document is verified again.
     const cacheKey = useContentCache ? VerificationCache.contentKey(subject, trust.digest) : VerificationCache.key(subject, found.document, trust.digest);
     const cached = useContentCache ? undefined : await this.verified.read(cacheKey, subject);
-    const outcome = cached ? { status: 'verified' as const, result: cached } : await this.verifyDocument(found.document, subject);
+    const early = this.earlyVerifications.get(locator.locatorHash);
+    this.earlyVerifications.delete(locator.locatorHash);
+    const verify = () => (early?.sha512Hex === sha512Hex ? early.outcome : this.verifyDocument(found.document, subject));
+    const outcome = cached ? { status: 'verified' as const, result: cached } : await verify();
     if (!cached && outcome.status === 'verified') {
       await this.verified.write(cacheKey, outcome.result);
       // Also under the content key, so that switching sigstoreRecheckAttestations off is warm at once.
