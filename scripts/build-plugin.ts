@@ -37,9 +37,9 @@
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { getDynamicLibs } from '@yarnpkg/cli';
-import { bundledFiles, deferDynamicImports, LAZY_SOURCE, lazyEntry, lazyRuntime, shareLoadTimeModules } from './lazySplit';
+import { buildSplit } from './lazySplit';
 
 const ROOT = resolve(__dirname, '..');
 const NAME = '@yarnpkg/plugin-sigstore';
@@ -87,7 +87,7 @@ const DEFERRED_PACKAGES = ['yaml'];
 /** The variable holding the worker's code in the plugin file (declared out of the factory, as LAZY_SOURCE). */
 const WORKER_SOURCE = '__sigstoreVerifyWorkerSource';
 
-/** Settings both bundles share. */
+/** Settings all bundles share. */
 const COMMON: BuildOptions = {
   bundle: true,
   resolveExtensions: ['.tsx', '.ts', '.jsx', '.mjs', '.js', '.css', '.json'],
@@ -105,72 +105,33 @@ async function buildWorker(): Promise<string> {
   return result.outputFiles![0].text;
 }
 
-/** The load-time part: src/index.ts with every `import()` deferred to the lazy part. */
-async function buildLoadTime(worker: string, runtime: Plugin, targets: Set<string>, lazySource?: string, outfile?: string) {
-  // The embedded code is declared out of the factory, see LAZY_SOURCE.
-  const strings = [`var ${WORKER_SOURCE} = ${JSON.stringify(worker)};`, ...(lazySource === undefined ? [] : [`var ${LAZY_SOURCE} = ${JSON.stringify(lazySource)};`])];
-  return build({
-    ...COMMON,
-    absWorkingDir: ROOT,
-    banner: { js: ['/* eslint-disable */', '//prettier-ignore', ...strings, 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
-    globalName: 'plugin',
-    footer: { js: ['return plugin;', '}', '};'].join('\n') },
-    entryPoints: [join(ROOT, 'src', 'index.ts')],
-    ...(outfile ? { outfile } : { write: false, outdir: join(ROOT, 'bundles') }),
-    metafile: true,
-    format: 'iife',
-    plugins: [yarnProvided, noTypescript, deferDynamicImports(ROOT, targets, DEFERRED_PACKAGES), runtime],
-    define: { __SIGSTORE_VERIFY_WORKER__: WORKER_SOURCE },
-  });
-}
-
-/** The lazy part: the `import()` targets, sharing every module the load-time part has. */
-async function buildLazy(worker: string, targets: Set<string>, loadTime: ReadonlySet<string>, used: Set<string>) {
-  return build({
-    ...COMMON,
-    absWorkingDir: ROOT,
-    stdin: { contents: lazyEntry(ROOT, targets), resolveDir: ROOT, loader: 'js', sourcefile: 'sigstore-lazy-entry.js' },
-    write: false,
-    metafile: true,
-    format: 'cjs',
-    plugins: [yarnProvided, noTypescript, shareLoadTimeModules(ROOT, loadTime, used)],
-    define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) },
-  });
-}
-
-/** Fails the build when a module is in both parts, or the final load-time part grew modules the lazy part did not know about. */
-function checkSplit(first: Metafile, final: Metafile, lazy: Metafile): void {
-  const loadTime = bundledFiles(final);
-  const expected = bundledFiles(first);
-  const both = [...bundledFiles(lazy).keys()].filter((key) => loadTime.has(key));
-  const grown = [...loadTime.keys()].filter((key) => !expected.has(key));
-  if (both.length > 0 || grown.length > 0) {
-    throw new Error(`the plugin split is broken: in both parts: ${both.join(', ') || 'none'}; new at load time: ${grown.join(', ') || 'none'}`);
-  }
-}
-
 async function main(): Promise<void> {
   const metafile = process.argv.includes('--metafile');
   mkdirSync(dirname(OUTPUT), { recursive: true });
   const worker = await buildWorker();
-
-  const targets = new Set<string>();
-  const first = await buildLoadTime(worker, lazyRuntime(ROOT, new Map()), targets);
-  const loadTimeFiles = bundledFiles(first.metafile!);
-  const used = new Set<string>();
-  const lazy = await buildLazy(worker, targets, new Set(loadTimeFiles.keys()), used);
-  const lazySource = lazy.outputFiles![0].text;
-  const shared = new Map([...used].sort().map((key) => [key, loadTimeFiles.get(key)!.format === 'esm' ? 'esm' : 'cjs'] as const));
-  const final = await buildLoadTime(worker, lazyRuntime(ROOT, shared), new Set(), lazySource, OUTPUT);
-  checkSplit(first.metafile!, final.metafile!, lazy.metafile!);
-
+  const split = await buildSplit({
+    root: ROOT,
+    common: { ...COMMON, plugins: [yarnProvided, noTypescript], define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) } },
+    loadTime: {
+      banner: { js: ['/* eslint-disable */', '//prettier-ignore', 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
+      globalName: 'plugin',
+      footer: { js: ['return plugin;', '}', '};'].join('\n') },
+      entryPoints: [join(ROOT, 'src', 'index.ts')],
+      outfile: OUTPUT,
+      format: 'iife',
+      // Declared out of the factory, as the lazy part (see LAZY_SOURCE).
+      define: { __SIGSTORE_VERIFY_WORKER__: WORKER_SOURCE },
+    },
+    prelude: [`var ${WORKER_SOURCE} = ${JSON.stringify(worker)};`],
+    deferredPackages: DEFERRED_PACKAGES,
+  });
   if (metafile) {
-    writeFileSync(OUTPUT.replace(/\.js$/, '.meta.json'), JSON.stringify(final.metafile));
-    writeFileSync(OUTPUT.replace(/\.js$/, '.lazy.meta.json'), JSON.stringify(lazy.metafile));
+    writeFileSync(OUTPUT.replace(/\.js$/, '.meta.json'), JSON.stringify(split.loadTime));
+    writeFileSync(OUTPUT.replace(/\.js$/, '.lazy.meta.json'), JSON.stringify(split.lazy));
   }
   const mib = (bytes: number) => (bytes / 1048576).toFixed(2);
   const total = statSync(OUTPUT).size;
-  console.log(`built ${OUTPUT} (${mib(total)} MiB: ${mib(total - lazySource.length)} MiB parsed at load, ${mib(lazySource.length)} MiB lazy part as a string; ${shared.size} modules shared, the verification worker ${mib(worker.length)} MiB)`);
+  console.log(`built ${OUTPUT} (${mib(total)} MiB: ${mib(total - split.lazyBytes - worker.length)} MiB of code parsed at load, lazy part ${mib(split.lazyBytes)} MiB and verification worker ${mib(worker.length)} MiB as strings; ${split.shared} modules shared)`);
 }
 
 main().catch((error) => {

@@ -13,7 +13,7 @@
  *   evaluates the lazy string once, on the first `import()` that needs it.
  */
 import { relative } from 'node:path';
-import type { Metafile, OnResolveArgs, Plugin, PluginBuild } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type OnResolveArgs, type Plugin, type PluginBuild } from 'esbuild';
 
 /**
  * The variable that holds the lazy part, declared at the top of the file, out
@@ -164,4 +164,79 @@ export function deferredExports(key, names) {
       build.onLoad({ filter: /()/, namespace: RUNTIME }, () => ({ contents, loader: 'js', resolveDir: root }));
     },
   };
+}
+
+export interface SplitOptions {
+  /** The build's working directory: module keys are relative to it. */
+  root: string;
+  /** Options of both parts (bundle, platform, target, minify, plugins for externals, define). */
+  common: BuildOptions;
+  /** The load-time part's own options: entryPoints, outfile, format, banner... Its `define` adds to the common one. */
+  loadTime: BuildOptions;
+  /** Declarations put first in the file, out of the banner's function (large strings, see LAZY_SOURCE). */
+  prelude?: string[];
+  /** Packages that load-time code imports statically but that are deferred too (see deferDynamicImports). */
+  deferredPackages?: readonly string[];
+}
+
+export interface SplitResult {
+  loadTime: Metafile;
+  lazy: Metafile;
+  /** The lazy part's code, in bytes, before it is quoted as a string. */
+  lazyBytes: number;
+  /** How many load-time modules the lazy part uses. */
+  shared: number;
+}
+
+/**
+ * Builds `loadTime.outfile` as the two parts: (1) the load-time part with
+ * every deferred import stubbed, to learn its modules; (2) the lazy part,
+ * those modules external; (3) the load-time part again, with the lazy part
+ * declared before its banner. Fails if a module ends up in both parts.
+ */
+export async function buildSplit(options: SplitOptions): Promise<SplitResult> {
+  const { root, common, prelude = [] } = options;
+  const loadTimeBuild = (runtime: Plugin, targets: Set<string>, lazySource?: string) => {
+    const declarations = [...prelude, ...(lazySource === undefined ? [] : [`var ${LAZY_SOURCE} = ${JSON.stringify(lazySource)};`])];
+    const banner = [...declarations, options.loadTime.banner?.js ?? ''].join('\n');
+    return build({
+      ...common,
+      ...options.loadTime,
+      ...(lazySource === undefined ? { write: false } : {}),
+      absWorkingDir: root,
+      banner: { js: banner },
+      metafile: true,
+      plugins: [...(common.plugins ?? []), deferDynamicImports(root, targets, options.deferredPackages), runtime],
+      define: { ...common.define, ...options.loadTime.define },
+    });
+  };
+  const targets = new Set<string>();
+  const first = await loadTimeBuild(lazyRuntime(root, new Map()), targets);
+  const loadTimeFiles = bundledFiles(first.metafile!);
+  const used = new Set<string>();
+  const lazy = await build({
+    ...common,
+    absWorkingDir: root,
+    stdin: { contents: lazyEntry(root, targets), resolveDir: root, loader: 'js', sourcefile: 'sigstore-lazy-entry.js' },
+    write: false,
+    metafile: true,
+    format: 'cjs',
+    plugins: [...(common.plugins ?? []), shareLoadTimeModules(root, new Set(loadTimeFiles.keys()), used)],
+  });
+  const lazySource = lazy.outputFiles![0].text;
+  const shared = new Map([...used].sort().map((key) => [key, loadTimeFiles.get(key)!.format === 'esm' ? 'esm' : 'cjs'] as const));
+  const final = await loadTimeBuild(lazyRuntime(root, shared), new Set(), lazySource);
+  checkSplit(first.metafile!, final.metafile!, lazy.metafile!);
+  return { loadTime: final.metafile!, lazy: lazy.metafile!, lazyBytes: lazySource.length, shared: shared.size };
+}
+
+/** Fails when a module is in both parts, or the final load-time part has modules the first build (and so the lazy build) did not know about. */
+export function checkSplit(first: Metafile, final: Metafile, lazy: Metafile): void {
+  const loadTime = bundledFiles(final);
+  const expected = bundledFiles(first);
+  const both = [...bundledFiles(lazy).keys()].filter((key) => loadTime.has(key));
+  const grown = [...loadTime.keys()].filter((key) => !expected.has(key));
+  if (both.length > 0 || grown.length > 0) {
+    throw new Error(`the plugin split is broken: in both parts: ${both.join(', ') || 'none'}; new at load time: ${grown.join(', ') || 'none'}`);
+  }
 }
