@@ -12,6 +12,7 @@
  * - `lazyRuntime`: the runtime, generated from the set of shared modules. It
  *   evaluates the lazy string once, on the first `import()` that needs it.
  */
+import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 import { build, type BuildOptions, type Metafile, type OnResolveArgs, type Plugin, type PluginBuild } from 'esbuild';
 
@@ -70,7 +71,7 @@ export function deferDynamicImports(root: string, targets: Set<string>, deferred
       const stub = (exports: string) => ({ contents: `module.exports = require(${JSON.stringify(RUNTIME)}).${exports};`, loader: 'js' as const });
       build.onLoad({ filter: /()/, namespace: STUB_NAMESPACE }, (args) => stub(`lazyModule(${JSON.stringify(args.path)})`));
       build.onLoad({ filter: /()/, namespace: DEFERRED_NAMESPACE }, (args) => {
-        const names = Object.keys(require(`${root}/${args.path}`));
+        const names = Object.keys(createRequire(`${root}/`)(`${root}/${args.path}`));
         return stub(`deferredExports(${JSON.stringify(args.path)}, ${JSON.stringify(names)})`);
       });
     },
