@@ -1,13 +1,13 @@
 /**
  * Content-keyed records binding a cached Yarn zip to the tarball it was made
  * from. Written only after this plugin hashed and verified the tarball itself,
- * and kept in the user's own Yarn global folder, never in the project (whose
+ * and kept in the user's own Yarn global folder (the record store), never in the project (whose
  * cache anyone with commit access can write). Verification and policy are
  * re-run on every install: a record only saves the download.
  */
 import { createHash } from 'crypto';
 import { createReadStream } from 'fs';
-import { readRecord, recordPath, writeRecord } from './recordFiles';
+import type { RecordStore } from './recordStore';
 
 export interface BindingRecord {
   zipSha512: string;
@@ -17,15 +17,15 @@ export interface BindingRecord {
 }
 
 export class BindingStore {
-  constructor(private readonly folder: string) {}
+  constructor(private readonly store: RecordStore) {}
 
   async read(zipSha512: string): Promise<BindingRecord | undefined> {
-    const record = await readRecord<BindingRecord>(recordPath(this.folder, zipSha512));
+    const record = await this.store.get<BindingRecord>('bindings', zipSha512);
     return record?.zipSha512 === zipSha512 && /^[0-9a-f]{128}$/.test(record.tgzSha512) ? record : undefined;
   }
 
-  write(record: BindingRecord): Promise<boolean> {
-    return writeRecord(recordPath(this.folder, record.zipSha512), record);
+  write(record: BindingRecord): void {
+    this.store.put('bindings', record.zipSha512, record);
   }
 }
 

@@ -168,7 +168,7 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
       tgzSha512 = await rederive(locator, zipSha512, opts, session);
     }
   } else {
-    await session.bindings.write({ zipSha512, tgzSha512, name, version });
+    session.bindings.write({ zipSha512, tgzSha512, name, version });
   }
   const manifest = entry?.manifest ?? (await readManifestFacts(result));
   await checkResolvedManifest(locator, manifest, opts.project);
@@ -180,7 +180,7 @@ async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions,
   const tgzSha512 = sha512Hex(tgz);
   await session.judge(locator, tgzSha512, opts.report);
   await assertSameArchive(tgz, locator, zipSha512, opts);
-  await session.bindings.write({ zipSha512, tgzSha512, name: structUtils.stringifyIdent(locator), version: npmVersion(locator)! });
+  session.bindings.write({ zipSha512, tgzSha512, name: structUtils.stringifyIdent(locator), version: npmVersion(locator)! });
   return tgzSha512;
 }
 

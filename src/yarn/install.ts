@@ -36,6 +36,7 @@ export function installFetchStepHooks(): void {
         outcome = 'completed';
         await session.saveArchiveIndex();
       } finally {
+        await session.flushRecords();
         await reportSummary(session, options.report, outcome);
         // Kept-alive registry connections are for this fetch step only.
         closeIdleConnections();

@@ -1,6 +1,6 @@
 /**
- * Content-addressed JSON records under a folder of the user's own cache:
- * `<folder>/<ab>/<digest>.json`. Each record carries an HMAC under a per-user
+ * JSON records in the user's own cache (the record store, the projects'
+ * archive indexes). Each record carries an HMAC under a per-user
  * key kept OUTSIDE Yarn's global folder: that folder is what CI caches restore
  * (and what a poisoned cache entry would write), so a record is honoured only
  * if this user's key made it.
@@ -9,10 +9,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'fs/promises';
 import { homedir } from 'os';
 import { dirname, join } from 'path';
-
-export function recordPath(folder: string, digest: string): string {
-  return join(folder, digest.slice(0, 2), `${digest}.json`);
-}
 
 /** `$XDG_CONFIG_HOME/yarn-plugin-sigstore/record.key` (default `~/.config`): never part of a Yarn or CI cache folder. */
 export function recordKeyPath(): string {

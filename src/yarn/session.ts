@@ -13,6 +13,7 @@ import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 import { ArchiveIndex, fileIdentity, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
 import { BindingStore, sha512File, type BindingRecord } from './bindings';
+import { RecordStore } from './recordStore';
 import { VerificationCache } from './verificationCache';
 import { VerifierThread } from './verifierThread';
 import { claimedSha512 } from '../verify/statement';
@@ -64,6 +65,8 @@ export class GateSession {
   /** Tarball-URL archives already bound in this install: locatorHash -> zip sha512. */
   readonly boundZips = new Map<string, string>();
   readonly bindings: BindingStore;
+  /** Bindings and verified results, one file written once per install (`flushRecords`). */
+  private readonly records: RecordStore;
   private readonly index: ArchiveIndex;
   private readonly verified: VerificationCache;
   private readonly documents = new Map<string, Promise<DocumentResult>>();
@@ -89,8 +92,9 @@ export class GateSession {
     this.pool = createPool(this.settings.concurrency);
     const globalFolder = project.configuration.get('globalFolder') as PortablePath;
     const cacheFolder = (name: string) => npath.fromPortablePath(ppath.join(globalFolder, `sigstore/${name}` as PortablePath));
-    this.bindings = new BindingStore(cacheFolder('bindings'));
-    this.verified = new VerificationCache(cacheFolder('verified'));
+    this.records = new RecordStore(cacheFolder('records.json'));
+    this.bindings = new BindingStore(this.records);
+    this.verified = new VerificationCache(this.records);
     this.index = new ArchiveIndex(cacheFolder('projects'), npath.fromPortablePath(project.cwd));
   }
 
@@ -181,6 +185,11 @@ export class GateSession {
   async binding(zipSha512: string): Promise<BindingRecord | undefined> {
     await this.index.load();
     return this.index.byZipSha(zipSha512) ?? (await this.bindings.read(zipSha512));
+  }
+
+  /** Writes the records this install made or used (at the end of the fetch step, completed or not: they are facts about bytes). */
+  flushRecords(): Promise<void> {
+    return this.records.flush();
   }
 
   /** Writes this install's archives as the project's index (after a completed fetch step). */
@@ -302,9 +311,9 @@ export class GateSession {
     const verify = () => (early?.sha512Hex === sha512Hex ? early.outcome : this.verifyDocument(found.document, subject));
     const outcome = cached ? { status: 'verified' as const, result: cached } : await verify();
     if (!cached && outcome.status === 'verified') {
-      await this.verified.write(cacheKey, outcome.result);
+      this.verified.write(cacheKey, outcome.result);
       // Also under the content key, so that switching sigstoreRecheckAttestations off is warm at once.
-      if (!useContentCache) await this.verified.write(VerificationCache.contentKey(subject, trust.digest), outcome.result);
+      if (!useContentCache) this.verified.write(VerificationCache.contentKey(subject, trust.digest), outcome.result);
     }
     return { subject, outcome, source: found.url };
   }

@@ -12,10 +12,10 @@
  */
 import { createHash } from 'crypto';
 import type { PackageSubject, PackageVerification } from '../verify/types';
-import { readRecord, recordPath, writeRecord } from './recordFiles';
+import type { RecordStore } from './recordStore';
 
 export class VerificationCache {
-  constructor(private readonly folder: string) {}
+  constructor(private readonly store: RecordStore) {}
 
   static contentKey(subject: PackageSubject, trustDigest: string): string {
     return createHash('sha256').update(`${subject.name}@${subject.version}\n${subject.sha512Hex}\n${trustDigest}`).digest('hex');
@@ -27,13 +27,13 @@ export class VerificationCache {
   }
 
   async read(key: string, subject: PackageSubject): Promise<PackageVerification | undefined> {
-    const entry = await readRecord<PackageVerification>(recordPath(this.folder, key), (field, value) => (field === 'verifiedTime' ? new Date(value as string) : value));
+    const entry = await this.store.get<PackageVerification>('verified', key);
     const cached = entry?.subject;
     // The key already binds the subject; checking it again costs nothing.
     return cached?.name === subject.name && cached.version === subject.version && cached.sha512Hex === subject.sha512Hex ? entry : undefined;
   }
 
-  async write(key: string, verification: PackageVerification): Promise<void> {
-    await writeRecord(recordPath(this.folder, key), verification);
+  write(key: string, verification: PackageVerification): void {
+    this.store.put('verified', key, verification);
   }
 }

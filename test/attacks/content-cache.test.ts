@@ -23,12 +23,12 @@ afterAll(async () => kit?.close());
 /** How many attestation documents of `name` the registry has served so far. */
 const attestationRequests = (name: string): number => kit.registry.requests.filter((request) => request.kind === 'attestations' && request.name === name).length;
 
-/** The one verified record the plugin wrote (with recheck off it writes only the content-keyed one). */
-function verifiedRecordFile(p: YarnProject): string {
-  const folder = join(p.cwd, '.yarn-global/sigstore/verified');
-  const files = readdirSync(folder, { recursive: true }).map(String).filter((file) => file.endsWith('.json'));
-  expect(files).toHaveLength(1);
-  return join(folder, files[0]);
+/** The user's record store; with recheck off the plugin keeps one verified result per package (content key only). */
+function recordStoreFile(p: YarnProject): string {
+  const file = join(p.cwd, '.yarn-global/sigstore/records.json');
+  const body = JSON.parse(JSON.parse(readFileSync(file, 'utf8')).body) as { verified: Record<string, unknown> };
+  expect(Object.keys(body.verified)).toHaveLength(1);
+  return file;
 }
 
 /** The user's record key: HOME is the project in the test kit, so `~/.config/yarn-plugin-sigstore/record.key`. */
@@ -85,8 +85,8 @@ describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestatio
       const staged = await publishSigned(kit, { name: `cc-forged-${index}`, version: '1.0.0' }, { identity: githubIdentity({ repository: `evil/cc-forged-${index}` }) });
       const p = await projectFor(kit, staged, { yarnrc: RECHECK_OFF });
       expectRefused(p, await p.install(), 'POLICY_DENIED');
-      // The attacker rewrites the record of the real verification to name the trusted repository.
-      const file = verifiedRecordFile(p);
+      // The attacker rewrites the store's record of the real verification to name the trusted repository.
+      const file = recordStoreFile(p);
       const genuine = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
       const body = genuine.body.replaceAll(`evil/cc-forged-${index}`, repositoryOf(staged.name));
       expect(body).not.toBe(genuine.body);
@@ -99,7 +99,7 @@ describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestatio
         return;
       }
       // A miss: verified afresh from the document served now and judged on the real signer,
-      // whose result (under this user's key) replaced the forged record.
+      // whose result (under this user's key) replaced the forged store.
       expectRefused(p, result, 'POLICY_DENIED');
       expect(result.output).toMatch(/evil\/cc-forged-/);
       const rewritten = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
@@ -112,7 +112,7 @@ describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestatio
     const staged = await publishSigned(kit, { name: 'cc-tightened', version: '1.0.0' });
     const p = await projectFor(kit, staged, { yarnrc: RECHECK_OFF });
     expectInstalled(p, await p.install(), staged.name, staged.version);
-    verifiedRecordFile(p);
+    recordStoreFile(p);
     // Control: the warm install takes the cached result and asks the registry for no document.
     const before = attestationRequests(staged.name);
     clearInstallOutput(p);

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerificationCache } from '../../src/yarn/verificationCache';
 import { loadTrustedRootFile } from '../../src/trust';
-import { recordPath } from '../../src/yarn/recordFiles';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
 import { runYarn, type YarnProject } from '../../testkit/yarn';
@@ -48,6 +47,26 @@ function checksumOf(lockfile: string, name: string): string {
   return /checksum: (\S+)/.exec(lockfile.slice(lockfile.indexOf(`"${name}@npm:`)))![1];
 }
 
+interface StoreBody {
+  bindings: Record<string, { value: unknown; usedAt: number }>;
+  verified: Record<string, { value: unknown; usedAt: number }>;
+}
+
+/** A record store body binding `zipSha` to the genuine tarball of `staged`. */
+function storeWithBinding(staged: Staged, zipSha: string): StoreBody {
+  const record = { zipSha512: zipSha, tgzSha512: sha512Hex(staged.tarball), name: staged.name, version: staged.version };
+  return { bindings: { [zipSha]: { value: record, usedAt: Date.now() } }, verified: {} };
+}
+
+/** Rewrites the user's record store (`<globalFolder>/sigstore/records.json`) as a restored cache would, keeping its genuine MAC. */
+function poisonRecordStore(p: YarnProject, change: (body: StoreBody) => void): void {
+  const file = join(p.cwd, '.yarn-global/sigstore/records.json');
+  const genuine = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
+  const body = JSON.parse(genuine.body) as StoreBody;
+  change(body);
+  writeFileSync(file, JSON.stringify({ mac: genuine.mac, body: JSON.stringify(body) }));
+}
+
 /** Puts the forged zip where Yarn looks for it (its name carries the checksum's start) and makes yarn.lock vouch for it. */
 function plantForgedCache(p: YarnProject, folder: string, forged: Forged, name: string): void {
   const lockfile = p.read('yarn.lock')!;
@@ -67,12 +86,10 @@ describe.concurrent('stored state attacks', () => {
     expectInstalled(p, await p.install(), staged.name, staged.version);
     const forged = await zipOf(staged, forgedTarball(staged));
     plantForgedCache(p, join(p.cwd, '.yarn/cache'), forged, staged.name);
-    // The attacker also commits the record the plugin would have written, at the path it would use.
+    // The attacker also commits the record store the plugin would have written, binding the forged zip to the genuine tarball.
     const zipSha = sha512Hex(forged.zip);
-    const record = { zipSha512: zipSha, tgzSha512: sha512Hex(staged.tarball), name: staged.name, version: staged.version };
-    const folder = join(p.cwd, '.yarn/sigstore/bindings');
-    mkdirSync(join(folder, zipSha.slice(0, 2)), { recursive: true });
-    writeFileSync(recordPath(folder, zipSha), JSON.stringify(record));
+    mkdirSync(join(p.cwd, '.yarn/sigstore'), { recursive: true });
+    writeFileSync(join(p.cwd, '.yarn/sigstore/records.json'), JSON.stringify({ body: JSON.stringify(storeWithBinding(staged, zipSha)) }));
     clearInstallOutput(p);
     const result = await p.run(['install', '--immutable', '--immutable-cache'], { YARN_GLOBAL_FOLDER: join(p.cwd, '.yarn-ci') });
     expectRefused(p, result, 'CACHE_BINDING_MISSING', { warm: [staged.name] });
@@ -84,10 +101,8 @@ describe.concurrent('stored state attacks', () => {
     expectInstalled(p, await p.install(), staged.name, staged.version);
     const forged = await zipOf(staged, forgedTarball(staged));
     plantForgedCache(p, join(p.cwd, '.yarn-global/cache'), forged, staged.name);
-    const zipSha = sha512Hex(forged.zip);
-    const folder = join(p.cwd, '.yarn-global/sigstore/bindings');
-    mkdirSync(join(folder, zipSha.slice(0, 2)), { recursive: true });
-    writeFileSync(recordPath(folder, zipSha), JSON.stringify({ zipSha512: zipSha, tgzSha512: sha512Hex(staged.tarball), name: staged.name, version: staged.version }));
+    // The store restored with the forged binding added, under the genuine store's MAC (the attacker has no record key).
+    poisonRecordStore(p, (body) => Object.assign(body.bindings, storeWithBinding(staged, sha512Hex(forged.zip)).bindings));
     clearInstallOutput(p);
     const result = await p.install();
     expectRefused(p, result, 'CACHE_BINDING_MISSING', { warm: [staged.name] });
@@ -123,21 +138,17 @@ describe.concurrent('stored state attacks', () => {
       const staged = await publishSigned(kit, { name: `ss-poison-verified${yarnrc ? '-recheck' : ''}`, version: '1.0.0' });
       const p = await projectFor(kit, staged, { yarnrc });
       expectInstalled(p, await p.install(), staged.name, staged.version);
-      // The genuine record, rewritten for the forged tarball's digest and stored under its key.
-      const verifiedFolder = join(p.cwd, '.yarn-global/sigstore/verified');
-      const [genuineFile] = readdirSync(verifiedFolder, { recursive: true }).map(String).filter((file) => file.endsWith('.json'));
-      const genuine = JSON.parse(readFileSync(join(verifiedFolder, genuineFile), 'utf8')) as { mac: string; body: string };
       const forged = forgedTarball(staged);
       const subject = { name: staged.name, version: staged.version, sha512Hex: sha512Hex(forged) };
       const trust = loadTrustedRootFile(join(kit.trustDir, 'trusted_root.json'), JSON.parse(readFileSync(join(kit.trustDir, 'keys.json'), 'utf8')));
       // Every key the cache has used: with the attestation document's digest, and the content-only one.
       const cache = VerificationCache as unknown as { key(...args: unknown[]): string; contentKey?(...args: unknown[]): string };
       const keys = [cache.key(subject, JSON.parse(JSON.stringify(staged.attestations)), trust.digest), cache.contentKey?.(subject, trust.digest)];
-      for (const key of keys.filter((value): value is string => typeof value === 'string')) {
-        mkdirSync(join(verifiedFolder, key.slice(0, 2)), { recursive: true });
-        // Without the user's record key the attacker can only reuse a genuine MAC.
-        writeFileSync(recordPath(verifiedFolder, key), JSON.stringify({ mac: genuine.mac, body: JSON.stringify({ ...JSON.parse(genuine.body), subject }) }));
-      }
+      // The genuine result, rewritten for the forged tarball's digest under each key; without the user's record key the attacker can only reuse a genuine MAC.
+      poisonRecordStore(p, (body) => {
+        const [genuine] = Object.values(body.verified);
+        for (const key of keys.filter((value): value is string => typeof value === 'string')) body.verified[key] = { ...genuine, value: { ...(genuine.value as object), subject } };
+      });
       // The attacker's registry now serves the forged tarball with the genuine attestations.
       kit.registry.setTarball(staged.name, staged.version, forged);
       rmSync(join(p.cwd, '.yarn-global/cache'), { recursive: true, force: true });
