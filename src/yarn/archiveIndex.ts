@@ -40,6 +40,8 @@ export interface ArchiveEntry extends BindingRecord {
 
 export interface HashedFile {
   sha512: string;
+  /** The file's identity when it was hashed (the link step's second fetch compares it). */
+  observed: string;
   /** Set when the identity may stand for the content at a later install. */
   identity?: string;
 }
@@ -57,10 +59,10 @@ export async function hashWithIdentity(path: string, hash: (path: string) => Pro
   const before = await statBig(path);
   const startedNs = BigInt(Date.now()) * 1_000_000n;
   const sha512 = await hash(path);
-  const after = await statBig(path);
-  const identity = identityOf(before);
-  const stable = identity === identityOf(after) && before.ctimeNs + RACY_NS < startedNs;
-  return stable ? { sha512, identity } : { sha512 };
+  const observed = identityOf(before);
+  // A zip this young (every zip of a cold install) is never vouched for by identity: no second stat needed.
+  if (before.ctimeNs + RACY_NS >= startedNs) return { sha512, observed };
+  return observed === identityOf(await statBig(path)) ? { sha512, observed, identity: observed } : { sha512, observed };
 }
 
 const SHA512_HEX = /^[0-9a-f]{128}$/;

@@ -154,8 +154,8 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
   }
   const bound = session.boundArchives.get(locator.locatorHash);
   // The link step's second fetch of the archive this install bound and checked already.
-  if (bound?.zipPath === zipPath && bound.identity !== undefined && bound.identity === (await fileIdentity(zipPath))) return;
-  const { sha512: zipSha512, identity, entry } = await session.archiveDigest(locator, zipPath);
+  if (bound?.zipPath === zipPath && bound.observed === (await fileIdentity(zipPath))) return;
+  const { sha512: zipSha512, observed, identity, entry } = await session.archiveDigest(locator, zipPath);
   if (bound?.zipSha512 === zipSha512) return;
 
   let tgzSha512 = session.loaderHashes.get(locator.locatorHash);
@@ -172,7 +172,7 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
   }
   const manifest = entry?.manifest ?? (await readManifestFacts(result));
   await checkResolvedManifest(locator, manifest, opts.project);
-  session.boundArchives.set(locator.locatorHash, { zipPath, identity, zipSha512, tgzSha512, name, version, manifest });
+  session.boundArchives.set(locator.locatorHash, { zipPath, observed, identity, zipSha512, tgzSha512, name, version, manifest });
 }
 
 async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions, session: GateSession): Promise<string> {

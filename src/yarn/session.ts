@@ -61,7 +61,7 @@ export class GateSession {
   /** Locators whose tarball this process hashed in Yarn's loader: locatorHash -> tgz sha512. */
   readonly loaderHashes = new Map<string, string>();
   /** Archives bound (and manifest-checked) in this install, by locatorHash: the link step fetches again, and the next install's index. */
-  readonly boundArchives = new Map<string, Omit<ArchiveEntry, 'verified'>>();
+  readonly boundArchives = new Map<string, Omit<ArchiveEntry, 'verified'> & { observed: string }>();
   /** Tarball-URL archives already bound in this install: locatorHash -> zip sha512. */
   readonly boundZips = new Map<string, string>();
   readonly bindings: BindingStore;
@@ -176,7 +176,7 @@ export class GateSession {
   async archiveDigest(locator: Locator, zipPath: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
     await this.index.load();
     const entry = this.index.entry(locator.locatorHash, zipPath);
-    if (entry?.identity !== undefined && entry.identity === (await fileIdentity(zipPath))) return { sha512: entry.zipSha512, identity: entry.identity, entry };
+    if (entry?.identity !== undefined && entry.identity === (await fileIdentity(zipPath))) return { sha512: entry.zipSha512, observed: entry.identity, identity: entry.identity, entry };
     const hashed = await hashWithIdentity(zipPath, sha512File);
     return entry?.zipSha512 === hashed.sha512 ? { ...hashed, entry } : hashed;
   }
@@ -196,7 +196,7 @@ export class GateSession {
   async saveArchiveIndex(): Promise<void> {
     const { trust } = await this.ready();
     const entries = new Map<string, ArchiveEntry>();
-    for (const [locatorHash, archive] of this.boundArchives) {
+    for (const [locatorHash, { observed: _observed, ...archive }] of this.boundArchives) {
       const result = this.results.get(locatorHash);
       const verification = result?.verification;
       const sameBytes = verification?.subject.sha512Hex === archive.tgzSha512 && verification.subject.name === archive.name && verification.subject.version === archive.version;
