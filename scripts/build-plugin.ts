@@ -3,10 +3,12 @@
  * esbuild settings, banner and footer, Yarn's own libraries left to the
  * plugin's `require`), plus what the builder cannot do:
  *
- * - cosmiconfig's TypeScript loader is replaced by a stub. It would pull the
- *   whole `typescript` compiler (3.4 MiB of a 3.8 MiB bundle, ~90 ms parsed on
- *   every Yarn command) for policy files the plugin does not search for anyway
- *   (POLICY_FILE_NAMES has no `.ts`).
+ * - Two packages are replaced by stubs that throw when required (STUBBED):
+ *   `typescript`, which cosmiconfig's TypeScript loader would pull (3.4 MiB,
+ *   ~90 ms parsed on every Yarn command) for policy files the plugin does not
+ *   search for (POLICY_FILE_NAMES has no `.ts`), and `iconv-lite`, an optional
+ *   dependency of minipass-fetch (under tuf-js) for non-UTF-8 bodies only
+ *   (0.47 MiB compiled by every install that verifies).
  *
  * - The code behind dynamic `import()`s (verification core, TUF client and its
  *   fetcher, sources, policy loader, the commands' heavy code) is embedded as
@@ -65,15 +67,20 @@ const yarnProvided: Plugin = {
   },
 };
 
-/** `typescript` (only cosmiconfig's `.ts` loader asks for it): a stub that refuses, never the compiler. */
-const noTypescript: Plugin = {
-  name: 'no-typescript',
+/** Packages replaced by a module that throws when required: what the plugin never needs, at a cost on every load. */
+const STUBBED: Record<string, string> = {
+  // Only cosmiconfig's `.ts` loader asks for it; the policy search has no `.ts` name.
+  typescript: 'yarn-plugin-sigstore does not load TypeScript policy files: use YAML, JSON or JavaScript',
+  // minipass-fetch (under tuf-js) requires it in a try/catch, for `textConverted()` only (non-UTF-8 bodies); TUF metadata is JSON. 0.47 MiB.
+  'iconv-lite': 'yarn-plugin-sigstore does not bundle iconv-lite',
+};
+
+const stubbed: Plugin = {
+  name: 'stubbed-packages',
   setup(build) {
-    build.onResolve({ filter: /^typescript$/ }, () => ({ path: 'typescript', namespace: 'no-typescript' }));
-    build.onLoad({ filter: /.*/, namespace: 'no-typescript' }, () => ({
-      contents: 'throw new Error("yarn-plugin-sigstore does not load TypeScript policy files: use YAML, JSON or JavaScript");',
-      loader: 'js',
-    }));
+    const names = Object.keys(STUBBED).map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&'));
+    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'stubbed' }));
+    build.onLoad({ filter: /.*/, namespace: 'stubbed' }, (args) => ({ contents: `throw new Error(${JSON.stringify(STUBBED[args.path])});`, loader: 'js' }));
   },
 };
 
@@ -102,7 +109,7 @@ const COMMON: BuildOptions = {
 
 /** The worker's code: Node built-ins only, everything else inside. */
 async function buildWorker(): Promise<string> {
-  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'yarn', 'verifyWorker.ts')], format: 'cjs', write: false, plugins: [noTypescript] });
+  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'yarn', 'verifyWorker.ts')], format: 'cjs', write: false, plugins: [stubbed] });
   return result.outputFiles![0].text;
 }
 
@@ -112,7 +119,7 @@ async function main(): Promise<void> {
   const worker = await buildWorker();
   const split = await buildSplit({
     root: ROOT,
-    common: { ...COMMON, plugins: [yarnProvided, noTypescript], define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) } },
+    common: { ...COMMON, plugins: [yarnProvided, stubbed], define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) } },
     loadTime: {
       banner: { js: ['/* eslint-disable */', '//prettier-ignore', 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
       globalName: 'plugin',

@@ -117,8 +117,28 @@ export class ArchiveIndex {
     return this.zipShas.get(zipSha512);
   }
 
-  /** Replaces the index with this install's entries (packages no longer installed drop out). */
+  /** Replaces the index with this install's entries (packages no longer installed drop out); an unchanged index is not rewritten. */
   async save(entries: Map<string, ArchiveEntry>): Promise<void> {
-    await writeRecord(this.file, Object.fromEntries(entries));
+    if (this.holds(entries)) return;
+    await writeRecord(this.file, Object.fromEntries([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  }
+
+  /** Whether these entries are the loaded ones (a warm install reuses the loaded objects themselves). */
+  private holds(entries: Map<string, ArchiveEntry>): boolean {
+    if (entries.size !== this.byLocator.size) return false;
+    for (const [locatorHash, entry] of entries) {
+      const loaded = this.byLocator.get(locatorHash);
+      const same =
+        loaded !== undefined &&
+        loaded.zipPath === entry.zipPath &&
+        loaded.identity === entry.identity &&
+        loaded.zipSha512 === entry.zipSha512 &&
+        loaded.tgzSha512 === entry.tgzSha512 &&
+        loaded.manifest === entry.manifest &&
+        loaded.verified?.trustDigest === entry.verified?.trustDigest &&
+        loaded.verified?.result === entry.verified?.result;
+      if (!same) return false;
+    }
+    return true;
   }
 }

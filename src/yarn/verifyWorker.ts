@@ -9,6 +9,10 @@ import { createTrustContext, type TrustMaterialInput } from '../trust';
 import { verifyPackageAttestations, type PackageSubject } from '../verify';
 import type { VerifyReply, VerifyRequest } from './verifierThread';
 
+// No stack traces in this thread: replies carry code and message only, and @sigstore/core's ASN.1 parser
+// throws (and catches) an error for every OCTET STRING that is not nested DER (~6% of the worker's time).
+Error.stackTraceLimit = 0;
+
 const trust = createTrustContext((workerData as { trust: TrustMaterialInput }).trust);
 
 parentPort!.on('message', ({ id, document, subject }: VerifyRequest) => {
