@@ -4,16 +4,20 @@
  * the plugin vs with it, in one run, same registry, same lockfile, same cache
  * state, sides alternated, median of BENCH_RUNS runs:
  *   cold: empty cache and global folder, committed lockfile (a fresh CI machine);
- *   warm: cache kept, lockfile unchanged, node_modules removed (CI with a cache);
+ *   warm, restored: the cache's files rewritten (new inodes, as a CI cache
+ *     restore makes them), lockfile unchanged, node_modules removed;
+ *   warm: the same again, cache unchanged since the last install (a
+ *     persistent cache, a developer machine);
+ *   warm with `sigstoreRecheckAttestations: true`;
  *   `yarn sigstore verify` alone on the warm cache;
  *   plugin load cost on `yarn config get` and `yarn run` (no install).
  * Peak RSS through GNU time. Writes its section of bench/results.md.
  *
  * Environment: BENCH_PACKAGES (1000), BENCH_RUNS (3), BENCH_LATENCY_MS (20),
- * BENCH_LOAD_RUNS (11), BENCH_NO_BUILD=1 to reuse the built bundle.
+ * BENCH_LOAD_RUNS (21), BENCH_NO_BUILD=1 to reuse the built bundle.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../testkit/fixtures';
@@ -41,7 +45,7 @@ function settingsFromEnv(): Settings {
     const value = Number(process.env[name] ?? fallback);
     return Number.isFinite(value) && value >= 0 ? value : fallback;
   };
-  return { packages: number('BENCH_PACKAGES', 1000), runs: Math.max(1, number('BENCH_RUNS', 3)), latencyMs: number('BENCH_LATENCY_MS', 20), loadRuns: Math.max(1, number('BENCH_LOAD_RUNS', 11)) };
+  return { packages: number('BENCH_PACKAGES', 1000), runs: Math.max(1, number('BENCH_RUNS', 3)), latencyMs: number('BENCH_LATENCY_MS', 20), loadRuns: Math.max(1, number('BENCH_LOAD_RUNS', 21)) };
 }
 
 /** One project per side; both share nothing but the registry and the committed lockfile. */
@@ -104,6 +108,20 @@ export class BenchProject {
     rmSync(join(this.cwd, '.yarn/cache'), { recursive: true, force: true });
   }
 
+  /**
+   * A restored cache: every file of Yarn's cache rewritten (new inodes and
+   * ctimes, as a CI cache restore makes them), then a wait until they are
+   * older than the archive index's 2 s racy window, so that the install after
+   * this one can vouch for them by identity.
+   */
+  async restoreCache(): Promise<void> {
+    const cache = join(this.globalFolder, 'cache');
+    cpSync(cache, `${cache}.restored`, { recursive: true });
+    rmSync(cache, { recursive: true, force: true });
+    renameSync(`${cache}.restored`, cache);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+  }
+
   /** Warm: Yarn's cache and the global folder kept; node_modules and install state gone (a CI job with a restored cache). */
   resetWarm(lockfile: string): void {
     rmSync(join(this.cwd, 'node_modules'), { recursive: true, force: true });
@@ -118,7 +136,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-type Scenario = 'cold' | 'warm' | 'warm-cached' | 'verify' | 'config get' | 'run';
+type Scenario = 'cold' | 'warm-restored' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
 type Samples = Record<Side, Partial<Record<Scenario, Measure[]>>>;
 
 function record(samples: Samples, side: Side, scenario: Scenario, measure: Measure): void {
@@ -144,17 +162,25 @@ export async function runInstallBench(settings: Settings, log: (line: string) =>
         projects[side].resetCold(lockfile);
         record(samples, side, 'cold', await projects[side].yarn(['install']));
       }
+      // The cache restored (new inodes): every zip is hashed once, bound through the project's archive index.
+      for (const side of order) {
+        await projects[side].restoreCache();
+        projects[side].resetWarm(lockfile);
+        record(samples, side, 'warm-restored', await projects[side].yarn(['install']));
+      }
+      // Unchanged since the last install (the CI case with a persistent cache, and every developer install).
       for (const side of order) {
         projects[side].resetWarm(lockfile);
         record(samples, side, 'warm', await projects[side].yarn(['install']));
       }
-      // The same warm install taking content-keyed results without any request.
+      // The same, every attestation document fetched again and its verification looked up by the document's digest.
       for (const side of order) {
         projects[side].resetWarm(lockfile);
-        record(samples, side, 'warm-cached', await projects[side].yarn(['install'], [], side === 'plugin' ? { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'false' } : {}));
+        record(samples, side, 'warm-recheck', await projects[side].yarn(['install'], [], side === 'plugin' ? { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' } : {}));
       }
       record(samples, 'plugin', 'verify', await projects.plugin.yarn(['sigstore', 'verify']));
-      log(`  run ${run + 1}/${settings.runs}: cold ${fmt(samples.plain.cold!.at(-1)!)} vs ${fmt(samples.plugin.cold!.at(-1)!)}, warm ${fmt(samples.plain.warm!.at(-1)!)} vs ${fmt(samples.plugin.warm!.at(-1)!)}, warm without recheck ${fmt(samples.plain['warm-cached']!.at(-1)!)} vs ${fmt(samples.plugin['warm-cached']!.at(-1)!)}, verify ${fmt(samples.plugin.verify!.at(-1)!)}`);
+      const last = (scenario: Scenario) => `${scenario} ${fmt(samples.plain[scenario]!.at(-1)!)} vs ${fmt(samples.plugin[scenario]!.at(-1)!)}`;
+      log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-restored', 'warm', 'warm-recheck'] as const).map(last).join(', ')}, verify ${fmt(samples.plugin.verify!.at(-1)!)}`);
     }
     for (let run = 0; run < settings.loadRuns; run++) {
       const order: Side[] = run % 2 === 0 ? ['plain', 'plugin'] : ['plugin', 'plain'];
@@ -194,8 +220,9 @@ export function renderInstallResults(settings: Settings, result: Awaited<ReturnT
   const rows: string[] = [];
   const labels: Record<Scenario, string> = {
     cold: '`yarn install`, cold cache',
-    warm: '`yarn install`, warm cache, same lockfile (default: attestations fetched again)',
-    'warm-cached': '`yarn install`, warm cache, same lockfile, `sigstoreRecheckAttestations: false`',
+    'warm-restored': '`yarn install`, warm cache just restored (new inodes: every zip hashed once), same lockfile',
+    warm: '`yarn install`, warm cache unchanged since the last install, same lockfile (the archive index)',
+    'warm-recheck': '`yarn install`, warm unchanged cache, `sigstoreRecheckAttestations: true` (every document fetched again)',
     verify: '`yarn sigstore verify`, warm cache',
     'config get': '`yarn config get` (plugin load)',
     run: '`yarn run noop` (plugin load)',
