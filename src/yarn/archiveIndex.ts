@@ -20,12 +20,13 @@
  * The policy and pins are never cached: every install judges afresh.
  */
 import { createHash } from 'crypto';
-import { stat } from 'fs/promises';
+import { statSync } from 'fs';
 import { join } from 'path';
 import type { PackageVerification } from '../verify/types';
 import type { BindingRecord } from './bindings';
 import type { ManifestFacts } from './manifestCheck';
 import { readRecord, writeRecord } from './recordFiles';
+import { reviveVerification } from './verificationCache';
 
 /** Two seconds: coarser than any timestamp granularity a cache folder is likely to sit on. */
 const RACY_NS = 2_000_000_000n;
@@ -46,23 +47,24 @@ export interface HashedFile {
   identity?: string;
 }
 
-const identityOf = (stats: Awaited<ReturnType<typeof statBig>>): string => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
-const statBig = (path: string) => stat(path, { bigint: true });
+const identityOf = (stats: ReturnType<typeof statBig>): string => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+// Synchronous on purpose: a few microseconds, where an async stat would queue behind the link step's file copies in libuv's pool.
+const statBig = (path: string) => statSync(path, { bigint: true });
 
 /** The zip's identity now, for comparing with an index entry. */
-export async function fileIdentity(path: string): Promise<string> {
-  return identityOf(await statBig(path));
+export function fileIdentity(path: string): string {
+  return identityOf(statBig(path));
 }
 
 /** Hashes a file and says whether its identity may be recorded (unchanged while hashed, not racy). */
 export async function hashWithIdentity(path: string, hash: (path: string) => Promise<string>): Promise<HashedFile> {
-  const before = await statBig(path);
+  const before = statBig(path);
   const startedNs = BigInt(Date.now()) * 1_000_000n;
   const sha512 = await hash(path);
   const observed = identityOf(before);
   // A zip this young (every zip of a cold install) is never vouched for by identity: no second stat needed.
   if (before.ctimeNs + RACY_NS >= startedNs) return { sha512, observed };
-  return observed === identityOf(await statBig(path)) ? { sha512, observed, identity: observed } : { sha512, observed };
+  return observed === identityOf(statBig(path)) ? { sha512, observed, identity: observed } : { sha512, observed };
 }
 
 const SHA512_HEX = /^[0-9a-f]{128}$/;
@@ -92,10 +94,11 @@ export class ArchiveIndex {
 
   /** Reads the index once; a missing, unreadable or foreign (MAC) file is an empty index. */
   load(): Promise<void> {
-    return (this.loaded ??= readRecord<Record<string, ArchiveEntry>>(this.file, (field, value) => (field === 'verifiedTime' ? new Date(value as string) : value)).then((read) => {
+    return (this.loaded ??= readRecord<Record<string, ArchiveEntry>>(this.file).then((read) => {
       if (!read || typeof read !== 'object') return;
       for (const [locatorHash, entry] of Object.entries(read)) {
         if (!wellFormed(entry)) continue;
+        reviveVerification(entry.verified?.result);
         this.byLocator.set(locatorHash, entry);
         this.zipShas.set(entry.zipSha512, entry);
       }

@@ -154,7 +154,7 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
   }
   const bound = session.boundArchives.get(locator.locatorHash);
   // The link step's second fetch of the archive this install bound and checked already.
-  if (bound?.zipPath === zipPath && bound.observed === (await fileIdentity(zipPath))) return;
+  if (bound?.zipPath === zipPath && bound.observed === fileIdentity(zipPath)) return;
   const { sha512: zipSha512, observed, identity, entry } = await session.archiveDigest(locator, zipPath);
   if (bound?.zipSha512 === zipSha512) return;
 

@@ -42,7 +42,7 @@ function recordKey(): Promise<Buffer | undefined> {
 const macOf = (key: Buffer, body: string): Buffer => createHmac('sha256', key).update(body).digest();
 
 /** The parsed record, or undefined when it is missing, unreadable or not made with this user's key (a cache miss, never an error). */
-export async function readRecord<T>(path: string, reviver?: (key: string, value: unknown) => unknown): Promise<T | undefined> {
+export async function readRecord<T>(path: string): Promise<T | undefined> {
   try {
     const key = await recordKey();
     if (!key) return undefined;
@@ -51,7 +51,7 @@ export async function readRecord<T>(path: string, reviver?: (key: string, value:
     const given = Buffer.from(mac, 'hex');
     const expected = macOf(key, body);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    return JSON.parse(body, reviver as never) as T;
+    return JSON.parse(body) as T;
   } catch {
     return undefined;
   }

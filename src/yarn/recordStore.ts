@@ -25,13 +25,11 @@ type StoreBody = Record<RecordKind, Record<string, Stored>>;
 
 const RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
-/** Results carry their verified times as Dates. */
-const revive = (field: string, value: unknown): unknown => (field === 'verifiedTime' && typeof value === 'string' ? new Date(value) : value);
 
 const emptyBody = (): StoreBody => ({ bindings: {}, verified: {} });
 
 async function readBody(file: string): Promise<StoreBody> {
-  const read = await readRecord<StoreBody>(file, revive);
+  const read = await readRecord<StoreBody>(file);
   if (!read || typeof read !== 'object') return emptyBody();
   return { bindings: read.bindings && typeof read.bindings === 'object' ? read.bindings : {}, verified: read.verified && typeof read.verified === 'object' ? read.verified : {} };
 }

@@ -176,7 +176,7 @@ export class GateSession {
   async archiveDigest(locator: Locator, zipPath: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
     await this.index.load();
     const entry = this.index.entry(locator.locatorHash, zipPath);
-    if (entry?.identity !== undefined && entry.identity === (await fileIdentity(zipPath))) return { sha512: entry.zipSha512, observed: entry.identity, identity: entry.identity, entry };
+    if (entry?.identity !== undefined && entry.identity === fileIdentity(zipPath)) return { sha512: entry.zipSha512, observed: entry.identity, identity: entry.identity, entry };
     const hashed = await hashWithIdentity(zipPath, sha512File);
     return entry?.zipSha512 === hashed.sha512 ? { ...hashed, entry } : hashed;
   }

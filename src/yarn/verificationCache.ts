@@ -14,6 +14,18 @@ import { createHash } from 'crypto';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 import type { RecordStore } from './recordStore';
 
+/**
+ * A result read back from JSON, its verified times made Dates again (in place).
+ * Done per result rather than with a JSON.parse reviver, which triples the
+ * parse time of a large index or store.
+ */
+export function reviveVerification<T extends PackageVerification | undefined>(result: T): T {
+  for (const attestation of [result?.provenance, result?.publish]) {
+    if (attestation && typeof attestation.verifiedTime === 'string') attestation.verifiedTime = new Date(attestation.verifiedTime);
+  }
+  return result;
+}
+
 export class VerificationCache {
   constructor(private readonly store: RecordStore) {}
 
@@ -27,7 +39,7 @@ export class VerificationCache {
   }
 
   async read(key: string, subject: PackageSubject): Promise<PackageVerification | undefined> {
-    const entry = await this.store.get<PackageVerification>('verified', key);
+    const entry = reviveVerification(await this.store.get<PackageVerification>('verified', key));
     const cached = entry?.subject;
     // The key already binds the subject; checking it again costs nothing.
     return cached?.name === subject.name && cached.version === subject.version && cached.sha512Hex === subject.sha512Hex ? entry : undefined;

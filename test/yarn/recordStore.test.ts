@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordStore } from '../../src/yarn/recordStore';
+import { VerificationCache } from '../../src/yarn/verificationCache';
+import type { PackageVerification } from '../../src/verify/types';
 
 let folder: string;
 const savedConfigHome = process.env.XDG_CONFIG_HOME;
@@ -26,7 +28,7 @@ afterAll(() => {
 const bodyOf = (file: string) => JSON.parse(JSON.parse(readFileSync(file, 'utf8')).body);
 
 describe('RecordStore', () => {
-  it('keeps what two installs wrote one after the other, and reads dates back as dates', async () => {
+  it('keeps what two installs wrote one after the other; verified results read back with Date times', async () => {
     const file = join(folder, 'merge.json');
     const first = new RecordStore(file);
     const second = new RecordStore(file);
@@ -34,12 +36,16 @@ describe('RecordStore', () => {
     first.put('bindings', 'a', { n: 1 });
     await first.flush();
     second.put('bindings', 'b', { n: 2 });
-    second.put('verified', 'v', { verifiedTime: new Date('2025-01-02T03:04:05Z') });
+    const subject = { name: 'a', version: '1.0.0', sha512Hex: 'ab'.repeat(64) };
+    const verification = { subject, provenanceCount: 0, publish: { kind: 'publish', keyId: 'k', verifiedTime: new Date('2025-01-02T03:04:05Z') } } as unknown as PackageVerification;
+    new VerificationCache(second).write('v', verification);
     await second.flush();
     const third = new RecordStore(file);
     expect(await third.get('bindings', 'a')).toEqual({ n: 1 });
     expect(await third.get('bindings', 'b')).toEqual({ n: 2 });
-    expect(await third.get('verified', 'v')).toEqual({ verifiedTime: new Date('2025-01-02T03:04:05Z') });
+    const read = await new VerificationCache(third).read('v', subject);
+    expect(read?.publish?.verifiedTime).toEqual(new Date('2025-01-02T03:04:05Z'));
+    expect(await new VerificationCache(third).read('v', { ...subject, version: '1.0.1' })).toBeUndefined();
   });
 
   it('drops entries unused for 90 days when it writes, and writes nothing when nothing changed', async () => {
