@@ -13,7 +13,7 @@
  *   plugin load cost on `yarn config get` and `yarn run` (no install).
  * Peak RSS through GNU time. Writes its section of bench/results.md.
  *
- * Environment: BENCH_PACKAGES (1000), BENCH_RUNS (3), BENCH_LATENCY_MS (20),
+ * Environment: BENCH_PACKAGES (1000), BENCH_RUNS (5), BENCH_LATENCY_MS (20),
  * BENCH_LOAD_RUNS (21), BENCH_NO_BUILD=1 to reuse the built bundle.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -45,7 +45,7 @@ function settingsFromEnv(): Settings {
     const value = Number(process.env[name] ?? fallback);
     return Number.isFinite(value) && value >= 0 ? value : fallback;
   };
-  return { packages: number('BENCH_PACKAGES', 1000), runs: Math.max(1, number('BENCH_RUNS', 3)), latencyMs: number('BENCH_LATENCY_MS', 20), loadRuns: Math.max(1, number('BENCH_LOAD_RUNS', 21)) };
+  return { packages: number('BENCH_PACKAGES', 1000), runs: Math.max(1, number('BENCH_RUNS', 5)), latencyMs: number('BENCH_LATENCY_MS', 20), loadRuns: Math.max(1, number('BENCH_LOAD_RUNS', 21)) };
 }
 
 /** One project per side; both share nothing but the registry and the committed lockfile. */
@@ -80,8 +80,14 @@ export class BenchProject {
     writeFileSync(join(this.cwd, 'yarn.lock'), '');
   }
 
-  /** Runs Yarn; returns wall time and peak RSS. Fails the bench on a non-zero exit. */
+  /**
+   * Runs Yarn; returns wall time and peak RSS. Fails the bench on a non-zero exit.
+   * Dirty pages are flushed first (`sync`, not timed): otherwise the write-back
+   * of the previous install's 20,000 files lands in this one's measurement,
+   * which penalized whichever side ran second by up to 20%.
+   */
   async yarn(args: string[], nodeArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Measure> {
+    execFileSync('sync');
     const timeFile = join(this.cwd, '.bench-time');
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(YARN_|npm_|CI$|GITHUB_)/i.test(key)) env[key] = value;
