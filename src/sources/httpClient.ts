@@ -6,10 +6,12 @@
  * carry credentials elsewhere). Connections are kept alive per origin (a
  * fresh TCP/TLS handshake per request was ~0.6 s of a 1,000-package install);
  * a request that fails is aborted, which destroys its socket, so only sockets
- * that delivered a complete answer are reused.
+ * that delivered a complete answer are reused. With a proxy, the sockets are
+ * CONNECT tunnels (see proxy.ts), kept alive per proxy and origin.
  */
 import http from 'http';
 import https from 'https';
+import { ProxyTunnelError, proxyAgent } from './proxy';
 
 export interface HttpGetOptions {
   headers?: Record<string, string>;
@@ -19,7 +21,12 @@ export interface HttpGetOptions {
   retries: number;
   /** TLS settings taken from the package manager's configuration. */
   ca?: Buffer;
+  /** Client certificate and key (Yarn's httpsCertFilePath / httpsKeyFilePath). */
+  cert?: Buffer;
+  key?: Buffer;
   rejectUnauthorized?: boolean;
+  /** Proxy URL for this target (may carry user:password; never printed). */
+  proxy?: string;
 }
 
 export interface HttpAnswer {
@@ -44,15 +51,25 @@ const MAX_SOCKETS_PER_ORIGIN = 16;
 
 const agents = new Map<string, http.Agent>();
 
-/** The keep-alive agent of one origin (TLS options are part of Node's own socket pool key). */
-function agentFor(target: URL): http.Agent {
-  let agent = agents.get(target.origin);
+/** The keep-alive agent of one origin, or of one proxy and origin (TLS options are part of Node's own socket pool key). */
+function agentFor(target: URL, options: HttpGetOptions): http.Agent {
+  const key = options.proxy ? `${options.proxy} ${target.origin}` : target.origin;
+  let agent = agents.get(key);
   if (!agent) {
-    const options = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_ORIGIN };
-    agent = target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
-    agents.set(target.origin, agent);
+    agent = options.proxy ? viaProxy(target, options) : direct(target);
+    agents.set(key, agent);
   }
   return agent;
+}
+
+function direct(target: URL): http.Agent {
+  const options = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_ORIGIN };
+  return target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+}
+
+function viaProxy(target: URL, options: HttpGetOptions): http.Agent {
+  const { ca, cert, key, rejectUnauthorized } = options;
+  return proxyAgent(target, new URL(options.proxy!), { maxSockets: MAX_SOCKETS_PER_ORIGIN, connectTimeoutMs: options.timeoutMs, tls: { ca, cert, key, rejectUnauthorized } });
 }
 
 /**
@@ -83,6 +100,8 @@ export async function httpGet(url: string, options: HttpGetOptions): Promise<Htt
 
 function attemptGet(url: string, options: HttpGetOptions): Promise<HttpAnswer> {
   const target = new URL(url);
+  const unusableProxy = proxyProblem(options.proxy);
+  if (unusableProxy) return Promise.reject(unusableProxy);
   const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : undefined;
   if (!client) return Promise.reject(new HttpGetError(`unsupported protocol ${target.protocol}`, false));
   return new Promise<HttpAnswer>((resolve, reject) => {
@@ -98,7 +117,7 @@ function attemptGet(url: string, options: HttpGetOptions): Promise<HttpAnswer> {
     }
     const request = client.get(
       target,
-      { headers: { accept: 'application/json', ...options.headers }, agent: agentFor(target), signal: abort.signal, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized },
+      { headers: { accept: 'application/json', ...options.headers }, agent: agentFor(target, options), signal: abort.signal, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized },
       (response) => {
         const status = response.statusCode ?? 0;
         const declared = Number(response.headers['content-length']);
@@ -120,6 +139,18 @@ function attemptGet(url: string, options: HttpGetOptions): Promise<HttpAnswer> {
         });
       },
     );
-    request.on('error', (error) => fail(new HttpGetError(error.message, true)));
+    request.on('error', (error) => fail(new HttpGetError(error.message, error instanceof ProxyTunnelError ? error.retryable : true)));
   });
+}
+
+/** An error for a proxy URL this client cannot use, or undefined when it can (or there is none). */
+function proxyProblem(proxy: string | undefined): HttpGetError | undefined {
+  if (!proxy) return undefined;
+  let protocol: string;
+  try {
+    protocol = new URL(proxy).protocol;
+  } catch {
+    return new HttpGetError('the configured proxy is not a valid URL', false);
+  }
+  return protocol === 'http:' || protocol === 'https:' ? undefined : new HttpGetError(`unsupported proxy protocol ${protocol} (http: or https: only)`, false);
 }

@@ -1,24 +1,35 @@
 /**
  * The bundle sources' transport: the plugin's own HTTP client (deadline that
- * aborts, size cap, bounded retries) with Yarn's TLS settings, and the
- * registry's credentials computed as plugin-npm does but sent only to that
- * registry. Absolute URLs on other hosts go without credentials.
+ * aborts, size cap, bounded retries) with Yarn's network settings for each
+ * URL (per-host `networkSettings` over the global ones: enableNetwork, proxy,
+ * CA, client certificate), and the registry's credentials computed as
+ * plugin-npm does but sent only to that registry. Absolute URLs on other
+ * hosts go without credentials.
  */
-import { type Configuration, type Ident } from '@yarnpkg/core';
+import { httpUtils, type Configuration, type Ident } from '@yarnpkg/core';
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
 import { readFileSync } from 'fs';
 import { HttpGetError, httpGet, type HttpGetOptions } from '../sources/httpClient';
 import type { SourceTransport } from '../sources/types';
 import type { SigstoreSettings } from './settings';
 
+type BaseOptions = Omit<HttpGetOptions, 'headers'>;
+
 export function yarnTransport(configuration: Configuration, ident: Ident, settings: SigstoreSettings): SourceTransport {
-  const base = tlsOptions(configuration, settings);
+  const base: BaseOptions = {
+    timeoutMs: settings.requestTimeoutMs,
+    maxBytes: settings.maxResponseBytes,
+    retries: Math.min(Number(configuration.get('httpRetry') ?? 2), 5),
+    rejectUnauthorized: configuration.get('enableStrictSsl') as boolean,
+  };
   return {
     registryGet: async (registry, path) => {
+      const url = registry + path;
+      const network = networkOptions(configuration, url);
       const authorization = await authorizationFor(configuration, registry, ident);
-      return bodyOrNull(registry + path, { ...base, headers: authorization ? { authorization } : {} });
+      return bodyOrNull(url, { ...base, ...network, headers: authorization ? { authorization } : {} });
     },
-    anonymousGet: (url) => bodyOrNull(url, base),
+    anonymousGet: async (url) => bodyOrNull(url, { ...base, ...networkOptions(configuration, url) }),
   };
 }
 
@@ -29,15 +40,31 @@ async function bodyOrNull(url: string, options: HttpGetOptions): Promise<Buffer 
   return answer.body;
 }
 
-function tlsOptions(configuration: Configuration, settings: SigstoreSettings): HttpGetOptions {
-  const caPath = configuration.get('httpsCaFilePath') as string | null;
+/** Yarn's settings for this URL, as its own HTTP client applies them; a host with the network disabled is refused (never "unsigned"). */
+function networkOptions(configuration: Configuration, url: string): Pick<HttpGetOptions, 'ca' | 'cert' | 'key' | 'proxy'> {
+  const target = new URL(url);
+  const network = httpUtils.getNetworkSettings(target, { configuration });
+  if (network.enableNetwork === false) throw new HttpGetError(`network access to ${target.hostname} is disabled by Yarn's configuration (enableNetwork: false)`, false);
+  const proxy = target.protocol === 'https:' ? network.httpsProxy : network.httpProxy;
   return {
-    timeoutMs: settings.requestTimeoutMs,
-    maxBytes: settings.maxResponseBytes,
-    retries: Math.min(Number(configuration.get('httpRetry') ?? 2), 5),
-    rejectUnauthorized: configuration.get('enableStrictSsl') as boolean,
-    ca: caPath ? readFileSync(caPath) : undefined,
+    ca: cachedFile(network.httpsCaFilePath),
+    cert: cachedFile(network.httpsCertFilePath),
+    key: cachedFile(network.httpsKeyFilePath),
+    proxy: proxy || undefined,
   };
+}
+
+const files = new Map<string, Buffer>();
+
+/** Read once per process, as Yarn does (two requests per package would otherwise read the CA file each time). */
+function cachedFile(path: string | null): Buffer | undefined {
+  if (!path) return undefined;
+  let content = files.get(path);
+  if (!content) {
+    content = readFileSync(path);
+    files.set(path, content);
+  }
+  return content;
 }
 
 /** As plugin-npm's best-effort authentication: a plugin's header hook, then npmAuthToken, then npmAuthIdent. */
