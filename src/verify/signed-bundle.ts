@@ -6,9 +6,10 @@
  */
 import type { Bundle } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
-import { toSignedEntity, type TrustMaterial } from '@sigstore/verify';
+import type { SignedEntity, TrustMaterial } from '@sigstore/verify';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { FastChainVerifier } from './fast-verifier';
+import { requireReadableLogEntries, signedEntityOf } from './signed-entity';
 import type { VerifiedProvenance } from './types';
 
 export interface VerifiedSignature {
@@ -22,7 +23,7 @@ export interface VerifiedSignature {
 }
 
 /** The earliest verified time: SET-backed integrated times, then RFC 3161 timestamps. */
-function verifiedTimeOf(entity: ReturnType<typeof toSignedEntity>): Pick<VerifiedSignature, 'verifiedTime' | 'timeSource'> {
+function verifiedTimeOf(entity: SignedEntity): Pick<VerifiedSignature, 'verifiedTime' | 'timeSource'> {
   let best: Pick<VerifiedSignature, 'verifiedTime' | 'timeSource'> | undefined;
   for (const timestamp of entity.timestamps) {
     const candidate: Pick<VerifiedSignature, 'verifiedTime' | 'timeSource'> | undefined =
@@ -41,7 +42,7 @@ function verifiedTimeOf(entity: ReturnType<typeof toSignedEntity>): Pick<Verifie
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** No log or authority can have witnessed a signature later than now: such a time is forged or from a rogue clock. */
-function refuseFutureTimes(entity: ReturnType<typeof toSignedEntity>, now = Date.now()): void {
+function refuseFutureTimes(entity: SignedEntity, now = Date.now()): void {
   for (const timestamp of entity.timestamps) {
     const time = timestamp.$case === 'transparency-log' ? new Date(Number(timestamp.tlogEntry.integratedTime) * 1000) : timestamp.timestamp.signingTime;
     if (time.getTime() > now + MAX_CLOCK_SKEW_MS) {
@@ -81,7 +82,8 @@ function leafBytes(bundle: Bundle): Uint8Array | undefined {
  * `artifact` is needed only for message-signature bundles.
  */
 export function verifySignedBundle(bundle: Bundle, material: TrustMaterial, artifact?: Buffer): VerifiedSignature {
-  const entity = toSignedEntity(bundle, artifact);
+  requireReadableLogEntries(bundle);
+  const entity = signedEntityOf(bundle, artifact);
   // Every check the library makes happens here (chain step made fast); its result is only the signer key.
   new FastChainVerifier(material, leafBytes(bundle)).verify(entity);
   requireProofMatchesCheckpoint(bundle);

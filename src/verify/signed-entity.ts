@@ -1,0 +1,72 @@
+/**
+ * The bundle parts @sigstore/verify decodes or reads without checking their
+ * shape: the leaf certificate and RFC 3161 timestamps (DER, parsed by
+ * toSignedEntity), the log entries' integrated times and inclusion-proof
+ * checkpoints. A hostile encoding there throws a bare library exception
+ * (ASN1ParseError, RangeError, TypeError); here it gets the code that says
+ * what is wrong, with the library's detail kept in the message and `cause`.
+ */
+import type { Bundle } from '@sigstore/bundle';
+import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
+import { toSignedEntity, VerificationError, type SignedEntity } from '@sigstore/verify';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+
+function malformed(what: string, cause: unknown): SigstorePluginError {
+  return new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `${what} does not parse: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
+
+function parseFails(parse: () => unknown): unknown {
+  try {
+    parse();
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** Which DER part of the bundle failed to parse, or undefined when none does (the failure was something else). */
+function unparsablePart(bundle: Bundle): SigstorePluginError | undefined {
+  const material = bundle.verificationMaterial.content;
+  const leaf =
+    material.$case === 'certificate' ? material.certificate.rawBytes : material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+  if (leaf) {
+    const failure = parseFails(() => X509Certificate.parse(Buffer.from(leaf)));
+    if (failure) return malformed('the signing certificate', failure);
+  }
+  const timestamps = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? [];
+  for (const [index, timestamp] of timestamps.entries()) {
+    const failure = parseFails(() => RFC3161Timestamp.parse(Buffer.from(timestamp.signedTimestamp)));
+    if (failure) return malformed(`RFC 3161 timestamp ${index}`, failure);
+  }
+  return undefined;
+}
+
+/**
+ * The library's toSignedEntity, with a DER part that does not parse refused as
+ * BUNDLE_MALFORMED. Only on failure are the parts parsed again to name the culprit.
+ */
+export function signedEntityOf(bundle: Bundle, artifact?: Buffer): SignedEntity {
+  try {
+    return toSignedEntity(bundle, artifact);
+  } catch (error) {
+    if (error instanceof VerificationError) throw error;
+    throw unparsablePart(bundle) ?? error;
+  }
+}
+
+/**
+ * Log entry fields the library turns into dates or dereferences unchecked:
+ * an integrated time that is no time (Invalid Date) and an inclusion proof
+ * without its checkpoint.
+ */
+export function requireReadableLogEntries(bundle: Bundle): void {
+  for (const [index, entry] of bundle.verificationMaterial.tlogEntries.entries()) {
+    // The library's own conversion (toSignedEntity skips an empty or '0' time).
+    if (entry.integratedTime && entry.integratedTime !== '0' && Number.isNaN(new Date(Number(entry.integratedTime) * 1000).getTime())) {
+      throw new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `transparency log entry ${index}: integratedTime ${JSON.stringify(entry.integratedTime)} is not a time`);
+    }
+    if (entry.inclusionProof && !entry.inclusionProof.checkpoint) {
+      throw new SigstorePluginError(ErrorCodes.TLOG_CHECKPOINT, `transparency log entry ${index}: the inclusion proof carries no checkpoint`);
+    }
+  }
+}
