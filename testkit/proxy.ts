@@ -21,12 +21,15 @@ export interface TestProxy {
   readonly url: string;
   readonly port: number;
   readonly seen: ProxySighting[];
+  /** Request lines (`GET /path`) read in cleartext tunnels: what a proxy learns of plain-http traffic it tunnels. */
+  readonly tunnelled: string[];
   mode: ProxyMode;
   close(): Promise<void>;
 }
 
 export async function startProxy(mode: ProxyMode = 'forward'): Promise<TestProxy> {
   const seen: ProxySighting[] = [];
+  const tunnelled: string[] = [];
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -56,6 +59,9 @@ export async function startProxy(mode: ProxyMode = 'forward'): Promise<TestProxy
       upstream.pipe(client);
       client.pipe(upstream);
     });
+    client.on('data', (chunk: Buffer) => {
+      for (const match of chunk.toString('latin1').matchAll(/^([A-Z]+) (\/\S*) HTTP\/1\.[01]\r$/gm)) tunnelled.push(`${match[1]} ${match[2]}`);
+    });
     track(upstream);
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
@@ -66,6 +72,7 @@ export async function startProxy(mode: ProxyMode = 'forward'): Promise<TestProxy
     url: `http://127.0.0.1:${port}`,
     port,
     seen,
+    tunnelled,
     mode,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
