@@ -75,11 +75,14 @@ function openTunnel(proxy: URL, host: string, port: number, options: ProxyAgentO
       socket.destroy();
       return finish(new ProxyTunnelError(`proxy ${named} refused the tunnel to ${authority} (HTTP ${response.statusCode})`, false));
     }
+    // The tunnel now belongs to the agent: the CONNECT deadline must not close it when idle.
+    socket.setTimeout(0);
+    request.removeAllListeners('timeout');
     if (head.length > 0) socket.unshift(head);
     finish(null, socket);
   });
   request.once('timeout', () => request.destroy(new ProxyTunnelError(`proxy ${named} opened no tunnel to ${authority} within ${options.connectTimeoutMs} ms`, true)));
-  request.once('error', (error) => finish(error instanceof ProxyTunnelError ? error : new ProxyTunnelError(`proxy ${named}: ${error.message}`, true)));
+  request.on('error', (error) => finish(error instanceof ProxyTunnelError ? error : new ProxyTunnelError(`proxy ${named}: ${error.message}`, true)));
   request.end();
 }
 

@@ -110,14 +110,19 @@ describe('attestation requests through a proxy', () => {
     expect(registry.requests.find((request) => request.kind === 'attestations')?.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
-  it('keep one tunnel alive per proxy and origin', async () => {
+  it('keep one tunnel alive per proxy and origin, also after an idle pause', async () => {
     const server = http.createServer((_request, response) => response.end('{}'));
     let connections = 0;
     server.on('connection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/doc`;
     try {
-      for (let i = 0; i < 3; i++) expect((await httpGet(url, { timeoutMs: 5000, maxBytes: 100, retries: 0, proxy: proxy.url })).status).toBe(200);
+      const get = () => httpGet(url, { timeoutMs: 300, maxBytes: 100, retries: 0, proxy: proxy.url });
+      expect((await get()).status).toBe(200);
+      expect((await get()).status).toBe(200);
+      // Idle longer than the tunnel's CONNECT deadline: the kept-alive tunnel must survive it.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect((await get()).status).toBe(200);
       expect(connects()).toHaveLength(1);
       expect(connections).toBe(1);
     } finally {
