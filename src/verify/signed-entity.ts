@@ -24,6 +24,16 @@ function parseFails(parse: () => unknown): unknown {
   }
 }
 
+/**
+ * The timestamp fields the library decodes lazily and reads outside its own
+ * error handling (the rest are read inside a try that ends in TIMESTAMP_ERROR).
+ */
+function decodeTimestampFields(timestamp: RFC3161Timestamp): void {
+  void timestamp.signingTime;
+  void timestamp.signerSerialNumber;
+  void timestamp.signerIssuer;
+}
+
 /** Which DER part of the bundle failed to parse, or undefined when none does (the failure was something else). */
 function unparsablePart(bundle: Bundle): SigstorePluginError | undefined {
   const material = bundle.verificationMaterial.content;
@@ -35,23 +45,27 @@ function unparsablePart(bundle: Bundle): SigstorePluginError | undefined {
   }
   const timestamps = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? [];
   for (const [index, timestamp] of timestamps.entries()) {
-    const failure = parseFails(() => RFC3161Timestamp.parse(Buffer.from(timestamp.signedTimestamp)));
+    const failure = parseFails(() => decodeTimestampFields(RFC3161Timestamp.parse(Buffer.from(timestamp.signedTimestamp))));
     if (failure) return malformed(`RFC 3161 timestamp ${index}`, failure);
   }
   return undefined;
 }
 
 /**
- * The library's toSignedEntity, with a DER part that does not parse refused as
- * BUNDLE_MALFORMED. Only on failure are the parts parsed again to name the culprit.
+ * The library's toSignedEntity, with a DER part that does not parse (or an
+ * RFC 3161 timestamp whose fields do not decode) refused as BUNDLE_MALFORMED.
+ * Only on failure are the parts parsed again to name the culprit.
  */
 export function signedEntityOf(bundle: Bundle, artifact?: Buffer): SignedEntity {
+  let entity: SignedEntity;
   try {
-    return toSignedEntity(bundle, artifact);
+    entity = toSignedEntity(bundle, artifact);
+    for (const timestamp of entity.timestamps) if (timestamp.$case === 'timestamp-authority') decodeTimestampFields(timestamp.timestamp);
   } catch (error) {
     if (error instanceof VerificationError) throw error;
     throw unparsablePart(bundle) ?? error;
   }
+  return entity;
 }
 
 /**

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SigstorePluginError } from '../../src/errors';
 import { createTrustContext, embeddedTrustMaterial } from '../../src/trust';
 import { PREDICATE_NPM_PUBLISH_V01, verifyBundleForPackage, verifyPackageAttestations } from '../../src/verify';
-import { attestationsOf, fixture, subjectOf, type NpmFixture } from './fixtures';
+import { attestationsOf, fixture, FIXTURES, readJson, subjectOf, type NpmFixture } from './fixtures';
 
 const trust = createTrustContext(embeddedTrustMaterial());
 const gundam = fixture('gundam-visor', '1.0.1'); // bundle v0.2: x509CertificateChain, inclusion proof + checkpoint
@@ -82,6 +82,23 @@ describe('other hostile encodings', () => {
     const error = refusal(gundam, bundle);
     expect(error.code).toBe('BUNDLE_MALFORMED');
     expect(error.message).toMatch(/^gundam-visor@1\.0\.1: RFC 3161 timestamp 0 does not parse: .+/);
+  });
+
+  it('an RFC 3161 timestamp whose genTime does not decode is BUNDLE_MALFORMED (the library decodes it lazily)', () => {
+    const conformance = readJson(FIXTURES, 'conformance', 'bundle-verify', 'rekor2-dsse-happy-path', 'bundle.sigstore.json');
+    const der = Buffer.from(conformance.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp, 'base64');
+    // The GeneralizedTime (tag 0x18, e.g. "20250101120000Z"): its first digit becomes a letter.
+    const genTime = der.findIndex((byte, index) => byte === 0x18 && der[index + 1] >= 13 && /^\d{12}/.test(der.subarray(index + 2, index + 14).toString('latin1')));
+    expect(genTime).toBeGreaterThan(0);
+    der[genTime + 2] = 0x78;
+    const bundle = bundleOf(gundam, true);
+    bundle.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{ signedTimestamp: base64(der) }] };
+    const error = refusal(gundam, bundle);
+    expect(error.code).toBe('BUNDLE_MALFORMED');
+    expect(error.message).toMatch(/^gundam-visor@1\.0\.1: RFC 3161 timestamp 0 does not parse: .*time/);
+    // Unmutated, the same timestamp decodes and is refused only because its authority is not trusted.
+    bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = conformance.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp;
+    expect(refusal(gundam, bundle).code).toBe('TIMESTAMP');
   });
 
   for (const provenance of [true, false]) {
