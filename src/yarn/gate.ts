@@ -134,7 +134,10 @@ async function gatedLoad(locator: Locator, opts: FetchOptions) {
   const sha512 = sha512Hex(tgz);
   await session.judge(locator, sha512, opts.report);
   session.loaderHashes.set(locator.locatorHash, sha512);
-  return convertTarball(tgz, locator, opts);
+  const zip = await convertTarball(tgz, locator, opts);
+  // The zip is open in memory now: reading its package.json here spares opening the cache file again.
+  session.loaderManifests.set(locator.locatorHash, await readManifestFacts({ packageFs: zip, prefixPath: structUtils.getIdentVendorPath(locator) }));
+  return zip;
 }
 
 /**
@@ -170,7 +173,7 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
   } else {
     session.bindings.write({ zipSha512, tgzSha512, name, version });
   }
-  const manifest = entry?.manifest ?? (await readManifestFacts(result));
+  const manifest = entry?.manifest ?? session.loaderManifests.get(locator.locatorHash) ?? (await readManifestFacts(result));
   await checkResolvedManifest(locator, manifest, opts.project);
   session.boundArchives.set(locator.locatorHash, { zipPath, observed, identity, zipSha512, tgzSha512, name, version, manifest });
 }

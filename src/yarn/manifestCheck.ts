@@ -19,8 +19,9 @@ export interface ManifestFacts {
   binDirectory: string | null;
 }
 
-export async function readManifestFacts(result: FetchResult): Promise<ManifestFacts> {
-  const manifest = Manifest.fromText(await result.packageFs.readFilePromise(ppath.join(result.prefixPath, 'package.json' as PortablePath), 'utf8'));
+/** From an archive Yarn handed over (`packageFs`, `prefixPath`), or the zip the loader just made. */
+export async function readManifestFacts({ packageFs, prefixPath }: Pick<FetchResult, 'packageFs' | 'prefixPath'>): Promise<ManifestFacts> {
+  const manifest = Manifest.fromText(await packageFs.readFilePromise(ppath.join(prefixPath, 'package.json' as PortablePath), 'utf8'));
   return {
     dependencies: [...manifest.dependencies.keys()],
     bin: [...manifest.bin.entries()],

@@ -16,6 +16,7 @@ import { BindingStore, sha512File, type BindingRecord } from './bindings';
 import { RecordStore } from './recordStore';
 import { VerificationCache } from './verificationCache';
 import { VerifierThread } from './verifierThread';
+import type { ManifestFacts } from './manifestCheck';
 import { claimedSha512 } from '../verify/statement';
 import { reportError, toPluginError } from './errors';
 import { npmVersion } from './locators';
@@ -60,6 +61,8 @@ export class GateSession {
   readonly results = new Map<string, PackageResult & { judgedSha?: string }>();
   /** Locators whose tarball this process hashed in Yarn's loader: locatorHash -> tgz sha512. */
   readonly loaderHashes = new Map<string, string>();
+  /** The package.json facts of the zips the loader made in this install (read from the zip in memory, not the cache file). */
+  readonly loaderManifests = new Map<string, ManifestFacts>();
   /** Archives bound (and manifest-checked) in this install, by locatorHash: the link step fetches again, and the next install's index. */
   readonly boundArchives = new Map<string, Omit<ArchiveEntry, 'verified'> & { observed: string }>();
   /** Tarball-URL archives already bound in this install: locatorHash -> zip sha512. */
