@@ -134,3 +134,25 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
 function positive(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
+
+/** Yarn's marker in `configuration.sources` for a value taken from a `YARN_*` variable. */
+const ENVIRONMENT_SOURCE = '<environment>';
+
+export interface EnvironmentSetting {
+  key: keyof typeof sigstoreSettings;
+  /** The variable Yarn read it from, e.g. `YARN_SIGSTORE_TRUSTED_ROOT_PATH`. */
+  variable: string;
+  value: unknown;
+}
+
+/** Those of `keys` whose value Yarn took from the environment rather than a `.yarnrc.yml`. */
+export function settingsFromEnvironment(configuration: Configuration, keys: ReadonlyArray<keyof typeof sigstoreSettings>): EnvironmentSetting[] {
+  return keys
+    .filter((key) => configuration.sources.get(key) === ENVIRONMENT_SOURCE)
+    .map((key) => ({ key, variable: environmentVariableOf(key), value: (configuration as any).get(key) }));
+}
+
+/** The inverse of Yarn's mapping (`YARN_FOO_BAR` -> `fooBar`). */
+export function environmentVariableOf(key: string): string {
+  return `YARN_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}

@@ -53,7 +53,7 @@ function writeEvidence(session: GateSession, summary: Summary, outcome: string, 
     outcome,
     project: npath.fromPortablePath(session.project.cwd),
     policy: ready?.policy.loaded ? { file: ready.policy.loaded.filepath, digest: ready.policy.loaded.digest } : null,
-    trust: ready ? { origin: ready.trust.origin, digest: ready.trust.digest, source: ready.trustInfo.source, ageDays: ready.trustInfo.ageDays ?? null, summary: ready.trustInfo.summary } : null,
+    trust: ready ? { origin: ready.trust.origin, digest: ready.trust.digest, source: ready.trustInfo.source, ageDays: ready.trustInfo.ageDays ?? null, summary: ready.trustInfo.summary, fromEnvironment: ready.trustInfo.fromEnvironment } : null,
     summary,
     packages: [...session.results.values()].map(publicResult),
   };

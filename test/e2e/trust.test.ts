@@ -107,3 +107,44 @@ describe('yarn install with the trusted root from a TUF repository', () => {
     expect(mirror.served.requests).toEqual([]);
   });
 });
+
+describe('yarn install with the trust files chosen by YARN_* variables', () => {
+  const ENVIRONMENT_WARNING = 'was set by the environment';
+
+  it('verifies with the environment trusted root and keys, warns about each variable in install and verify, and records them in the evidence', async () => {
+    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version } });
+    const env = { YARN_SIGSTORE_TRUSTED_ROOT_PATH: kit.trustedRootPath, YARN_SIGSTORE_NPM_KEYS_PATH: kit.npmKeysPath };
+
+    const result = await project.install(env);
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('sigstore: 1 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(result.output).toContain(`sigstore: the trusted root was set by the environment (YARN_SIGSTORE_TRUSTED_ROOT_PATH=${kit.trustedRootPath}): check that this CI variable is intended`);
+    expect(result.output).toContain(`sigstore: the npm registry keys file was set by the environment (YARN_SIGSTORE_NPM_KEYS_PATH=${kit.npmKeysPath})`);
+    expect(project.evidence().trust.fromEnvironment).toEqual(['YARN_SIGSTORE_TRUSTED_ROOT_PATH', 'YARN_SIGSTORE_NPM_KEYS_PATH']);
+
+    const verify = await project.run(['sigstore', 'verify'], env);
+    expect(verify.code).toBe(0);
+    expect(verify.output).toContain(`the trusted root was set by the environment (YARN_SIGSTORE_TRUSTED_ROOT_PATH=${kit.trustedRootPath})`);
+  });
+
+  it('does not warn when the same trust files are set in .yarnrc.yml', async () => {
+    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, trustedRootPath: kit.trustedRootPath, npmKeysPath: kit.npmKeysPath });
+    const result = await project.install();
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('sigstore: 1 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(result.output).not.toContain(ENVIRONMENT_WARNING);
+    expect(project.evidence().trust.fromEnvironment).toEqual([]);
+  });
+
+  it('prints a TUF mirror URL from the environment without its credentials', async () => {
+    const mirror = await tufMirror(kit.mergedMaterial);
+    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, yarnrc: `sigstoreTufRootPath: "${mirror.rootPath}"` });
+    const withCredentials = mirror.served.url.replace('http://', 'http://ci-user:s3cret-token@');
+    const result = await project.install({ YARN_SIGSTORE_TUF_MIRROR_URL: withCredentials });
+    const warning = result.output.split('\n').find((line) => line.includes('the TUF mirror was set by the environment'));
+    expect(warning).toContain(`(YARN_SIGSTORE_TUF_MIRROR_URL=${mirror.served.url}/)`);
+    // Only this warning's line: the trust summary still names the mirror as configured (see the report).
+    expect(warning).not.toContain('s3cret-token');
+    expect(project.evidence().trust.fromEnvironment).toEqual(['YARN_SIGSTORE_TUF_MIRROR_URL']);
+  });
+});
