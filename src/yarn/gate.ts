@@ -97,7 +97,10 @@ async function checkSource(locator: Locator, session: GateSession): Promise<stri
     reference,
     outsideProject: routeOf(range) === 'local' ? isOutsideProject(session.project, range) : undefined,
   });
-  if (decision.decision === 'deny') throw reportError(new SigstorePluginError(ErrorCodes.SOURCE_DENIED, decision.message));
+  if (decision.decision === 'deny') {
+    session.markFailed(locator, { code: ErrorCodes.SOURCE_DENIED, message: decision.message });
+    throw reportError(new SigstorePluginError(ErrorCodes.SOURCE_DENIED, decision.message));
+  }
   session.recordSource(locator, decision.category === 'project-local' ? 'local' : 'allowed-source', decision.message);
   return decision.category;
 }

@@ -82,6 +82,10 @@ export class GateSession {
   private readyPromise?: Promise<Ready>;
   private readonly pool: <T>(task: () => Promise<T>) => Promise<T>;
   readonly settings: SigstoreSettings;
+  /** The status each package's `sigstore-package` event carried (JSON reports only): one event per package and status. */
+  readonly reportedStatuses = new Map<string, PackageStatus>();
+  /** The outcome the summary was printed with, once it was. */
+  summaryOutcome?: 'completed' | 'failed';
 
   static for(project: Project): GateSession {
     const sessions = globalState().sessions;
@@ -371,9 +375,17 @@ export class GateSession {
     };
     this.results.set(locator.locatorHash, result);
     // Built only for a JSON report: a thousand of them cost ~15 ms that a plain `yarn install` prints nothing of.
-    if (reportsJson(report)) report.reportJson({ type: 'sigstore-package', ...publicResult(result) });
+    if (reportsJson(report)) this.reportPackage(locator.locatorHash, report);
     if (verdict.decision === 'warn') report.reportWarning(0, `sigstore: ${verdict.message}`);
     return this.enforce(result);
+  }
+
+  /** Prints the package's `sigstore-package` event unless one with its current status was printed already. */
+  reportPackage(locatorHash: string, report: Report): void {
+    const result = this.results.get(locatorHash);
+    if (!result || this.reportedStatuses.get(locatorHash) === result.status) return;
+    this.reportedStatuses.set(locatorHash, result.status);
+    report.reportJson({ type: 'sigstore-package', ...publicResult(result) });
   }
 
   /** Records a non-registry package the source check let through. */
@@ -409,7 +421,7 @@ export class GateSession {
 }
 
 /** Whether the report prints JSON events: StreamReport's own flag; any other report is asked (reportJson decides). */
-function reportsJson(report: Report): boolean {
+export function reportsJson(report: Report): boolean {
   return (report as { json?: unknown }).json !== false;
 }
 

@@ -3,6 +3,8 @@
  * plugin, a loopback registry serving the real fixtures and mock-signed
  * packages. Each case starts from a fresh project with its own global folder.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixtures';
 import type { TestRegistry } from '../../testkit/registry';
@@ -75,7 +77,7 @@ describe('yarn sigstore verify', () => {
     expect(json.code).toBe(1);
     const lines = events(json.stdout);
     const packages = lines.filter((event) => event.type === 'sigstore-package');
-    expect(packages.map((event) => `${event.name}:${event.status}`).sort()).toEqual([`${GOGGLES.name}:verified`, `${GUNDAM.name}:failed`]);
+    expect(packages.map((event) => `${event.name}:${event.status}`).sort()).toEqual([`${GOGGLES.name}:verified`, 'e2e-project:local', `${GUNDAM.name}:failed`]);
     expect(packages.find((event) => event.name === GOGGLES.name).identity.sourceRepositoryUri).toBe(GOGGLES.repository);
     expect(lines.find((event) => event.type === 'sigstore-summary')).toMatchObject({ outcome: 'failed', verified: 1, failures: 1 });
   });
@@ -88,6 +90,53 @@ describe('yarn sigstore verify', () => {
     expect(result.code).toBe(1);
     expect(result.output).toContain('supreme-goggles');
     expect(result.output).not.toContain('sigstore: 2 verified');
+
+    const json = await p.run(['sigstore', 'verify', '--json']);
+    expect(json.code).toBe(1);
+    const lines = events(json.stdout);
+    expect(lines.some((event) => event.type === 'error' && /LOCKFILE_STALE/.test(event.data ?? ''))).toBe(true);
+    expect(lines.filter((event) => event.type === 'sigstore-summary')).toHaveLength(1);
+    expect(lines.at(-1)).toMatchObject({ type: 'sigstore-summary', outcome: 'failed', verified: 0, failures: 0 });
+  });
+
+  it('--json reports every package once (registry, policy-allowed tarball URL, workspaces) and ends with a completed summary', async () => {
+    const tarballUrl = registry.tarballUrl(UNSIGNED.name, UNSIGNED.version);
+    const p = await project({ policy: `${fixturePolicy()}sources:\n  tarball: ["url-dep"]\n`, dependencies: { [GUNDAM.name]: GUNDAM.version, 'url-dep': tarballUrl, lib: 'workspace:*' } });
+    p.write('package.json', JSON.stringify({ ...JSON.parse(p.read('package.json')!), workspaces: ['packages/*'] }));
+    mkdirSync(join(p.cwd, 'packages/lib'), { recursive: true });
+    p.write('packages/lib/package.json', JSON.stringify({ name: 'lib', version: '1.0.0' }));
+    expect((await p.install()).code).toBe(0);
+
+    const json = await p.run(['sigstore', 'verify', '--json']);
+    expect(json.code).toBe(0);
+    const lines = events(json.stdout);
+    const packages = lines.filter((event) => event.type === 'sigstore-package');
+    expect(packages.map((event) => `${event.name}:${event.status}`).sort()).toEqual(['e2e-project:local', `${GUNDAM.name}:verified`, 'lib:local', 'url-dep:allowed-source']);
+    expect(packages.find((event) => event.name === 'url-dep').source).toMatch(/url-dep/);
+    expect(lines.filter((event) => event.type === 'sigstore-summary')).toHaveLength(1);
+    expect(lines.at(-1)).toMatchObject({ type: 'sigstore-summary', outcome: 'completed', verified: 1, otherSources: 1, local: 2, failures: 0, packages: 4 });
+  });
+
+  it('--json on a project without dependencies ends with a completed summary of zero registry packages', async () => {
+    const p = await kit.project({ dependencies: {}, policy: fixturePolicy() });
+    expect((await p.install()).code).toBe(0);
+    const json = await p.run(['sigstore', 'verify', '--json']);
+    expect(json.code).toBe(0);
+    const lines = events(json.stdout);
+    expect(lines.filter((event) => event.type === 'sigstore-package').map((event) => `${event.name}:${event.status}`)).toEqual(['e2e-project:local']);
+    expect(lines.at(-1)).toMatchObject({ type: 'sigstore-summary', outcome: 'completed', verified: 0, allowedUnsigned: 0, warnings: 0, failures: 0, otherSources: 0 });
+  });
+
+  it('--json with a policy that does not load ends with a failed summary', async () => {
+    const p = await project({ policy: fixturePolicy() });
+    expect((await p.install()).code).toBe(0);
+    p.write('sigstore-policy.yml', 'version: 1\nrules:\n  - packages: ["x"]\n    require: sometimes\n');
+    const json = await p.run(['sigstore', 'verify', '--json']);
+    expect(json.code).toBe(1);
+    const lines = events(json.stdout);
+    expect(lines.some((event) => event.type === 'error' && /POLICY_INVALID/.test(event.data ?? ''))).toBe(true);
+    expect(lines.filter((event) => event.type === 'sigstore-summary')).toHaveLength(1);
+    expect(lines.at(-1)).toMatchObject({ type: 'sigstore-summary', outcome: 'failed' });
   });
 });
 

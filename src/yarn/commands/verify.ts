@@ -10,6 +10,8 @@ import { Command, Option, type Usage } from 'clipanion';
 import { openProject, resolveFromLockfile, runReport } from './context';
 import { assertLockfileCurrent } from './lockfileCoverage';
 import { reportPluginError } from './reporting';
+import { SigstorePluginError } from '../../errors';
+import { ensureSummary } from '../summary';
 
 export class SigstoreVerifyCommand extends BaseCommand {
   static override paths = [['sigstore', 'verify']];
@@ -22,7 +24,7 @@ export class SigstoreVerifyCommand extends BaseCommand {
 
       Exits with 1 when any package fails. Run it in CI before \`yarn install --immutable\`: if the plugin is missing or disabled, this command does not exist and the job fails instead of installing unchecked.
 
-      With \`--json\`, prints one \`sigstore-package\` event per verified package and one \`sigstore-summary\` event.
+      With \`--json\`, prints one \`sigstore-package\` event per package (registry packages, sources the policy allows, workspaces) and always ends with one \`sigstore-summary\` event whose \`outcome\` is \`completed\` only when every package was verified without a failure.
     `,
     examples: [
       ['Verify the lockfile before installing', 'yarn sigstore verify'],
@@ -33,18 +35,23 @@ export class SigstoreVerifyCommand extends BaseCommand {
   json = Option.Boolean('--json', false, { description: 'Print one JSON event per package and a summary' });
 
   async execute(): Promise<number> {
-    const { configuration, project } = await openProject(this.context);
+    const { configuration, project, session } = await openProject(this.context);
     const cache = await Cache.find(configuration);
     return runReport(configuration, this.context, this.json, async (report) => {
       try {
         assertLockfileCurrent(project);
+        await report.startTimerPromise('Resolution step (lockfile only)', () => resolveFromLockfile(project, report));
+        if (report.hasErrors()) return;
+        // The gate's fetch-step hook announces the policy, verifies and prints the summary.
+        await report.startTimerPromise('Verification step', () => project.fetchEverything({ cache, report }));
       } catch (error) {
-        return reportPluginError(report, error, 'yarn.lock');
+        // Yarn's fetch step reported its own errors already (reportExceptionOnce keys on the error object).
+        if (error instanceof SigstorePluginError) reportPluginError(report, error, 'yarn.lock');
+        else report.reportExceptionOnce(error as Error);
+      } finally {
+        // Whatever stopped the run, the last event says whether it verified everything.
+        ensureSummary(session, report, report.hasErrors() ? 'failed' : 'completed');
       }
-      await report.startTimerPromise('Resolution step (lockfile only)', () => resolveFromLockfile(project, report));
-      if (report.hasErrors()) return;
-      // The gate's fetch-step hook announces the policy, verifies and prints the summary.
-      await report.startTimerPromise('Verification step', () => project.fetchEverything({ cache, report }));
     });
   }
 }
