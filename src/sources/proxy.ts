@@ -7,6 +7,7 @@
  * has credentials, its own Proxy-Authorization. For an https: target the
  * tunnel is TLS end to end; for an http: target the proxy can read the bytes.
  */
+import { redactUrl } from '../redact';
 import http from 'http';
 import https from 'https';
 import type { Duplex } from 'stream';
@@ -30,17 +31,7 @@ export class ProxyTunnelError extends Error {
   }
 }
 
-/** The URL without user and password, for messages (a proxy URL may carry credentials). */
-export function redactUrl(url: string | URL): string {
-  try {
-    const parsed = new URL(String(url));
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href.replace(/\/$/, '');
-  } catch {
-    return '<invalid URL>';
-  }
-}
+export { redactUrl };
 
 type Callback = (error: Error | null, socket?: Duplex) => void;
 

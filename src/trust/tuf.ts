@@ -12,6 +12,7 @@
  * the fetcher, so it cannot guarantee that offline mode never touches the
  * network, nor tell an unreachable repository from a tampered one.
  */
+import { withoutUserinfo } from '../redact';
 import { readFileSync } from 'node:fs';
 import { Updater } from 'tuf-js';
 import { ErrorCodes, SigstorePluginError } from '../errors';
@@ -82,9 +83,25 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function resolveTrustMaterial(options: ResolveTrustOptions): Promise<ResolvedTrust> {
   const now = options.now ?? new Date();
-  const resolved = options.trustedRootPath ? fromPinnedFile(options, options.trustedRootPath) : await fromTuf(options, now);
+  const resolved = options.trustedRootPath ? fromPinnedFile(options, options.trustedRootPath) : await fromTufRedacted(options, now);
   enforceMaxAge(resolved, options);
   return resolved;
+}
+
+/** A mirror URL may carry credentials: what is printed, recorded in the evidence or thrown names it without them. */
+async function fromTufRedacted(options: ResolveTrustOptions, now: Date): Promise<ResolvedTrust> {
+  try {
+    const resolved = await fromTuf(options, now);
+    return {
+      ...resolved,
+      material: { ...resolved.material, origin: resolved.material.origin && withoutUserinfo(resolved.material.origin) },
+      summary: withoutUserinfo(resolved.summary),
+      warnings: resolved.warnings.map(withoutUserinfo),
+    };
+  } catch (error) {
+    if (error instanceof Error) error.message = withoutUserinfo(error.message);
+    throw error;
+  }
 }
 
 function fromPinnedFile(options: ResolveTrustOptions, path: string): ResolvedTrust {

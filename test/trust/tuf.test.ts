@@ -224,6 +224,19 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     expect(error.message).toContain(served.url);
   });
 
+  it('names a mirror URL without its credentials in the summary, the origin, warnings and errors', async () => {
+    const withCredentials = served.url.replace('://', '://mirror-user:s3cret@');
+    const resolved = await resolveTrustMaterial(options({ tufMirrorUrl: withCredentials }));
+    const printed = JSON.stringify([resolved.summary, resolved.material.origin, resolved.warnings]);
+    expect(printed).toContain(served.url.replace(/^https?:\/\//, ''));
+    expect(printed).not.toMatch(/s3cret|mirror-user/);
+    await served.close();
+    const error = await rejection(resolveTrustMaterial(options({ tufMirrorUrl: withCredentials, cacheDir: mkdtempSync(join(tmpdir(), 'tuf-cache-')) })));
+    expect(error.code).toBe(ErrorCodes.TUF_UNREACHABLE);
+    expect(error.message).toContain(served.url.replace(/^https?:\/\//, ''));
+    expect(error.message).not.toMatch(/s3cret|mirror-user/);
+  });
+
   it('offline mode with an empty cache of a private mirror fails rather than trusting the public root', async () => {
     const error = await rejection(resolveTrustMaterial(options({ mode: 'offline' })));
     expect(error.code).toBe(ErrorCodes.TUF_UNREACHABLE);
