@@ -62,7 +62,8 @@ function printSummary(session: GateSession, report: Report, summary: Summary, ou
   // A failed package is never part of a completed run, whatever stopped first.
   const final = summary.failures > 0 ? 'failed' : outcome;
   if (reportsJson(report)) for (const locatorHash of session.results.keys()) session.reportPackage(locatorHash, report);
-  report.reportInfo(0, summaryLine(summary));
+  // "0 failures" alone would read as a pass when a stale lockfile or a broken policy stopped the run.
+  report.reportInfo(0, final === 'failed' && summary.failures === 0 ? `${summaryLine(summary)} (stopped before every package was verified)` : summaryLine(summary));
   report.reportJson({ type: 'sigstore-summary', outcome: final, ...summary });
   session.summaryOutcome = final;
   return final;

@@ -90,6 +90,7 @@ describe('yarn sigstore verify', () => {
     expect(result.code).toBe(1);
     expect(result.output).toContain('supreme-goggles');
     expect(result.output).not.toContain('sigstore: 2 verified');
+    expect(result.output).toContain('0 failures (stopped before every package was verified)');
 
     const json = await p.run(['sigstore', 'verify', '--json']);
     expect(json.code).toBe(1);
