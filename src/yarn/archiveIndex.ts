@@ -20,10 +20,10 @@
  * The policy and pins are never cached: every install judges afresh.
  */
 import { createHash } from 'crypto';
-import { statSync } from 'fs';
+import { statSync, type BigIntStats } from 'fs';
 import { join } from 'path';
 import type { PackageVerification } from '../verify/types';
-import type { BindingRecord } from './bindings';
+import { isSha512Hex, type BindingRecord } from './bindings';
 import type { ManifestFacts } from './manifestCheck';
 import { readRecord, writeRecord } from './recordFiles';
 import { reviveVerification } from './verificationCache';
@@ -47,13 +47,14 @@ export interface HashedFile {
   identity?: string;
 }
 
-const identityOf = (stats: ReturnType<typeof statBig>): string => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+const identityOf = (stats: BigIntStats): string => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
 // Synchronous on purpose: a few microseconds, where an async stat would queue behind the link step's file copies in libuv's pool.
 const statBig = (path: string) => statSync(path, { bigint: true });
 
-/** The zip's identity now, for comparing with an index entry. */
-export function fileIdentity(path: string): string {
-  return identityOf(statBig(path));
+/** The file's identity now, for comparing with an index entry; undefined when there is no file. */
+export function fileIdentity(path: string): string | undefined {
+  const stats = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return stats && identityOf(stats);
 }
 
 /** Hashes a file and says whether its identity may be recorded (unchanged while hashed, not racy). */
@@ -67,14 +68,13 @@ export async function hashWithIdentity(path: string, hash: (path: string) => Pro
   return observed === identityOf(statBig(path)) ? { sha512, observed, identity: observed } : { sha512, observed };
 }
 
-const SHA512_HEX = /^[0-9a-f]{128}$/;
 
 /** The MAC says this user's plugin wrote it; the shape check keeps an older format from being misread. */
 function wellFormed(entry: ArchiveEntry): boolean {
   return (
     typeof entry?.zipPath === 'string' &&
-    SHA512_HEX.test(entry.zipSha512) &&
-    SHA512_HEX.test(entry.tgzSha512) &&
+    isSha512Hex(entry.zipSha512) &&
+    isSha512Hex(entry.tgzSha512) &&
     typeof entry.name === 'string' &&
     typeof entry.version === 'string' &&
     Array.isArray(entry.manifest?.dependencies) &&

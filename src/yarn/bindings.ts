@@ -16,12 +16,14 @@ export interface BindingRecord {
   version: string;
 }
 
+export const isSha512Hex = (value: unknown): value is string => typeof value === 'string' && /^[0-9a-f]{128}$/.test(value);
+
 export class BindingStore {
   constructor(private readonly store: RecordStore) {}
 
   async read(zipSha512: string): Promise<BindingRecord | undefined> {
     const record = await this.store.get<BindingRecord>('bindings', zipSha512);
-    return record?.zipSha512 === zipSha512 && /^[0-9a-f]{128}$/.test(record.tgzSha512) ? record : undefined;
+    return record?.zipSha512 === zipSha512 && isSha512Hex(record.tgzSha512) ? record : undefined;
   }
 
   write(record: BindingRecord): void {

@@ -8,7 +8,6 @@
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { Configuration, httpUtils, structUtils, type FetchOptions, type FetchResult, type Fetcher, type Locator } from '@yarnpkg/core';
 import { NpmHttpFetcher, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
-import { existsSync } from 'fs';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseJsonBody, sourceError } from '../sources/http';
 import { sha512File, sha512Hex } from './bindings';
@@ -153,15 +152,16 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
   const name = structUtils.stringifyIdent(locator);
   const version = npmVersion(locator)!;
   const zipPath = npath.fromPortablePath(result.packageFs.getRealPath());
-  if (!existsSync(zipPath)) {
+  const current = fileIdentity(zipPath);
+  if (current === undefined) {
     // Packages for other platforms are mocked: nothing of them is installed.
     if (opts.cacheOptions?.mockedPackages?.has(locator.locatorHash)) return session.recordSource(locator, 'local', 'not installed on this platform');
     throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${name}@${version}: no archive at ${zipPath} to verify`, { subject: `${name}@${version}` }));
   }
   const bound = session.boundArchives.get(locator.locatorHash);
   // The link step's second fetch of the archive this install bound and checked already.
-  if (bound?.zipPath === zipPath && bound.observed === fileIdentity(zipPath)) return;
-  const { sha512: zipSha512, observed, identity, entry } = await session.archiveDigest(locator, zipPath);
+  if (bound?.zipPath === zipPath && bound.observed === current) return;
+  const { sha512: zipSha512, observed, identity, entry } = await session.archiveDigest(locator, zipPath, current);
   if (bound?.zipSha512 === zipSha512) return;
 
   let tgzSha512 = session.loaderHashes.get(locator.locatorHash);

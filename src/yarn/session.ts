@@ -11,10 +11,10 @@ import type { LoadedPolicy, Verdict, VerificationOutcome } from '../policy';
 import type { SourcedDocument } from '../sources/types';
 import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
-import { ArchiveIndex, fileIdentity, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
+import { ArchiveIndex, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
 import { BindingStore, sha512File, type BindingRecord } from './bindings';
 import { RecordStore } from './recordStore';
-import { VerificationCache } from './verificationCache';
+import { VerificationCache, isResultFor } from './verificationCache';
 import { VerifierThread } from './verifierThread';
 import type { ManifestFacts } from './manifestCheck';
 import { claimedSha512 } from '../verify/statement';
@@ -130,7 +130,8 @@ export class GateSession {
    * when `sigstoreRecheckAttestations` is off.
    */
   prefetch(locators: Iterable<Locator>): void {
-    const ordered = [...locators].map((locator) => ({ locator, key: structUtils.stringifyLocator(locator) }));
+    // Every fetch calls this for its own locator, almost always prefetched already: filter before sorting.
+    const ordered = [...locators].filter((locator) => !this.prefetched.has(locator.locatorHash)).map((locator) => ({ locator, key: structUtils.stringifyLocator(locator) }));
     ordered.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const { locator } of ordered) {
       if (this.prefetched.has(locator.locatorHash)) continue;
@@ -169,21 +170,20 @@ export class GateSession {
   private seedVerifications(trustDigest: string): void {
     for (const entry of this.index.entries()) {
       const result = entry.verified?.trustDigest === trustDigest ? entry.verified.result : undefined;
-      const subject = { name: entry.name, version: entry.version, sha512Hex: entry.tgzSha512 };
-      if (result?.subject?.name !== subject.name || result.subject.version !== subject.version || result.subject.sha512Hex !== subject.sha512Hex) continue;
-      this.cachedVerifications.set(VerificationCache.contentKey(subject, trustDigest), Promise.resolve(result));
+      const subject = archiveSubject(entry);
+      if (isResultFor(result, subject)) this.cachedVerifications.set(VerificationCache.contentKey(subject, trustDigest), Promise.resolve(result));
     }
   }
 
   /**
    * The sha512 of the zip Yarn holds for this locator: from the archive index
-   * when the file's identity is the one recorded there, else hashed. `entry`:
+   * when the file's identity (`current`, just read) is the one recorded there, else hashed. `entry`:
    * the index's entry for this very archive, if any.
    */
-  async archiveDigest(locator: Locator, zipPath: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
+  async archiveDigest(locator: Locator, zipPath: string, current: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
     await this.index.load();
     const entry = this.index.entry(locator.locatorHash, zipPath);
-    if (entry?.identity !== undefined && entry.identity === fileIdentity(zipPath)) return { sha512: entry.zipSha512, observed: entry.identity, identity: entry.identity, entry };
+    if (entry?.identity !== undefined && entry.identity === current) return { sha512: entry.zipSha512, observed: current, identity: current, entry };
     const hashed = await hashWithIdentity(zipPath, sha512File);
     return entry?.zipSha512 === hashed.sha512 ? { ...hashed, entry } : hashed;
   }
@@ -204,10 +204,8 @@ export class GateSession {
     const { trust } = await this.ready();
     const entries = new Map<string, ArchiveEntry>();
     for (const [locatorHash, { observed: _observed, ...archive }] of this.boundArchives) {
-      const result = this.results.get(locatorHash);
-      const verification = result?.verification;
-      const sameBytes = verification?.subject.sha512Hex === archive.tgzSha512 && verification.subject.name === archive.name && verification.subject.version === archive.version;
-      entries.set(locatorHash, sameBytes ? { ...archive, verified: { trustDigest: trust.digest, result: verification } } : archive);
+      const verification = this.results.get(locatorHash)?.verification;
+      entries.set(locatorHash, isResultFor(verification, archiveSubject(archive)) ? { ...archive, verified: { trustDigest: trust.digest, result: verification } } : archive);
     }
     await this.index.save(entries);
   }
@@ -418,6 +416,11 @@ export class GateSession {
     const code = result.error?.code ?? ErrorCodes.POLICY_DENIED;
     throw reportError({ code, message: result.verdict.message });
   }
+}
+
+/** The tarball an archive was made from, as a verification subject. */
+function archiveSubject(archive: BindingRecord): PackageSubject {
+  return { name: archive.name, version: archive.version, sha512Hex: archive.tgzSha512 };
 }
 
 /** Whether the report prints JSON events: StreamReport's own flag; any other report is asked (reportJson decides). */

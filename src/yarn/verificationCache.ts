@@ -26,6 +26,12 @@ export function reviveVerification<T extends PackageVerification | undefined>(re
   return result;
 }
 
+/** Whether a cached result is about exactly these bytes of this package (its key or index entry already says so: checking again is free). */
+export function isResultFor(result: PackageVerification | undefined, subject: PackageSubject): result is PackageVerification {
+  const about = result?.subject;
+  return about?.name === subject.name && about.version === subject.version && about.sha512Hex === subject.sha512Hex;
+}
+
 export class VerificationCache {
   constructor(private readonly store: RecordStore) {}
 
@@ -40,9 +46,7 @@ export class VerificationCache {
 
   async read(key: string, subject: PackageSubject): Promise<PackageVerification | undefined> {
     const entry = reviveVerification(await this.store.get<PackageVerification>('verified', key));
-    const cached = entry?.subject;
-    // The key already binds the subject; checking it again costs nothing.
-    return cached?.name === subject.name && cached.version === subject.version && cached.sha512Hex === subject.sha512Hex ? entry : undefined;
+    return isResultFor(entry, subject) ? entry : undefined;
   }
 
   write(key: string, verification: PackageVerification): void {
