@@ -31,8 +31,6 @@ export class ProxyTunnelError extends Error {
   }
 }
 
-export { redactUrl };
-
 type Callback = (error: Error | null, socket?: Duplex) => void;
 
 function openTunnel(proxy: URL, host: string, port: number, options: ProxyAgentOptions, callback: Callback): void {

@@ -56,7 +56,7 @@ function networkOptions(configuration: Configuration, url: string): Pick<HttpGet
 
 const files = new Map<string, Buffer>();
 
-/** Read once per process, as Yarn does (two requests per package would otherwise read the CA file each time). */
+/** Read once per process, as Yarn does (every attestation request would otherwise read the CA file again). */
 function cachedFile(path: string | null): Buffer | undefined {
   if (!path) return undefined;
   let content = files.get(path);

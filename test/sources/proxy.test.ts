@@ -18,7 +18,7 @@ import npmPlugin from '@yarnpkg/plugin-npm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findAttestations } from '../../src/sources';
 import { closeIdleConnections, httpGet } from '../../src/sources/httpClient';
-import { redactUrl } from '../../src/sources/proxy';
+import { redactUrl } from '../../src/redact';
 import { yarnTransport } from '../../src/yarn/transport';
 import type { SigstoreSettings } from '../../src/yarn/settings';
 import { fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixtures';
