@@ -7,8 +7,7 @@
  */
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { parseJsonBody } from './http';
-import { attestationsPath, findOnRegistry, registryGet } from './registry';
+import { attestationsPath, escapedName, findOnRegistry, foundDocument, registryGet } from './registry';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 export * from './types';
@@ -20,12 +19,9 @@ export async function findAttestations(pkg: PackageLookup, options: SourceOption
   const subject = `${pkg.name}@${pkg.version}`;
 
   if (options.bundleDirectory) {
-    const file = join(options.bundleDirectory, `${pkg.name.replace('/', '%2f')}@${pkg.version}.json`);
+    const file = join(options.bundleDirectory, `${escapedName(pkg.name)}@${pkg.version}.json`);
     searched.push(file);
-    if (existsSync(file)) {
-      const document = parseJsonBody(readFileSync(file), options.maxResponseBytes, subject, file);
-      return { found: true, document, origin: 'bundle-directory', url: file };
-    }
+    if (existsSync(file)) return foundDocument(readFileSync(file), options, subject, file, 'bundle-directory');
   }
 
   const scopeRegistry = attestationRegistryFor(pkg.name, options.attestationRegistries);
@@ -34,7 +30,7 @@ export async function findAttestations(pkg: PackageLookup, options: SourceOption
     const url = scopeRegistry + path;
     searched.push(url);
     const body = await registryGet(options, subject, scopeRegistry, path);
-    if (body !== null) return { found: true, document: parseJsonBody(body, options.maxResponseBytes, subject, url), origin: 'attestation-registry', url };
+    if (body !== null) return foundDocument(body, options, subject, url, 'attestation-registry');
   }
 
   return findOnRegistry(pkg, options, searched);

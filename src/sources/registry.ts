@@ -30,9 +30,19 @@ import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 const ATTESTATIONS_PATH = '/-/npm/v1/attestations/';
 
+/** A package name as npm's registry paths (and the bundle directory's file names) write it: `@scope%2fname`. */
+export function escapedName(name: string): string {
+  return name.replace('/', '%2f');
+}
+
 /** `/-/npm/v1/attestations/<name, / as %2f>@<version>`: npm's endpoint path, on any registry. */
 export function attestationsPath(pkg: { name: string; version: string }): string {
-  return `${ATTESTATIONS_PATH}${pkg.name.replace('/', '%2f')}@${encodeURIComponent(pkg.version)}`;
+  return `${ATTESTATIONS_PATH}${escapedName(pkg.name)}@${encodeURIComponent(pkg.version)}`;
+}
+
+/** A document found at `url`: the body parsed within the size cap, or the package's coded error. */
+export function foundDocument(body: Buffer, options: SourceOptions, subject: string, url: string, origin: string): SourcedDocument {
+  return { found: true, document: parseJsonBody(body, options.maxResponseBytes, subject, url), origin, url };
 }
 
 /** Fetches `path` on `registry` with its credentials; `null` on 404. Failures become the package's source error. */
@@ -46,9 +56,9 @@ export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions,
   const endpointUrl = pkg.registry + endpointPath;
   searched.push(endpointUrl);
   const direct = await registryGet(options, subject, pkg.registry, endpointPath);
-  if (direct !== null) return { found: true, document: parseJsonBody(direct, options.maxResponseBytes, subject, endpointUrl), origin: 'registry', url: endpointUrl };
+  if (direct !== null) return foundDocument(direct, options, subject, endpointUrl, 'registry');
 
-  const packumentPath = `/${pkg.name.replace('/', '%2f')}`;
+  const packumentPath = `/${escapedName(pkg.name)}`;
   const packumentUrl = pkg.registry + packumentPath;
   searched.push(packumentUrl);
   const packumentBody = await registryGet(options, subject, pkg.registry, packumentPath);
@@ -64,7 +74,7 @@ export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions,
   const body =
     target.kind === 'registry' ? await registryGet(options, subject, pkg.registry, target.path) : await get(subject, attestationsUrl, () => options.transport.anonymousGet(target.url));
   if (body === null) throw missing();
-  return { found: true, document: parseJsonBody(body, options.maxResponseBytes, subject, attestationsUrl), origin: 'registry', url: attestationsUrl };
+  return foundDocument(body, options, subject, attestationsUrl, 'registry');
 }
 
 /** Paths equal once percent-decoded (`@scope/name` and `@scope%2fname` name one document). */
