@@ -23,7 +23,7 @@ import { createHash } from 'crypto';
 import { statSync, type BigIntStats } from 'fs';
 import { join } from 'path';
 import type { PackageVerification } from '../verify/types';
-import { isSha512Hex, type BindingRecord } from './bindings';
+import { isSha512Hex, sha512File, type BindingRecord } from './bindings';
 import type { ManifestFacts } from './manifestCheck';
 import { readRecord, writeRecord } from './recordFiles';
 import { reviveVerification } from './verificationCache';
@@ -58,10 +58,10 @@ export function fileIdentity(path: string): string | undefined {
 }
 
 /** Hashes a file and says whether its identity may be recorded (unchanged while hashed, not racy). */
-export async function hashWithIdentity(path: string, hash: (path: string) => Promise<string>): Promise<HashedFile> {
+export async function hashWithIdentity(path: string): Promise<HashedFile> {
   const before = statBig(path);
   const startedNs = BigInt(Date.now()) * 1_000_000n;
-  const sha512 = await hash(path);
+  const sha512 = await sha512File(path);
   const observed = identityOf(before);
   // A zip this young (every zip of a cold install) is never vouched for by identity: no second stat needed.
   if (before.ctimeNs + RACY_NS >= startedNs) return { sha512, observed };

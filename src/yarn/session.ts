@@ -12,7 +12,7 @@ import type { SourcedDocument } from '../sources/types';
 import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 import { ArchiveIndex, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
-import { BindingStore, sha512File, type BindingRecord } from './bindings';
+import { BindingStore, type BindingRecord } from './bindings';
 import { RecordStore } from './recordStore';
 import { VerificationCache, isResultFor } from './verificationCache';
 import { VerifierThread } from './verifierThread';
@@ -184,7 +184,7 @@ export class GateSession {
     await this.index.load();
     const entry = this.index.entry(locator.locatorHash, zipPath);
     if (entry?.identity !== undefined && entry.identity === current) return { sha512: entry.zipSha512, observed: current, identity: current, entry };
-    const hashed = await hashWithIdentity(zipPath, sha512File);
+    const hashed = await hashWithIdentity(zipPath);
     return entry?.zipSha512 === hashed.sha512 ? { ...hashed, entry } : hashed;
   }
 
