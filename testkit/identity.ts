@@ -13,13 +13,15 @@ export type SigningIdentity = Omit<SignerIdentity, 'sanType' | 'issuer'> & {
   issuer: string;
   /** Emit the legacy raw-string extensions .1-.6 as well (default: when githubWorkflowRepository is set; .1 always). */
   legacyExtensions?: boolean;
-  /** Emit the v2 DER UTF8String extensions .8-.22 (default true; false mimics an old certificate). */
+  /** Emit the v2 DER UTF8String extensions .8-.23 (default true; false mimics an old certificate). */
   v2Extensions?: boolean;
+  /** Extensions added as they are, e.g. a claim in the wrong encoding (to stage a malformed certificate). */
+  extraExtensions?: CertificateExtension[];
 };
 
 const FULCIO_OID = '1.3.6.1.4.1.57264.1';
 
-/** v2 claims (.8-.22, DER UTF8String). */
+/** v2 claims (.8-.23, DER UTF8String). */
 export const V2_CLAIM_OIDS: Record<string, keyof SigningIdentity> = {
   [`${FULCIO_OID}.8`]: 'issuer',
   [`${FULCIO_OID}.9`]: 'buildSignerUri',
@@ -36,6 +38,7 @@ export const V2_CLAIM_OIDS: Record<string, keyof SigningIdentity> = {
   [`${FULCIO_OID}.20`]: 'buildTrigger',
   [`${FULCIO_OID}.21`]: 'runInvocationUri',
   [`${FULCIO_OID}.22`]: 'sourceRepositoryVisibility',
+  [`${FULCIO_OID}.23`]: 'deploymentEnvironment',
 };
 
 /** Legacy claims (.1-.6, raw bytes). */
@@ -70,7 +73,7 @@ export function identityExtensions(identity: SigningIdentity): CertificateExtens
       if (typeof value === 'string') extensions.push({ oid, value });
     }
   }
-  return extensions;
+  return [...extensions, ...(identity.extraExtensions ?? [])];
 }
 
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -89,6 +92,8 @@ export interface GitHubIdentityOptions {
   trigger?: string;
   runner?: 'github-hosted' | 'self-hosted' | string;
   visibility?: 'public' | 'private' | 'internal' | string;
+  /** The job's deployment environment (.23); absent by default, as for a job that names none. */
+  environment?: string;
   /** A reusable workflow that signed, `owner/repo/.github/workflows/x.yml@ref`; default: the workflow itself. */
   buildSigner?: string;
   runId?: string;
@@ -125,6 +130,7 @@ export function githubIdentity(options: GitHubIdentityOptions): SigningIdentity 
     }),
     githubWorkflowName: 'Release',
     githubWorkflowRepository: options.repository,
+    ...(options.environment === undefined ? {} : { deploymentEnvironment: options.environment }),
     ...options.overrides,
   };
 }

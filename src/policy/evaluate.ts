@@ -80,12 +80,12 @@ export function evaluateZeroConfig(pkg: PackageRef, outcome: VerificationOutcome
   return { decision: 'allow', reason: 'verified', mismatches: [], message: `${id}: verified (no trust policy)` };
 }
 
-function requirementMismatches(rule: PolicyRule, outcome: Exclude<VerificationOutcome, { status: 'failed' }>): Mismatch[] {
+function requirementMismatches(rule: PolicyRule, pkg: PackageRef, outcome: Exclude<VerificationOutcome, { status: 'failed' }>): Mismatch[] {
   const result = outcome.status === 'verified' ? outcome.result : undefined;
   const evidence = result?.provenance ? 'provenance' : result?.publish ? 'publish attestation only' : 'no attestation';
   if (rule.require === 'provenance') {
     if (!result?.provenance) return [{ field: 'require', expected: 'provenance', found: evidence }];
-    return rule.identity ? identityMismatches(rule.identity, result.provenance) : [];
+    return rule.identity ? identityMismatches(rule.identity, result.provenance, pkg.version) : [];
   }
   if (rule.require === 'publish' && !result?.publish) {
     return [{ field: 'require', expected: 'publish attestation', found: result?.provenance ? 'provenance without publish attestation' : evidence }];
@@ -117,7 +117,7 @@ export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: Veri
   if (mode.mode === 'off') {
     return { ...base, decision: 'allow', reason: 'policy-off', mismatches: [], message: `${id}: policy off for ${description}` };
   }
-  const mismatches = requirementMismatches(rule, outcome);
+  const mismatches = requirementMismatches(rule, pkg, outcome);
   if (mismatches.length > 0) {
     const decision = mode.mode === 'warn' ? 'warn' : 'deny';
     const verb = decision === 'warn' ? 'would be denied (warn mode)' : 'denied';

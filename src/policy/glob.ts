@@ -7,17 +7,39 @@
  */
 
 const GLOB_SPECIALS = /[.+?^${}()|[\]\\\/]/g;
+const REGEXP_SPECIALS = /[.*+?^${}()|[\]\\\/]/g;
+
+/** The placeholder an identity glob may hold: the exact version being installed. */
+export const VERSION_PLACEHOLDER = '{version}';
+/** Anything shaped like a placeholder, to reject the ones that do not exist (`{name}`). */
+export const PLACEHOLDER_SHAPE = /\{[A-Za-z_][A-Za-z0-9_-]*\}/g;
+
+export interface GlobOptions {
+  ignoreCase?: boolean;
+  /** Replaces `{version}`, as literal text: a `*` in it would be a star, never a wildcard. */
+  version?: string;
+}
 
 export function hasWildcard(pattern: string): boolean {
   return pattern.includes('*');
 }
 
-/** Compiles a glob to an anchored RegExp. */
-export function compileGlob(pattern: string, options: { ignoreCase?: boolean } = {}): RegExp {
-  const body = pattern
+/** The pattern as a user reads it once `{version}` is replaced (for messages). */
+export function withVersion(pattern: string, version: string | undefined): string {
+  return version === undefined ? pattern : pattern.split(VERSION_PLACEHOLDER).join(version);
+}
+
+function globBody(pattern: string): string {
+  return pattern
     .split('**')
     .map((part) => part.split('*').map((literal) => literal.replace(GLOB_SPECIALS, '\\$&')).join('[^/]*'))
     .join('.*');
+}
+
+/** Compiles a glob to an anchored RegExp. */
+export function compileGlob(pattern: string, options: GlobOptions = {}): RegExp {
+  const parts = options.version === undefined ? [pattern] : pattern.split(VERSION_PLACEHOLDER);
+  const body = parts.map(globBody).join((options.version ?? '').replace(REGEXP_SPECIALS, '\\$&'));
   return new RegExp(`^${body}$`, options.ignoreCase ? 'is' : 's');
 }
 
@@ -42,11 +64,11 @@ export function normalizeGitHubUri(uri: string): string {
 }
 
 /** Matches a URI glob against a URI, GitHub owner/repository case-insensitively. */
-export function matchUriGlob(pattern: string, value: string): boolean {
-  return compileGlob(normalizeGitHubUri(pattern)).test(normalizeGitHubUri(value));
+export function matchUriGlob(pattern: string, value: string, version?: string): boolean {
+  return compileGlob(normalizeGitHubUri(pattern), { version }).test(normalizeGitHubUri(value));
 }
 
-/** Matches a case-sensitive glob (refs, paths). */
-export function matchGlob(pattern: string, value: string): boolean {
-  return compileGlob(pattern).test(value);
+/** Matches a glob (case-sensitive unless told: refs, paths). */
+export function matchGlob(pattern: string, value: string, options: GlobOptions = {}): boolean {
+  return compileGlob(pattern, options).test(value);
 }

@@ -4,7 +4,7 @@
  * satisfies a field that names it.
  */
 import type { SignerIdentity, VerifiedProvenance } from '../verify/types';
-import { matchGlob, matchUriGlob } from './glob';
+import { matchGlob, matchUriGlob, withVersion } from './glob';
 import type { IdentityRequirement } from './model';
 
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -50,25 +50,30 @@ export function signerWorkflowOf(identity: SignerIdentity): string | undefined {
   return identity.buildSignerUri ?? (identity.sanType === 'uri' ? identity.san : undefined);
 }
 
-const anyOf = (globs: string[]) => globs.join(' or ');
-
-/** Every identity field that the provenance does not satisfy (empty: it matches). */
-export function identityMismatches(requirement: IdentityRequirement, provenance: VerifiedProvenance): Mismatch[] {
+/**
+ * Every identity field that the provenance does not satisfy (empty: it matches).
+ * `version`, the exact version being installed, replaces `{version}` in glob
+ * fields as literal text; messages show the replaced value.
+ */
+export function identityMismatches(requirement: IdentityRequirement, provenance: VerifiedProvenance, version?: string): Mismatch[] {
   const signer = provenance.identity;
   const mismatches: Mismatch[] = [];
+  const anyOf = (globs: string[]) => globs.map((glob) => withVersion(glob, version)).join(' or ');
   const check = (field: keyof IdentityRequirement, expected: string, found: string | undefined, matches: (found: string) => boolean) => {
     if (found === undefined || !matches(found)) mismatches.push({ field: `identity.${field}`, expected, found });
   };
-  const { issuer, repository, workflow, signerWorkflow, ref, san, repositoryId, ownerId, runner, trigger, predicateType } = requirement;
+  const { issuer, repository, workflow, signerWorkflow, ref, san, repositoryId, ownerId, runner, trigger, predicateType, environment } = requirement;
   if (issuer !== undefined) check('issuer', issuer, signer.issuer, (found) => found === issuer);
-  if (repository) check('repository', anyOf(repository), sourceRepositoryOf(signer), (found) => repository.some((g) => matchUriGlob(g, found)));
+  if (repository) check('repository', anyOf(repository), sourceRepositoryOf(signer), (found) => repository.some((g) => matchUriGlob(g, found, version)));
   if (workflow) check('workflow', anyOf(workflow), workflowPathOf(signer) ?? signer.buildConfigUri, () => {
     const path = workflowPathOf(signer);
-    return path !== undefined && workflow.some((g) => matchGlob(g, path));
+    return path !== undefined && workflow.some((g) => matchGlob(g, path, { version }));
   });
-  if (signerWorkflow) check('signerWorkflow', anyOf(signerWorkflow), signerWorkflowOf(signer), (found) => signerWorkflow.some((g) => matchUriGlob(g, found)));
-  if (ref) check('ref', anyOf(ref), signer.sourceRepositoryRef, (found) => ref.some((g) => matchGlob(g, found)));
-  if (san) check('san', anyOf(san), signer.san, (found) => san.some((g) => matchUriGlob(g, found)));
+  if (signerWorkflow) check('signerWorkflow', anyOf(signerWorkflow), signerWorkflowOf(signer), (found) => signerWorkflow.some((g) => matchUriGlob(g, found, version)));
+  if (ref) check('ref', anyOf(ref), signer.sourceRepositoryRef, (found) => ref.some((g) => matchGlob(g, found, { version })));
+  if (san) check('san', anyOf(san), signer.san, (found) => san.some((g) => matchUriGlob(g, found, version)));
+  // GitHub environment names are case-insensitive (`Production` is `production`).
+  if (environment) check('environment', anyOf(environment), signer.deploymentEnvironment, (found) => environment.some((g) => matchGlob(g, found, { version, ignoreCase: true })));
   if (repositoryId !== undefined) check('repositoryId', repositoryId, signer.sourceRepositoryIdentifier, (found) => found === repositoryId);
   if (ownerId !== undefined) check('ownerId', ownerId, signer.sourceRepositoryOwnerIdentifier, (found) => found === ownerId);
   if (runner !== undefined) check('runner', runner, signer.runnerEnvironment, (found) => found === runner);

@@ -13,7 +13,10 @@ export const RUNNERS: readonly RunnerEnvironment[] = ['github-hosted', 'self-hos
 export const MODE_STRICTNESS: Record<PolicyMode, number> = { off: 0, warn: 1, enforce: 2 };
 export const REQUIREMENT_STRICTNESS: Record<Requirement, number> = { none: 0, publish: 1, provenance: 2 };
 
-/** Who must have signed the provenance. Glob fields accept one glob or a list (any may match). */
+/**
+ * Who must have signed the provenance. Glob fields accept one glob or a list
+ * (any may match), and `{version}` for the version being installed.
+ */
 export interface IdentityRequirement {
   issuer?: string;
   repository?: string[];
@@ -26,6 +29,8 @@ export interface IdentityRequirement {
   runner?: RunnerEnvironment;
   trigger?: string[];
   predicateType?: string;
+  /** Deployment environment (.23) globs, compared case-insensitively. */
+  environment?: string[];
 }
 
 export interface PolicyRule {

@@ -2,7 +2,7 @@
  * Turns a parsed policy document into the validated model, collecting every
  * problem (file, path inside it, what was expected) instead of stopping at the first.
  */
-import { globProblem } from './glob';
+import { globProblem, PLACEHOLDER_SHAPE, VERSION_PLACEHOLDER } from './glob';
 import {
   POLICY_MODES,
   REQUIREMENTS,
@@ -73,15 +73,35 @@ function parseDate(value: unknown, path: string, problems: Problems): string | u
   return problems.error(path, 'a date YYYY-MM-DD', value);
 }
 
-/** One glob or a list of globs. `normalize` expands accepted shorthands. */
-function globList(value: unknown, path: string, problems: Problems, normalize: (glob: string) => string | undefined, expected: string): string[] | undefined {
+/** The placeholders in a text that are not among `known` (anything shaped `{word}`). */
+function unknownPlaceholders(text: string, known: readonly string[]): string[] {
+  return (text.match(PLACEHOLDER_SHAPE) ?? []).filter((placeholder) => !known.includes(placeholder));
+}
+
+/** What a field takes in place of an unknown placeholder: never literal text, always an error. */
+function placeholderExpected(known: readonly string[]): string {
+  return known.length > 0 ? `no placeholder other than ${known.join(', ')} (the version being installed)` : `no placeholder (${VERSION_PLACEHOLDER} is replaced only in identity globs)`;
+}
+
+/** A field compared exactly: a placeholder in it would never be replaced. */
+function noPlaceholder(value: unknown, path: string, problems: Problems): void {
+  if (typeof value === 'string' && unknownPlaceholders(value, []).length > 0) problems.error(path, placeholderExpected([]), value);
+}
+
+/**
+ * One glob or a list of globs. `normalize` expands accepted shorthands;
+ * `placeholders` are the ones the field replaces (`{version}` in identity globs).
+ */
+function globList(value: unknown, path: string, problems: Problems, normalize: (glob: string) => string | undefined, expected: string, placeholders: readonly string[] = [VERSION_PLACEHOLDER]): string[] | undefined {
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) return problems.error(path, `${expected}, or a non-empty list of them`, value);
   const globs: string[] = [];
   items.forEach((item, i) => {
     const itemPath = Array.isArray(value) ? join(path, i) : path;
+    const unknown = typeof item === 'string' ? unknownPlaceholders(item, placeholders) : [];
     const normalized = typeof item === 'string' && !globProblem(item) ? normalize(item) : undefined;
-    if (normalized === undefined) problems.error(itemPath, expected, item);
+    if (unknown.length > 0) problems.error(itemPath, placeholderExpected(placeholders), unknown.join(', '));
+    else if (normalized === undefined) problems.error(itemPath, expected, item);
     else globs.push(normalized);
   });
   return globs.length === items.length ? globs : undefined;
@@ -101,7 +121,9 @@ function exactId(value: unknown, path: string, problems: Problems): string | und
   return problems.error(path, 'an immutable id (a number or a string without spaces)', value);
 }
 
-const IDENTITY_KEYS = ['issuer', 'repository', 'workflow', 'signerWorkflow', 'ref', 'san', 'repositoryId', 'ownerId', 'runner', 'trigger', 'predicateType'] as const;
+const IDENTITY_KEYS = ['issuer', 'repository', 'workflow', 'signerWorkflow', 'ref', 'san', 'repositoryId', 'ownerId', 'runner', 'trigger', 'predicateType', 'environment'] as const;
+/** Identity fields compared exactly as written: a placeholder in them is a mistake. */
+const EXACT_IDENTITY_KEYS = ['issuer', 'repositoryId', 'ownerId', 'predicateType'] as const;
 
 function validateIdentity(value: unknown, path: string, problems: Problems): IdentityRequirement | undefined {
   if (!isDict(value)) return problems.error(path, 'a mapping of identity fields', value);
@@ -117,11 +139,13 @@ function validateIdentity(value: unknown, path: string, problems: Problems): Ide
     identity.workflow = globList(value.workflow, at('workflow'), problems, (g) => (g.startsWith('/') || g.includes('@') || g.includes('://') ? undefined : g), 'a workflow file path glob inside the repository, e.g. .github/workflows/release.yml');
   }
   if ('ref' in value) identity.ref = globList(value.ref, at('ref'), problems, (g) => g, 'a git ref glob, e.g. refs/tags/v*');
-  if ('trigger' in value) identity.trigger = globList(value.trigger, at('trigger'), problems, (g) => (g.includes('*') ? undefined : g), 'a trigger name (no glob), e.g. push, release');
+  if ('trigger' in value) identity.trigger = globList(value.trigger, at('trigger'), problems, (g) => (g.includes('*') ? undefined : g), 'a trigger name (no glob), e.g. push, release', []);
   if ('repositoryId' in value) identity.repositoryId = exactId(value.repositoryId, at('repositoryId'), problems);
   if ('ownerId' in value) identity.ownerId = exactId(value.ownerId, at('ownerId'), problems);
   if ('runner' in value) identity.runner = oneOf(value.runner, RUNNERS, at('runner'), problems);
   if ('predicateType' in value) identity.predicateType = nonEmptyString(value.predicateType, at('predicateType'), problems);
+  if ('environment' in value) identity.environment = globList(value.environment, at('environment'), problems, (g) => g, 'a deployment environment name glob, e.g. production');
+  for (const key of EXACT_IDENTITY_KEYS) noPlaceholder(value[key], at(key), problems);
   return identity;
 }
 

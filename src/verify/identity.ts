@@ -1,6 +1,6 @@
 /**
  * Fulcio certificate claims -> SignerIdentity. Old certificates carry only the
- * v1 extensions (OIDs .1-.6, raw bytes); newer ones the v2 extensions (.8-.22,
+ * v1 extensions (OIDs .1-.6, raw bytes); newer ones the v2 extensions (.8-.23,
  * a DER UTF8String each). Where both exist the v2 value wins. A claim the
  * certificate does not carry stays absent.
  */
@@ -30,6 +30,7 @@ const V2_CLAIMS: ReadonlyArray<[number, Claim]> = [
   [20, 'buildTrigger'],
   [21, 'runInvocationUri'],
   [22, 'sourceRepositoryVisibility'],
+  [23, 'deploymentEnvironment'],
 ];
 
 /** v1 extensions (deprecated by Fulcio): raw string values. */

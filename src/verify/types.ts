@@ -9,7 +9,7 @@ export const PREDICATE_NPM_PUBLISH_V01 = 'https://github.com/npm/attestation/tre
 
 /**
  * Claims of a Fulcio signing certificate, read from either the v1 extensions
- * (OIDs 1.3.6.1.4.1.57264.1.1-.6, raw strings) or the v2 ones (.8-.22, DER
+ * (OIDs 1.3.6.1.4.1.57264.1.1-.6, raw strings) or the v2 ones (.8-.23, DER
  * UTF8String). A claim the certificate does not carry is absent: never guessed.
  */
 export interface SignerIdentity {
@@ -46,6 +46,8 @@ export interface SignerIdentity {
   runInvocationUri?: string;
   /** Source repository visibility at signing (.22). */
   sourceRepositoryVisibility?: string;
+  /** Deployment environment (.23): the CI environment the job ran in (GitHub `environment`); only when the job named one. */
+  deploymentEnvironment?: string;
   /** Legacy .4 GitHub workflow name (only in old certificates). */
   githubWorkflowName?: string;
   /** Legacy .5 GitHub workflow repository, `owner/name` (only in old certificates). */

@@ -26,7 +26,7 @@ import type { PackageVerification } from '../verify/types';
 import { isSha512Hex, sha512File, type BindingRecord } from './bindings';
 import type { ManifestFacts } from './manifestCheck';
 import { readRecord, writeRecord } from './recordFiles';
-import { reviveVerification } from './verificationCache';
+import { RESULT_FORMAT, reviveVerification } from './verificationCache';
 
 /** Two seconds: coarser than any timestamp granularity a cache folder is likely to sit on. */
 const RACY_NS = 2_000_000_000n;
@@ -36,7 +36,8 @@ export interface ArchiveEntry extends BindingRecord {
   /** `dev:ino:size:mtimeNs:ctimeNs`; absent when the zip was too fresh to vouch for by its identity. */
   identity?: string;
   manifest: ManifestFacts;
-  verified?: { trustDigest: string; result: PackageVerification };
+  /** `format`: the RESULT_FORMAT it was written in (stamped by `save`; another one is dropped on load). */
+  verified?: { trustDigest: string; result: PackageVerification; format?: string };
 }
 
 export interface HashedFile {
@@ -98,6 +99,7 @@ export class ArchiveIndex {
       if (!read || typeof read !== 'object') return;
       for (const [locatorHash, entry] of Object.entries(read)) {
         if (!wellFormed(entry)) continue;
+        if (entry.verified?.format !== RESULT_FORMAT) delete entry.verified;
         reviveVerification(entry.verified?.result);
         this.byLocator.set(locatorHash, entry);
         this.zipShas.set(entry.zipSha512, entry);
@@ -123,7 +125,8 @@ export class ArchiveIndex {
   /** Replaces the index with this install's entries (packages no longer installed drop out); an unchanged index is not rewritten. */
   async save(entries: Map<string, ArchiveEntry>): Promise<void> {
     if (this.holds(entries)) return;
-    await writeRecord(this.file, Object.fromEntries([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    const stamped = [...entries].map(([locatorHash, entry]): [string, ArchiveEntry] => [locatorHash, entry.verified ? { ...entry, verified: { ...entry.verified, format: RESULT_FORMAT } } : entry]);
+    await writeRecord(this.file, Object.fromEntries(stamped.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
   }
 
   /** Whether these entries are the loaded ones (a warm install reuses the loaded objects themselves). */

@@ -32,16 +32,23 @@ export function isResultFor(result: PackageVerification | undefined, subject: Pa
   return about?.name === subject.name && about.version === subject.version && about.sha512Hex === subject.sha512Hex;
 }
 
+/**
+ * What a result records, part of every key: a result made before the verifier
+ * read a claim lacks it, and a policy naming that claim would wrongly refuse
+ * it, so a new claim (.23, the deployment environment) makes old results miss.
+ */
+export const RESULT_FORMAT = 'claims-1..23';
+
 export class VerificationCache {
   constructor(private readonly store: RecordStore) {}
 
   static contentKey(subject: PackageSubject, trustDigest: string): string {
-    return createHash('sha256').update(`${subject.name}@${subject.version}\n${subject.sha512Hex}\n${trustDigest}`).digest('hex');
+    return createHash('sha256').update(`${RESULT_FORMAT}\n${subject.name}@${subject.version}\n${subject.sha512Hex}\n${trustDigest}`).digest('hex');
   }
 
   static key(subject: PackageSubject, document: unknown, trustDigest: string): string {
     const documentDigest = createHash('sha256').update(JSON.stringify(document)).digest('hex');
-    return createHash('sha256').update(`${subject.name}@${subject.version}\n${subject.sha512Hex}\n${documentDigest}\n${trustDigest}`).digest('hex');
+    return createHash('sha256').update(`${RESULT_FORMAT}\n${subject.name}@${subject.version}\n${subject.sha512Hex}\n${documentDigest}\n${trustDigest}`).digest('hex');
   }
 
   async read(key: string, subject: PackageSubject): Promise<PackageVerification | undefined> {

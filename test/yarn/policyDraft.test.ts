@@ -49,7 +49,8 @@ describe('draftPolicy', () => {
     expect(text).toContain('# ---- github.com/trishankatdatadog ----');
     expect(text).toContain(`repositoryId: "${gundam.identity.sourceRepositoryIdentifier}"`);
     expect(text).toContain('workflow: ".github/workflows/npm-publish.yml"');
-    expect(text).toContain('packages: ["gundam-visor", "split@1.0.0"]');
+    // The same identity, but split@1.0.0 was not built from its own tag: a rule of its own (see below).
+    expect(text).toContain('packages: ["split@1.0.0"]');
     expect(text).toContain('sources:\n  tarball: ["some-tool"]');
     expect(text).not.toContain('git:');
   });
@@ -61,6 +62,24 @@ describe('draftPolicy', () => {
     const moved = { ...gundam.identity, sourceRepositoryIdentifier: '1' };
     expect(evaluate(policy, { name: gundam.name, version: gundam.version }, provenance(moved), now).mismatches.map((m) => m.field)).toEqual(['identity.repositoryId']);
     expect(evaluate(policy, { name: 'published-only', version: '3.0.0' }, { status: 'unsigned' }, now).decision).toBe('deny');
+  });
+
+  it('proposes ref: refs/tags/v{version} for a package every verified version of which was built from its own tag', () => {
+    const gundamRule = policy.model.rules.find((rule) => rule.packages.includes(gundam.name));
+    expect(gundam.identity.sourceRepositoryRef).toBe(`refs/tags/v${gundam.version}`);
+    expect(gundamRule?.identity?.ref).toEqual(['refs/tags/v{version}']);
+    // split's versions were built from other versions' tags: no ref proposed.
+    expect(policy.model.rules.find((rule) => rule.packages.includes('split@1.0.0'))?.identity?.ref).toBeUndefined();
+    // The same signer publishing 1.0.2 from the tag of 1.0.1 is refused.
+    const verdict = evaluate(policy, { name: gundam.name, version: '1.0.2' }, provenance(gundam.identity), now);
+    expect(verdict.mismatches).toEqual([{ field: 'identity.ref', expected: 'refs/tags/v1.0.2', found: 'refs/tags/v1.0.1' }]);
+  });
+
+  it('proposes refs/tags/{version} for tags without a v, and nothing when versions disagree', () => {
+    const tagged = (version: string, ref: string): DraftEntry => ({ name: 'plain-tags', version, kind: 'provenance', identity: { ...gundam.identity, sourceRepositoryRef: ref } });
+    const draft = (list: DraftEntry[]) => load(draftPolicy({ entries: list, sources: new Map(), reviewBy: '2030-01-31', generatedAt: '2029-11-02' })).model.rules[0].identity?.ref;
+    expect(draft([tagged('1.0.0', 'refs/tags/1.0.0'), tagged('2.0.0-rc.1', 'refs/tags/2.0.0-rc.1')])).toEqual(['refs/tags/{version}']);
+    expect(draft([tagged('1.0.0', 'refs/tags/v1.0.0'), tagged('1.1.0', 'refs/heads/main')])).toBeUndefined();
   });
 
   it('lets the unsigned through until the review date, then requires provenance', () => {

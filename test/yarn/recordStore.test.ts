@@ -3,12 +3,15 @@
  * age out dropped, and a file not made with this user's key ignored whole.
  * XDG_CONFIG_HOME points the record key into a temporary folder.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordStore } from '../../src/yarn/recordStore';
-import { VerificationCache } from '../../src/yarn/verificationCache';
+import { ArchiveIndex, type ArchiveEntry } from '../../src/yarn/archiveIndex';
+import { writeRecord } from '../../src/yarn/recordFiles';
+import { RESULT_FORMAT, VerificationCache } from '../../src/yarn/verificationCache';
 import type { PackageVerification } from '../../src/verify/types';
 
 let folder: string;
@@ -82,5 +85,43 @@ describe('RecordStore', () => {
     reader.put('bindings', 'mine', { n: 2 });
     await reader.flush();
     expect(Object.keys(bodyOf(file).bindings)).toEqual(['mine']);
+  });
+});
+
+describe('results written before the verifier read every claim it reads now', () => {
+  const subject = { name: 'a', version: '1.0.0', sha512Hex: 'ab'.repeat(64) };
+
+  it('miss in the record store: the result format is part of both keys', () => {
+    // Only the format line differs from what an older plugin hashed.
+    const older = createHash('sha256').update(`${subject.name}@${subject.version}\n${subject.sha512Hex}\ntrust`).digest('hex');
+    expect(VerificationCache.contentKey(subject, 'trust')).not.toBe(older);
+    expect(VerificationCache.contentKey(subject, 'trust')).toBe(createHash('sha256').update(`${RESULT_FORMAT}\n${subject.name}@${subject.version}\n${subject.sha512Hex}\ntrust`).digest('hex'));
+  });
+
+  it('are dropped from the archive index (the rest of the entry stays); what this plugin writes reads back', async () => {
+    const entry = (verified?: ArchiveEntry['verified']): ArchiveEntry => ({
+      zipPath: '/cache/a.zip',
+      zipSha512: 'cd'.repeat(64),
+      tgzSha512: subject.sha512Hex,
+      name: subject.name,
+      version: subject.version,
+      manifest: { dependencies: [], bin: [] } as unknown as ArchiveEntry['manifest'],
+      verified,
+    });
+    const result = { subject, provenanceCount: 0 } as PackageVerification;
+    const indexFolder = join(folder, 'projects');
+    const older = new ArchiveIndex(indexFolder, '/project');
+    await older.load();
+    // What an older plugin wrote: a verified result without the format stamp.
+    await writeRecord((older as unknown as { file: string }).file, { locator: entry({ trustDigest: 'trust', result }) });
+    const reading = new ArchiveIndex(indexFolder, '/project');
+    await reading.load();
+    expect(reading.byZipSha('cd'.repeat(64))?.tgzSha512).toBe(subject.sha512Hex);
+    expect(reading.byZipSha('cd'.repeat(64))?.verified).toBeUndefined();
+
+    await reading.save(new Map([['locator', entry({ trustDigest: 'trust', result })]]));
+    const fresh = new ArchiveIndex(indexFolder, '/project');
+    await fresh.load();
+    expect(fresh.byZipSha('cd'.repeat(64))?.verified).toMatchObject({ trustDigest: 'trust', format: RESULT_FORMAT });
   });
 });

@@ -17,6 +17,7 @@ const CLAIM_LABELS: Array<[keyof SignerIdentity, string]> = [
   ['buildSignerDigest', 'Build signer digest'],
   ['buildTrigger', 'Build trigger'],
   ['runnerEnvironment', 'Runner'],
+  ['deploymentEnvironment', 'Deployment environment'],
   ['runInvocationUri', 'Run'],
   ['githubWorkflowRepository', 'Workflow repository (legacy claim)'],
   ['githubWorkflowName', 'Workflow name (legacy claim)'],

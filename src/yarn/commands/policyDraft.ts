@@ -4,6 +4,7 @@
  * ID, workflow), grouped under their repository owner; publish-only and
  * unsigned packages get explicit, commented exceptions.
  */
+import { withVersion } from '../../policy/glob';
 import { sourceRepositoryOf, workflowPathOf } from '../../policy/identity';
 import type { SourceKind } from '../../policy';
 import type { SignerIdentity } from '../../verify/types';
@@ -27,13 +28,26 @@ interface Pin {
   repositoryId?: string;
   workflow?: string;
   san?: string;
+  /** `refs/tags/v{version}` when every verified version of the package was built from its own tag. */
+  ref?: string;
 }
 
-/** What a rule pins for one identity: the repository (and its immutable ID) and the workflow, else the SAN. */
-function pinOf(identity: SignerIdentity): Pin {
+/** The ways a release tag names its version, tried in order. */
+const VERSION_TAGS = ['refs/tags/v{version}', 'refs/tags/{version}'];
+
+/** The tag template every verified version of `name` was built from, if there is one. */
+function versionTagOf(name: string, all: DraftEntry[]): string | undefined {
+  const versions = all.filter((entry): entry is Extract<DraftEntry, { kind: 'provenance' }> => entry.name === name && entry.kind === 'provenance');
+  return VERSION_TAGS.find((template) => versions.every((entry) => entry.identity.sourceRepositoryRef === withVersion(template, entry.version)));
+}
+
+/** What a rule pins for one identity: the repository (and its immutable ID) and the workflow, else the SAN; the version's own tag when it always was. */
+function pinOf(entry: Extract<DraftEntry, { kind: 'provenance' }>, all: DraftEntry[]): Pin {
+  const { identity } = entry;
   const repository = sourceRepositoryOf(identity);
-  if (!repository) return { issuer: identity.issuer, san: identity.san };
-  return { issuer: identity.issuer, repository, repositoryId: identity.sourceRepositoryIdentifier, workflow: workflowPathOf(identity) };
+  const ref = versionTagOf(entry.name, all);
+  if (!repository) return { issuer: identity.issuer, san: identity.san, ref };
+  return { issuer: identity.issuer, repository, repositoryId: identity.sourceRepositoryIdentifier, workflow: workflowPathOf(identity), ref };
 }
 
 function ownerOf(pin: Pin): string {
@@ -53,8 +67,8 @@ function selectorsFor(entries: DraftEntry[], all: DraftEntry[], keyOf: (entry: D
   return [...new Set(selectors)].sort();
 }
 
-function entryKey(entry: DraftEntry): string {
-  return entry.kind === 'provenance' ? JSON.stringify(pinOf(entry.identity)) : entry.kind;
+function entryKey(entry: DraftEntry, all: DraftEntry[]): string {
+  return entry.kind === 'provenance' ? JSON.stringify(pinOf(entry, all)) : entry.kind;
 }
 
 function packagesLine(selectors: string[]): string {
@@ -65,8 +79,8 @@ function provenanceRules(entries: DraftEntry[]): string[] {
   const groups = new Map<string, { pin: Pin; entries: DraftEntry[] }>();
   for (const entry of entries) {
     if (entry.kind !== 'provenance') continue;
-    const key = entryKey(entry);
-    const group = groups.get(key) ?? { pin: pinOf(entry.identity), entries: [] };
+    const key = entryKey(entry, entries);
+    const group = groups.get(key) ?? { pin: pinOf(entry, entries), entries: [] };
     group.entries.push(entry);
     groups.set(key, group);
   }
@@ -79,12 +93,13 @@ function provenanceRules(entries: DraftEntry[]): string[] {
       lines.push('', `  # ---- ${owner} ----`);
     }
     lines.push(`  # Built from ${pin.repository ?? pin.san}${pin.repositoryId ? ` (repository ID ${pin.repositoryId}: a deleted and re-created repository of the same name does not match)` : ''}${pin.workflow ? ` by the workflow ${pin.workflow}` : ''}.`);
-    lines.push(packagesLine(selectorsFor(members, entries, entryKey)), '    require: provenance', '    identity:');
+    lines.push(packagesLine(selectorsFor(members, entries, (entry) => entryKey(entry, entries))), '    require: provenance', '    identity:');
     if (pin.issuer) lines.push(`      issuer: ${quote(pin.issuer)}`);
     if (pin.repository) lines.push(`      repository: ${quote(pin.repository)}`);
     if (pin.repositoryId) lines.push(`      repositoryId: ${quote(pin.repositoryId)}`);
     if (pin.workflow) lines.push(`      workflow: ${quote(pin.workflow)}`);
     if (pin.san) lines.push(`      san: ${quote(pin.san)}`);
+    if (pin.ref) lines.push(`      ref: ${quote(pin.ref)} # every version so far was built from its own tag`);
   }
   return lines;
 }
@@ -94,12 +109,12 @@ function exceptionRules(entries: DraftEntry[], reviewBy: string): string[] {
   const publishOnly = entries.filter((entry) => entry.kind === 'publish');
   if (publishOnly.length > 0) {
     lines.push('', '  # Published with an npm publish attestation but no build provenance: the registry vouches for the', '  # upload, nothing pins who built it.');
-    lines.push(packagesLine(selectorsFor(publishOnly, entries, entryKey)), '    require: publish');
+    lines.push(packagesLine(selectorsFor(publishOnly, entries, (entry) => entryKey(entry, entries))), '    require: publish');
   }
   const unsigned = entries.filter((entry) => entry.kind === 'unsigned');
   if (unsigned.length > 0) {
     lines.push('', '  # No Sigstore provenance at all. Allowed as they are today; replace the reason, and once the', `  # exception expires (${reviewBy}) the default rule requires provenance again.`);
-    lines.push(packagesLine(selectorsFor(unsigned, entries, entryKey)), '    require: none', `    reason: ${quote('TODO: say why these packages are trusted without provenance')}`, `    expires: ${quote(reviewBy)}`);
+    lines.push(packagesLine(selectorsFor(unsigned, entries, (entry) => entryKey(entry, entries))), '    require: none', `    reason: ${quote('TODO: say why these packages are trusted without provenance')}`, `    expires: ${quote(reviewBy)}`);
   }
   return lines;
 }
