@@ -36,6 +36,8 @@ export const ErrorCodes = {
   POLICY_DENIED: 'POLICY_DENIED',
   // Sources and transport
   SOURCE_FETCH_FAILED: 'SOURCE_FETCH_FAILED',
+  // Offline (enableOfflineMode, enableNetwork: false) and no answer cached for the package
+  SOURCE_OFFLINE: 'SOURCE_OFFLINE',
   SOURCE_DENIED: 'SOURCE_DENIED',
   LOCKFILE_PROTOCOL_MISMATCH: 'LOCKFILE_PROTOCOL_MISMATCH',
   CACHE_BINDING_MISSING: 'CACHE_BINDING_MISSING',

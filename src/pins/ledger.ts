@@ -11,7 +11,7 @@ import { emptyLock, type PackagePin, type PinLock } from './model';
 
 export interface PinReport {
   /** Packages pinned for the first time, or re-pinned after `pin update`. */
-  pinned: { name: string; identity: string; reason?: string }[];
+  pinned: { name: string; identity: string; reason?: string; signed: boolean }[];
 }
 
 export class PinLedger {
@@ -67,7 +67,7 @@ export class PinLedger {
       if (committed?.reason !== undefined) pin.reason = committed.reason;
       if (committed?.pendingUpdate && seen.size === 0) pin.pendingUpdate = true; // nothing verified yet: still pending
       const changed = !committed || (committed.pendingUpdate && !pin.pendingUpdate) || (!committed.identity && identity);
-      if (changed) report.pinned.push({ name, identity: identity ? describeIdentity(identity) : 'no provenance', reason: pin.reason });
+      if (changed) report.pinned.push({ name, identity: identity ? describeIdentity(identity) : 'no provenance', reason: pin.reason, signed: identity !== undefined });
       lock.packages.set(name, pin);
     }
     return { lock, report };

@@ -68,11 +68,20 @@ function failureText(outcome: { error: SigstorePluginError }): string {
   return `${outcome.error.code ?? 'ERROR'}: ${outcome.error.message}`;
 }
 
+/** Codes that say the attestations could not be had at all: nothing is known about a bundle, so nothing is said of one. */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['SOURCE_FETCH_FAILED', 'SOURCE_OFFLINE']);
+
+/** Why a `failed` outcome denies: a bundle that did not verify, or attestations that could not be fetched. */
+function failedMessage(id: string, outcome: { error: SigstorePluginError }): string {
+  if (UNREACHABLE_CODES.has(outcome.error.code)) return `${id}: its attestations could not be had, so it cannot be judged (${failureText(outcome)})`;
+  return `${id}: a signature bundle exists but failed verification (${failureText(outcome)})`;
+}
+
 /** No policy: verify what exists, allow the unsigned, deny a bundle that fails. */
 export function evaluateZeroConfig(pkg: PackageRef, outcome: VerificationOutcome): Verdict {
   const id = idOf(pkg);
   if (outcome.status === 'failed') {
-    return { decision: 'deny', reason: 'verification-failed', mismatches: [], message: `${id}: a signature bundle exists but failed verification (${failureText(outcome)})` };
+    return { decision: 'deny', reason: 'verification-failed', mismatches: [], message: failedMessage(id, outcome) };
   }
   if (outcome.status === 'unsigned') {
     return { decision: 'allow', reason: 'allowed-unsigned', mismatches: [], message: `${id}: no provenance, allowed (no trust policy; ${POLICY_INIT_HINT})` };
@@ -110,7 +119,7 @@ export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: Veri
     if (rule.verify === 'skip') {
       return { decision: 'allow', reason: 'verification-skipped', rule: ruleRef, mismatches: [], message: `${id}: verification failure skipped by ${description}${because}, until ${rule.expires}` };
     }
-    return { decision: 'deny', reason: 'verification-failed', rule: ruleRef, mismatches: [], message: `${id}: a signature bundle exists but failed verification (${failureText(outcome)})` };
+    return { decision: 'deny', reason: 'verification-failed', rule: ruleRef, mismatches: [], message: failedMessage(id, outcome) };
   }
   const mode = resolveMode({ policy: model, rule, override: options.modeOverride?.mode, overrideSource: options.modeOverride?.source });
   const base = { rule: ruleRef, mode };

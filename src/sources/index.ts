@@ -6,20 +6,21 @@
  * means unsigned; a source that fails is an error, never "unsigned".
  */
 import { existsSync, readFileSync } from 'fs';
-import { join } from 'path';
-import { attestationsPath, escapedName, findOnRegistry, foundDocument, registryGet } from './registry';
+import { attestationRegistryFor, bundleDirectoryFile } from './places';
+import { attestationsPath, findOnRegistry, foundDocument, registryGet } from './registry';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 export * from './types';
 export { sourceError } from './http';
 export { safeTarget } from './registry';
+export { attestationRegistryFor, bundleDirectoryFile } from './places';
 
 export async function findAttestations(pkg: PackageLookup, options: SourceOptions): Promise<SourcedDocument> {
   const searched: string[] = [];
   const subject = `${pkg.name}@${pkg.version}`;
 
   if (options.bundleDirectory) {
-    const file = join(options.bundleDirectory, `${escapedName(pkg.name)}@${pkg.version}.json`);
+    const file = bundleDirectoryFile(options.bundleDirectory, pkg);
     searched.push(file);
     if (existsSync(file)) return foundDocument(readFileSync(file), options, subject, file, 'bundle-directory');
   }
@@ -36,8 +37,3 @@ export async function findAttestations(pkg: PackageLookup, options: SourceOption
   return findOnRegistry(pkg, options, searched);
 }
 
-function attestationRegistryFor(name: string, registries: Map<string, string> | undefined): string | undefined {
-  if (!registries || registries.size === 0) return undefined;
-  const scope = name.startsWith('@') ? name.slice(1, name.indexOf('/')) : null;
-  return (scope !== null ? registries.get(scope) : undefined) ?? registries.get('*');
-}

@@ -26,14 +26,10 @@
  *   the registry's credentials still never leave the registry (`safeTarget`).
  */
 import { parseJsonBody, sourceError } from './http';
+import { escapedName } from './places';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 const ATTESTATIONS_PATH = '/-/npm/v1/attestations/';
-
-/** A package name as npm's registry paths (and the bundle directory's file names) write it: `@scope%2fname`. */
-export function escapedName(name: string): string {
-  return name.replace('/', '%2f');
-}
 
 /** `/-/npm/v1/attestations/<name, / as %2f>@<version>`: npm's endpoint path, on any registry. */
 export function attestationsPath(pkg: { name: string; version: string }): string {

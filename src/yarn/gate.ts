@@ -155,7 +155,7 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
   const current = fileIdentity(zipPath);
   if (current === undefined) {
     // Packages for other platforms are mocked: nothing of them is installed.
-    if (opts.cacheOptions?.mockedPackages?.has(locator.locatorHash)) return session.recordSource(locator, 'local', 'not installed on this platform');
+    if (opts.cacheOptions?.mockedPackages?.has(locator.locatorHash)) return session.recordSource(locator, 'skipped', 'not installed on this platform');
     throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${name}@${version}: no archive at ${zipPath} to verify`, { subject: `${name}@${version}` }));
   }
   const bound = session.boundArchives.get(locator.locatorHash);

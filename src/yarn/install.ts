@@ -3,7 +3,7 @@
  * protocols and start fetching every registry package's attestations; when it
  * ends (or fails), print the summary and write the evidence file.
  */
-import { Project, structUtils } from '@yarnpkg/core';
+import { Project, structUtils, type Locator } from '@yarnpkg/core';
 import { npath } from '@yarnpkg/fslib';
 import path from 'path';
 import { checkLockfileProtocols } from './dependencies';
@@ -20,11 +20,16 @@ export function installFetchStepHooks(): void {
     Project.prototype.fetchEverything = async function (this: Project, options) {
       const session = GateSession.for(this);
       checkLockfileProtocols(this);
-      const packages = [...registryPackages(this)];
+      const packages = registryPackages(this);
+      for (const locator of packages) session.announced.add(locator.locatorHash);
       session.prefetch(packages);
       // Loading the policy here makes a broken policy fail the install before anything is fetched.
       const { policy, trustInfo } = await session.ready();
-      for (const warning of trustInfo.warnings) options.report.reportWarning(0, `sigstore: ${warning}`);
+      session.trustWarnings = trustInfo.warnings;
+      for (const warning of trustInfo.warnings) {
+        options.report.reportWarning(0, `sigstore: ${warning}`);
+        options.report.reportJson({ type: 'sigstore-warning', about: 'trust', message: warning });
+      }
       const policyName = policy.loaded?.filepath ? path.relative(npath.fromPortablePath(this.cwd), policy.loaded.filepath) : 'none (zero-config)';
       options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policyName}, trust: ${trustInfo.summary})`);
       const immutable = (options as { immutable?: boolean }).immutable === true;
@@ -32,7 +37,8 @@ export function installFetchStepHooks(): void {
       let outcome: 'completed' | 'failed' = 'failed';
       try {
         await fetchEverything.call(this, options);
-        finishPinning(session, options.report, { immutable, persist: options.persistProject !== false, packages });
+        const pinnable = packages.filter((locator) => !this.conditionalLocators.has(locator.locatorHash));
+        finishPinning(session, options.report, { immutable, persist: options.persistProject !== false, packages: pinnable });
         outcome = 'completed';
         await session.saveArchiveIndex();
       } finally {
@@ -45,13 +51,16 @@ export function installFetchStepHooks(): void {
   });
 }
 
-function* registryPackages(project: Project) {
+/** Every registry package the fetch step verifies, once each: those of the lockfile and the bases of its patches (often also in the lockfile). */
+function registryPackages(project: Project): Locator[] {
+  const packages = new Map<string, Locator>();
   for (const pkg of project.storedPackages.values()) {
-    if (routeOf(pkg.reference) === 'npm') yield pkg;
+    if (routeOf(pkg.reference) === 'npm') packages.set(pkg.locatorHash, pkg);
     else if (routeOf(pkg.reference) === 'patch') {
       const source = structUtils.parseRange(pkg.reference).source;
       const base = source ? structUtils.parseLocator(source, true) : null;
-      if (base && routeOf(base.reference) === 'npm') yield base;
+      if (base && routeOf(base.reference) === 'npm' && !packages.has(base.locatorHash)) packages.set(base.locatorHash, base);
     }
   }
+  return [...packages.values()];
 }

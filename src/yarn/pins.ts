@@ -99,14 +99,18 @@ export function finishPinning(session: GateSession, report: Report, options: { i
       new SigstorePluginError(ErrorCodes.PIN_LOCK_STALE, `${PIN_LOCK_FILENAME} ${cause} by this install, which --immutable forbids${changes ? ` (new pins: ${changes})` : ''}; run \`yarn install\` and commit ${PIN_LOCK_FILENAME}`),
     );
   }
+  // A first install pins every unsigned package: one line for them all (each is in --json and sigstore.lock).
+  let unsignedPins = 0;
   for (const pin of pins.pinned) {
-    report.reportInfo(0, `sigstore: pinned ${pin.name} to ${pin.identity}${pin.reason ? ` (reason: ${pin.reason})` : ''}`);
     report.reportJson({ type: 'sigstore-pin', name: pin.name, identity: pin.identity, reason: pin.reason });
+    if (pin.signed || pin.reason) report.reportInfo(0, `sigstore: pinned ${pin.name} to ${pin.identity}${pin.reason ? ` (reason: ${pin.reason})` : ''}`);
+    else unsignedPins++;
   }
+  if (unsignedPins > 0) report.reportInfo(0, `sigstore: pinned ${unsignedPins} package${unsignedPins === 1 ? '' : 's'} without provenance (their tarball integrity; listed in ${PIN_LOCK_FILENAME} and with --json)`);
   if (options.persist) writeFileSync(state.path, text);
 }
 
-/** Registry package versions by name: every one in the project, on every platform. */
+/** Registry package versions by name: every one in the project, on every platform (the caller leaves out platform packages, never pinned). */
 function registryVersions(packages: Locator[]): Map<string, Set<string>> {
   const present = new Map<string, Set<string>>();
   for (const locator of packages) {

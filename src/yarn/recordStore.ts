@@ -1,6 +1,6 @@
 /**
- * The user's verified records (zip -> tarball bindings and verification
- * results), all in ONE HMAC'd file, `<globalFolder>/sigstore/records.json`:
+ * The user's verified records (zip -> tarball bindings, verification
+ * results, and the registry's "no attestations" answers), all in ONE HMAC'd file, `<globalFolder>/sigstore/records.json`:
  * read once per install when first needed, changed in memory, and written
  * once when the fetch step ends. One small file per record cost ~0.7 ms of
  * CPU each on the build machine's filesystem (1.5 s for a cold 1,000-package
@@ -13,7 +13,8 @@
  */
 import { readRecord, writeRecord } from './recordFiles';
 
-export type RecordKind = 'bindings' | 'verified';
+export const RECORD_KINDS = ['bindings', 'verified', 'unsigned'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
 
 interface Stored {
   value: unknown;
@@ -26,12 +27,14 @@ type StoreBody = Record<RecordKind, Record<string, Stored>>;
 const RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-const emptyBody = (): StoreBody => ({ bindings: {}, verified: {} });
+const emptyBody = (): StoreBody => ({ bindings: {}, verified: {}, unsigned: {} });
 
 async function readBody(file: string): Promise<StoreBody> {
-  const read = await readRecord<StoreBody>(file);
-  if (!read || typeof read !== 'object') return emptyBody();
-  return { bindings: read.bindings && typeof read.bindings === 'object' ? read.bindings : {}, verified: read.verified && typeof read.verified === 'object' ? read.verified : {} };
+  const read = await readRecord<Partial<StoreBody>>(file);
+  const body = emptyBody();
+  if (!read || typeof read !== 'object') return body;
+  for (const kind of RECORD_KINDS) if (read[kind] && typeof read[kind] === 'object') body[kind] = read[kind];
+  return body;
 }
 
 export class RecordStore {
@@ -61,11 +64,11 @@ export class RecordStore {
 
   /** Writes what this install added or used, merged into the file as it is now; best effort. */
   async flush(): Promise<void> {
-    if (Object.keys(this.touched.bindings).length === 0 && Object.keys(this.touched.verified).length === 0) return;
+    if (RECORD_KINDS.every((kind) => Object.keys(this.touched[kind]).length === 0)) return;
     const current = await readBody(this.file);
     const oldest = Date.now() - RETENTION_DAYS * DAY_MS;
     const merged = emptyBody();
-    for (const kind of ['bindings', 'verified'] as const) {
+    for (const kind of RECORD_KINDS) {
       for (const [key, stored] of Object.entries({ ...current[kind], ...this.touched[kind] })) if (stored?.usedAt >= oldest) merged[kind][key] = stored;
       this.touched[kind] = {};
     }

@@ -6,6 +6,8 @@
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { structUtils, type Locator, type Project, type Report } from '@yarnpkg/core';
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
+import { existsSync } from 'fs';
+import { attestationRegistryFor, bundleDirectoryFile } from '../sources/places';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import type { LoadedPolicy, Verdict, VerificationOutcome } from '../policy';
 import type { SourcedDocument } from '../sources/types';
@@ -15,6 +17,8 @@ import { ArchiveIndex, hashWithIdentity, type ArchiveEntry, type HashedFile } fr
 import { BindingStore, type BindingRecord } from './bindings';
 import { RecordStore } from './recordStore';
 import { VerificationCache, isResultFor } from './verificationCache';
+import { UnsignedCache, sourcesOf } from './unsignedCache';
+import { isOffline, offlineAware } from './offline';
 import { VerifierThread } from './verifierThread';
 import type { ManifestFacts } from './manifestCheck';
 import { claimedSha512 } from '../verify/statement';
@@ -28,7 +32,8 @@ import { yarnTransport } from './transport';
 import type { PolicyHandle } from './policyAdapter';
 import type { GateTrust } from './trust';
 
-export type PackageStatus = 'verified' | 'allowed-unsigned' | 'warned' | 'failed' | 'allowed-source' | 'local';
+/** `skipped`: a registry package for another platform that Yarn does not install here. */
+export type PackageStatus = 'verified' | 'allowed-unsigned' | 'warned' | 'failed' | 'skipped' | 'allowed-source' | 'local';
 
 export interface PackageResult {
   locator: string;
@@ -44,6 +49,19 @@ export interface PackageResult {
 
 /** The `source` of a result taken from the user's verification cache. */
 export const VERIFICATION_CACHE_SOURCE = 'verification cache (user global folder)';
+
+/** The `source` of an "unsigned" remembered from an earlier install's answer. */
+export const unsignedCacheSource = (checkedAt: Date) => `remembered answer (user global folder): no attestations as of ${checkedAt.toISOString()}`;
+
+/** Where one registry package's attestations are asked for. */
+interface PackageLookup {
+  name: string;
+  version: string;
+  registry: string;
+  attestationRegistry?: string;
+  /** The two above, as the remembered-unsigned key holds them. */
+  sources: string;
+}
 
 type DocumentResult = { ok: SourcedDocument } | { error: SigstorePluginError };
 
@@ -72,6 +90,7 @@ export class GateSession {
   private readonly records: RecordStore;
   private readonly index: ArchiveIndex;
   private readonly verified: VerificationCache;
+  private readonly unsigned: UnsignedCache;
   private readonly documents = new Map<string, Promise<DocumentResult>>();
   private readonly prefetched = new Set<string>();
   /** The verification worker: undefined until first needed, null where the bundle carries none. */
@@ -86,6 +105,12 @@ export class GateSession {
   readonly reportedStatuses = new Map<string, PackageStatus>();
   /** The outcome the summary was printed with, once it was. */
   summaryOutcome?: 'completed' | 'failed';
+  /** The registry packages the fetch step announced it would verify (locator hashes), for the summary's counts. */
+  readonly announced = new Set<string>();
+  /** The trust material's warnings printed for this install (counted in the summary). */
+  trustWarnings: string[] = [];
+  /** No trust policy was found (known once the policy is loaded). */
+  zeroConfig = false;
 
   static for(project: Project): GateSession {
     const sessions = globalState().sessions;
@@ -102,6 +127,7 @@ export class GateSession {
     this.records = new RecordStore(cacheFolder('records.json'));
     this.bindings = new BindingStore(this.records);
     this.verified = new VerificationCache(this.records);
+    this.unsigned = new UnsignedCache(this.records, this.settings.unsignedMaxAgeDays);
     this.index = new ArchiveIndex(cacheFolder('projects'), npath.fromPortablePath(project.cwd));
   }
 
@@ -119,6 +145,7 @@ export class GateSession {
     const settings = this.settings;
     const [policy, trustInfo] = await Promise.all([loadPolicyHandle(npath.fromPortablePath(this.project.cwd), settings), loadGateTrust(this.project.configuration, settings), this.index.load()]);
     const trust = trustInfo.context;
+    this.zeroConfig = policy.loaded === undefined;
     if (!settings.recheckAttestations) this.seedVerifications(trust.digest);
     return { settings, policy, trust, trustInfo, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
   }
@@ -136,7 +163,9 @@ export class GateSession {
     for (const { locator } of ordered) {
       if (this.prefetched.has(locator.locatorHash)) continue;
       this.prefetched.add(locator.locatorHash);
-      if (this.settings.recheckAttestations) {
+      // Not installed on this platform: asked for only if Yarn fetches its archive after all (a cached zip).
+      if (this.project.disabledLocators.has(locator.locatorHash)) continue;
+      if (this.settings.recheckAttestations && !this.offline(locator)) {
         void this.documentFor(locator, true);
         continue;
       }
@@ -148,8 +177,9 @@ export class GateSession {
 
   /**
    * Whether the lockfile's archive of this package is bound to a tarball with a
-   * cached verified result. Only decides whether to prefetch: the gate still
-   * hashes the archive it gets and looks the record up by that hash.
+   * cached verified result or a remembered "unsigned". Only decides whether to
+   * prefetch: the gate still hashes the archive it gets and looks the record up
+   * by that hash.
    */
   private async isWarm(locator: Locator): Promise<boolean> {
     try {
@@ -160,10 +190,37 @@ export class GateSession {
       const { trust } = await this.ready();
       const record = await this.binding(checksum.slice(checksum.indexOf('/') + 1));
       if (!record || record.name !== name || record.version !== version) return false;
-      return (await this.cachedVerification({ name, version, sha512Hex: record.tgzSha512 }, trust.digest)) !== undefined;
+      const subject = { name, version, sha512Hex: record.tgzSha512 };
+      return (await this.cachedVerification(subject, trust.digest)) !== undefined || (await this.rememberedUnsigned(locator, subject)) !== undefined;
     } catch {
       return false;
     }
+  }
+
+  /** The package's registry and attestation registry (the network sources asked for its attestations). */
+  private lookupFor(locator: Locator): PackageLookup {
+    const name = structUtils.stringifyIdent(locator);
+    const registry = npmConfigUtils.getScopeRegistry(locator.scope, { configuration: this.project.configuration }).replace(/\/+$/, '');
+    const attestationRegistry = attestationRegistryFor(name, this.settings.attestationRegistries);
+    return { name, version: npmVersion(locator) ?? '', registry, attestationRegistry, sources: sourcesOf(registry, attestationRegistry) };
+  }
+
+  /** Whether Yarn's configuration forbids asking this package's sources (enableOfflineMode, enableNetwork: false). */
+  private offline(locator: Locator): boolean {
+    const { registry, attestationRegistry } = this.lookupFor(locator);
+    return isOffline(this.project.configuration, [registry, attestationRegistry]);
+  }
+
+  /**
+   * When an earlier install's sources said these bytes carry no attestations,
+   * if that answer stands: younger than `sigstoreUnsignedMaxAgeDays` (offline:
+   * any age, nothing can be asked), and no document for the package in the
+   * bundle directory (a local folder, always looked at).
+   */
+  private async rememberedUnsigned(locator: Locator, subject: PackageSubject): Promise<Date | undefined> {
+    const { bundleDirectory } = this.settings;
+    if (bundleDirectory && existsSync(bundleDirectoryFile(bundleDirectory, subject))) return undefined;
+    return this.unsigned.read(subject, this.lookupFor(locator).sources, { anyAge: this.offline(locator) });
   }
 
   /** Content-keyed results of the project's archive index under this trust material, so that no record file is read for them. */
@@ -249,17 +306,16 @@ export class GateSession {
   }
 
   private async fetchDocument(locator: Locator): Promise<DocumentResult> {
-    const name = structUtils.stringifyIdent(locator);
-    const version = npmVersion(locator) ?? '';
+    const { name, version, registry } = this.lookupFor(locator);
     try {
       const { findAttestations } = await import('../sources');
-      const registry = npmConfigUtils.getScopeRegistry(locator.scope, { configuration: this.project.configuration }).replace(/\/+$/, '');
       const settings = this.settings;
+      const configuration = this.project.configuration;
       return {
         ok: await findAttestations(
           { name, version, registry },
           {
-            transport: yarnTransport(this.project.configuration, locator, settings),
+            transport: offlineAware(yarnTransport(configuration, locator, settings), configuration, `${name}@${version}`),
             bundleDirectory: settings.bundleDirectory,
             attestationRegistries: settings.attestationRegistries,
             maxResponseBytes: settings.maxResponseBytes,
@@ -296,16 +352,23 @@ export class GateSession {
     if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject: name }));
     const subject = { name, version, sha512Hex };
 
-    // Warm install without recheck: these exact bytes were verified under this trust material before; no request.
-    if (useContentCache) {
+    // Warm install without recheck (or offline, where nothing can be asked): these exact bytes were
+    // verified under this trust material before, or found unsigned recently enough; no request.
+    if (useContentCache || this.offline(locator)) {
       const cached = await this.cachedVerification(subject, trust.digest);
       if (cached) return { subject, outcome: { status: 'verified', result: cached }, source: VERIFICATION_CACHE_SOURCE };
+      const checkedAt = await this.rememberedUnsigned(locator, subject);
+      if (checkedAt) return { subject, outcome: { status: 'unsigned' }, source: unsignedCacheSource(checkedAt) };
     }
 
     const document = await this.documentFor(locator);
     if ('error' in document) return { subject, outcome: { status: 'failed', error: document.error } };
     const found = document.ok;
-    if (!found.found) return { subject, outcome: { status: 'unsigned' } };
+    if (!found.found) {
+      // Remembered under these bytes and sources (also when rechecking, so that turning recheck off is warm at once).
+      this.unsigned.write(subject, this.lookupFor(locator).sources);
+      return { subject, outcome: { status: 'unsigned' } };
+    }
     // The result is what is kept: holding every document until the end of the fetch step grows with the package count.
     this.documents.delete(locator.locatorHash);
     // Rechecking: the document served now is part of the key, so a changed document is verified again.
@@ -357,7 +420,9 @@ export class GateSession {
     const { policy } = await this.ready();
     const { name, version, sha512Hex } = subject;
     const judged = policy.judge({ name, version }, outcome);
-    const pinned = pin ? applyPin(this, subject, outcome, judged, policy.loaded?.model) : { verdict: judged, error: undefined };
+    // Platform packages are never pinned: which of them a machine fetches depends on its platform, and sigstore.lock must not.
+    const pins = pin && !this.project.conditionalLocators.has(locator.locatorHash);
+    const pinned = pins ? applyPin(this, subject, outcome, judged, policy.loaded?.model) : { verdict: judged, error: undefined };
     const verdict = pinned.verdict;
     const result: PackageResult & { judgedSha: string } = {
       locator: structUtils.stringifyLocator(locator),
@@ -386,8 +451,8 @@ export class GateSession {
     report.reportJson({ type: 'sigstore-package', ...publicResult(result) });
   }
 
-  /** Records a non-registry package the source check let through. */
-  recordSource(locator: Locator, status: 'allowed-source' | 'local', reason: string): void {
+  /** Records a non-registry package the source check let through, or a registry package not installed on this platform. */
+  recordSource(locator: Locator, status: 'allowed-source' | 'local' | 'skipped', reason: string): void {
     if (this.results.has(locator.locatorHash)) return;
     this.results.set(locator.locatorHash, {
       locator: structUtils.stringifyLocator(locator),

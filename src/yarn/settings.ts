@@ -7,6 +7,7 @@ import { SettingsType, type Configuration } from '@yarnpkg/core';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_UNSIGNED_MAX_AGE_DAYS = 7;
 
 export const sigstoreSettings = {
   sigstorePolicyPath: {
@@ -69,6 +70,11 @@ export const sigstoreSettings = {
     type: SettingsType.BOOLEAN,
     default: false,
   },
+  sigstoreUnsignedMaxAgeDays: {
+    description: 'How many days a warm install takes an earlier "no attestations" answer for the same tarball bytes and sources without asking the registry again (the policy is still evaluated); 0: ask every time. Offline, an older answer is used',
+    type: SettingsType.NUMBER,
+    default: DEFAULT_UNSIGNED_MAX_AGE_DAYS,
+  },
   sigstoreRequestTimeout: {
     description: 'Overall deadline of one attestation or packument request, in milliseconds',
     type: SettingsType.NUMBER,
@@ -101,6 +107,8 @@ export interface SigstoreSettings {
   evidencePath: string | null;
   /** Warm installs fetch and check each attestation document again (else: content-keyed cached results). */
   recheckAttestations: boolean;
+  /** Days a remembered "no attestations" answer stands without asking again (0: always ask). */
+  unsignedMaxAgeDays: number;
   requestTimeoutMs: number;
   concurrency: number;
   maxResponseBytes: number;
@@ -125,6 +133,7 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
     attestationRegistries: registries,
     evidencePath: get('sigstoreEvidencePath'),
     recheckAttestations: get('sigstoreRecheckAttestations') === true,
+    unsignedMaxAgeDays: nonNegative(get('sigstoreUnsignedMaxAgeDays'), DEFAULT_UNSIGNED_MAX_AGE_DAYS),
     requestTimeoutMs: positive(get('sigstoreRequestTimeout'), DEFAULT_REQUEST_TIMEOUT_MS),
     concurrency: positive(get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
     maxResponseBytes: positive(get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),
@@ -133,6 +142,10 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
 
 function positive(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function nonNegative(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
 /** Yarn's marker in `configuration.sources` for a value taken from a `YARN_*` variable. */

@@ -6,33 +6,69 @@ import { dirname } from 'path';
 import { publicResult, reportsJson, type GateSession } from './session';
 
 export interface Summary {
+  /**
+   * The registry packages announced ("verifying N registry packages"). In a
+   * run that reached every package: verified + allowedUnsigned + warnings +
+   * failures + skipped.
+   */
+  packages: number;
   verified: number;
   allowedUnsigned: number;
+  /** Packages the policy warned about (warn mode). */
   warnings: number;
   failures: number;
+  /** Registry packages for another platform, which Yarn does not install here. */
+  skipped: number;
+  /** Non-registry packages the policy's `sources` admit (a tarball URL with a verified bundle included). */
   otherSources: number;
-  /** Workspaces, patches, project-local sources and packages not installed on this platform. */
+  /** Workspaces, patches and project-local sources. */
   local: number;
-  /** Every package the run recorded (the sum of the counts above). */
-  packages: number;
+  /** Non-registry packages refused. */
+  otherFailures: number;
+  /** Warnings about the trust material (its age, an override from the environment). */
+  trustWarnings: number;
+  /** Whether no trust policy was found: the unsigned were allowed for want of one, not by a rule. */
+  zeroConfig: boolean;
 }
 
 export function summarize(session: GateSession): Summary {
-  const summary: Summary = { verified: 0, allowedUnsigned: 0, warnings: 0, failures: 0, otherSources: 0, local: 0, packages: session.results.size };
-  for (const result of session.results.values()) {
-    if (result.status === 'verified') summary.verified++;
+  const summary: Summary = {
+    packages: session.announced.size,
+    verified: 0,
+    allowedUnsigned: 0,
+    warnings: 0,
+    failures: 0,
+    skipped: 0,
+    otherSources: 0,
+    local: 0,
+    otherFailures: 0,
+    trustWarnings: session.trustWarnings.length,
+    zeroConfig: session.zeroConfig,
+  };
+  for (const [locatorHash, result] of session.results) {
+    if (!session.announced.has(locatorHash)) {
+      if (result.status === 'failed') summary.otherFailures++;
+      else if (result.status === 'local') summary.local++;
+      else summary.otherSources++;
+    } else if (result.status === 'verified') summary.verified++;
     else if (result.status === 'allowed-unsigned') summary.allowedUnsigned++;
     else if (result.status === 'warned') summary.warnings++;
     else if (result.status === 'failed') summary.failures++;
-    else if (result.status === 'allowed-source') summary.otherSources++;
-    else if (result.status === 'local') summary.local++;
+    else if (result.status === 'skipped') summary.skipped++;
   }
   return summary;
 }
 
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
 export function summaryLine(summary: Summary): string {
-  const extra = summary.otherSources > 0 ? `, ${summary.otherSources} non-registry allowed by sources` : '';
-  return `sigstore: ${summary.verified} verified, ${summary.allowedUnsigned} allowed unsigned by rule, ${summary.warnings} warnings, ${summary.failures} failures${extra}`;
+  const unsigned = summary.zeroConfig ? 'allowed unsigned (no policy)' : 'allowed unsigned by rule';
+  const parts = [`${summary.verified} verified`, `${summary.allowedUnsigned} ${unsigned}`, `${summary.warnings} warnings`, `${summary.failures} failures`];
+  if (summary.skipped > 0) parts.push(`${summary.skipped} skipped (not installed on this platform)`);
+  if (summary.otherSources > 0) parts.push(`${summary.otherSources} non-registry allowed by sources`);
+  if (summary.otherFailures > 0) parts.push(`${summary.otherFailures} non-registry denied`);
+  const trust = summary.trustWarnings > 0 ? `; ${plural(summary.trustWarnings, 'trust warning')}` : '';
+  return `sigstore: ${parts.join(', ')}${trust}`;
 }
 
 export async function reportSummary(session: GateSession, report: Report, outcome: 'completed' | 'failed'): Promise<void> {
@@ -60,10 +96,10 @@ export function ensureSummary(session: GateSession, report: Report, outcome: 'co
 /** The summary line and event, after the events of the packages not reported yet (non-registry ones, late failures). */
 function printSummary(session: GateSession, report: Report, summary: Summary, outcome: 'completed' | 'failed'): 'completed' | 'failed' {
   // A failed package is never part of a completed run, whatever stopped first.
-  const final = summary.failures > 0 ? 'failed' : outcome;
+  const final = summary.failures + summary.otherFailures > 0 ? 'failed' : outcome;
   if (reportsJson(report)) for (const locatorHash of session.results.keys()) session.reportPackage(locatorHash, report);
   // "0 failures" alone would read as a pass when a stale lockfile or a broken policy stopped the run.
-  report.reportInfo(0, final === 'failed' && summary.failures === 0 ? `${summaryLine(summary)} (stopped before every package was verified)` : summaryLine(summary));
+  report.reportInfo(0, final === 'failed' && summary.failures + summary.otherFailures === 0 ? `${summaryLine(summary)} (stopped before every package was verified)` : summaryLine(summary));
   report.reportJson({ type: 'sigstore-summary', outcome: final, ...summary });
   session.summaryOutcome = final;
   return final;
