@@ -11,77 +11,77 @@ export const DEFAULT_UNSIGNED_MAX_AGE_DAYS = 7;
 
 export const sigstoreSettings = {
   sigstorePolicyPath: {
-    description: 'Path of the trust policy file (default: found with cosmiconfig from the project root)',
+    description: 'The trust policy file; a missing file is POLICY_NOT_FOUND, never zero-config',
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
   sigstoreMode: {
-    description: 'Overrides the policy mode (enforce | warn | off); loosening is refused unless the policy allows it',
+    description: 'enforce | warn | off override of the policy\'s mode; printed in the summary; a loosening is refused unless the policy says allowLooseningOverrides: true',
     type: SettingsType.STRING,
     default: null,
   },
   sigstoreTrustedRootPath: {
-    description: 'Sigstore trusted_root.json to verify against (default: the embedded production root)',
+    description: 'A pinned trusted_root.json: no TUF, no network',
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
   sigstoreTrustMode: {
-    description: 'auto: refresh the trusted root through TUF when its metadata expires; offline: never touch the network (cache, else embedded root). enableOfflineMode implies offline',
+    description: 'auto: Sigstore\'s trusted root and npm\'s keys refreshed through TUF when the cached metadata expires; offline: never touch the network (Yarn\'s enableOfflineMode implies it)',
     type: SettingsType.STRING,
     default: 'auto',
   },
   sigstoreTufMirrorUrl: {
-    description: "TUF repository of the trusted root (default: Sigstore's public-good https://tuf-repo-cdn.sigstore.dev); a private one needs sigstoreTufRootPath",
+    description: 'A private TUF repository of the trusted root and npm\'s keys (needs sigstoreTufRootPath)',
     type: SettingsType.STRING,
     default: null,
   },
   sigstoreTufRootPath: {
-    description: 'The TUF root.json a private mirror is first trusted from',
+    description: 'The TUF root a private repository is first trusted from',
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
   sigstoreTrustMaxAgeDays: {
-    description: 'Trust material last confirmed longer ago than this fails the install in CI and warns elsewhere',
+    description: 'Trust material last confirmed longer ago fails the install in CI (TRUSTED_ROOT_TOO_OLD) and warns elsewhere',
     type: SettingsType.NUMBER,
     default: 30,
   },
   sigstoreNpmKeysPath: {
-    description: "npm registry keys.json (default: the embedded copy)",
+    description: 'A pinned copy of npm\'s registry keys (keys.json)',
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
   sigstoreBundleDirectory: {
-    description: 'Folder of attestation documents `<name>@<version>.json` (scoped: `@scope%2fname@1.0.0.json`) consulted first',
+    description: 'A folder of attestation documents <name>@<version>.json (scoped: @scope%2fname@1.0.0.json), consulted first (air-gapped CI)',
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
   sigstoreAttestationRegistries: {
-    description: 'Per scope (`acme` or `*`), a registry serving `/-/npm/v1/attestations/<name>@<version>`',
+    description: 'Per scope (acme, or *), a registry serving /-/npm/v1/attestations/<name>@<version> (for mirrors that do not proxy attestations); fetched without the package registry\'s credentials',
     type: SettingsType.MAP,
     valueDefinition: { description: 'Attestation registry URL', type: SettingsType.STRING },
   },
   sigstoreEvidencePath: {
-    description: 'Where each install writes its evidence JSON (default: .yarn/sigstore-evidence.json)',
+    description: 'Where each install writes its evidence file (not meant to be committed)',
     type: SettingsType.ABSOLUTE_PATH,
     default: null,
   },
   sigstoreRecheckAttestations: {
-    description: 'false (default): a warm install takes the result cached (in the user\'s global folder, under the user\'s record key) for the same tarball bytes and trust material, with no request (the policy and pins are still evaluated); true: every install fetches each package\'s attestations again and verifies a changed document',
+    description: 'false: a warm install reuses the result verified earlier for the same tarball bytes and trust material (kept in your own cache, HMAC\'d under your record key), with no request; the policy and pins are still evaluated. true: every install fetches each package\'s attestations again (unsigned ones included) and verifies a changed document, noticing a registry that now serves another signature for the same bytes',
     type: SettingsType.BOOLEAN,
     default: false,
   },
   sigstoreUnsignedMaxAgeDays: {
-    description: 'How many days a warm install takes an earlier "no attestations" answer for the same tarball bytes and sources without asking the registry again (the policy is still evaluated); 0: ask every time. Offline, an older answer is used',
+    description: 'Days a warm install reuses an earlier "no attestations" answer for the same tarball bytes and sources without asking again (the policy still judges the package on every install); 0: ask on every install. Offline, an older answer is used',
     type: SettingsType.NUMBER,
     default: DEFAULT_UNSIGNED_MAX_AGE_DAYS,
   },
   sigstoreRequestTimeout: {
-    description: 'Overall deadline of one attestation or packument request, in milliseconds',
+    description: 'Overall deadline of one attestation or packument request, in ms',
     type: SettingsType.NUMBER,
     default: DEFAULT_REQUEST_TIMEOUT_MS,
   },
   sigstoreNetworkConcurrency: {
-    description: 'How many attestation documents are fetched at once',
+    description: 'Attestation documents fetched at once',
     type: SettingsType.NUMBER,
     default: DEFAULT_CONCURRENCY,
   },

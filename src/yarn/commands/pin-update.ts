@@ -13,13 +13,16 @@ export class SigstorePinUpdateCommand extends BaseCommand {
     category: 'Sigstore-related commands',
     description: "accept a change of a package's pinned signer identity, with a reason",
     details: `
+      \`--reason\` is required: why the change is accepted (kept in \`sigstore.lock\`).
+
       Marks the package's block in \`sigstore.lock\` for update and records the reason there. The next \`yarn install\` accepts what it verifies for that package (another repository, workflow or runner, or no provenance at all), pins it and keeps the reason. Commit the lock: the change and its reason are what reviewers see in the diff. \`--immutable\` installs refuse a lock with a pending update.
     `,
     examples: [['Accept a move to a new repository', 'yarn sigstore pin update left-pad --reason "moved to github.com/acme/left-pad, see ACME-42"']],
   });
 
   json = Option.Boolean('--json', false, { description: 'Print the result as JSON' });
-  reason = Option.String('--reason', { required: true, description: 'Why the change is accepted (kept in sigstore.lock)' });
+  // No description on purpose: clipanion then prints the required option in the usage line (`<--reason #0> <package>`), not only in the option list.
+  reason = Option.String('--reason', { required: true });
   packageName = Option.String({ name: 'package' });
 
   async execute(): Promise<number> {
