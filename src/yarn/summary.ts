@@ -19,8 +19,10 @@ export interface Summary {
   failures: number;
   /** Registry packages for another platform, which Yarn does not install here. */
   skipped: number;
-  /** Non-registry packages the policy's `sources` admit (a tarball URL with a verified bundle included). */
+  /** Non-registry packages the policy's `sources` admit. */
   otherSources: number;
+  /** Of those, tarball URLs whose `<url>.sigstore.json` bundle verified. */
+  otherVerified: number;
   /** Workspaces, patches and project-local sources. */
   local: number;
   /** Non-registry packages refused. */
@@ -40,6 +42,7 @@ export function summarize(session: GateSession): Summary {
     failures: 0,
     skipped: 0,
     otherSources: 0,
+    otherVerified: 0,
     local: 0,
     otherFailures: 0,
     trustWarnings: session.trustWarnings.length,
@@ -49,7 +52,10 @@ export function summarize(session: GateSession): Summary {
     if (!session.announced.has(locatorHash)) {
       if (result.status === 'failed') summary.otherFailures++;
       else if (result.status === 'local') summary.local++;
-      else summary.otherSources++;
+      else {
+        summary.otherSources++;
+        if (result.status === 'verified') summary.otherVerified++;
+      }
     } else if (result.status === 'verified') summary.verified++;
     else if (result.status === 'allowed-unsigned') summary.allowedUnsigned++;
     else if (result.status === 'warned') summary.warnings++;
@@ -65,7 +71,7 @@ export function summaryLine(summary: Summary): string {
   const unsigned = summary.zeroConfig ? 'allowed unsigned (no policy)' : 'allowed unsigned by rule';
   const parts = [`${summary.verified} verified`, `${summary.allowedUnsigned} ${unsigned}`, `${summary.warnings} warnings`, `${summary.failures} failures`];
   if (summary.skipped > 0) parts.push(`${summary.skipped} skipped (not installed on this platform)`);
-  if (summary.otherSources > 0) parts.push(`${summary.otherSources} non-registry allowed by sources`);
+  if (summary.otherSources > 0) parts.push(`${summary.otherSources} non-registry allowed by sources${summary.otherVerified > 0 ? ` (${summary.otherVerified} with a verified bundle)` : ''}`);
   if (summary.otherFailures > 0) parts.push(`${summary.otherFailures} non-registry denied`);
   const trust = summary.trustWarnings > 0 ? `; ${plural(summary.trustWarnings, 'trust warning')}` : '';
   return `sigstore: ${parts.join(', ')}${trust}`;
