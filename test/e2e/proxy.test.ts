@@ -60,8 +60,9 @@ describe('yarn install behind an HTTP proxy', () => {
     const p = await kit.project({ dependencies, policy, yarnrc: `httpProxy: "${proxy.url}"\nsigstoreAttestationRegistries:\n  "*": "http://localhost:${kit.registry.port}"\nnetworkSettings:\n  "localhost":\n    enableNetwork: false` });
     const result = await p.install();
     expect(result.code).not.toBe(0);
-    expect(result.output).toContain('SOURCE_FETCH_FAILED');
-    expect(result.output).toContain("network access to localhost is disabled by Yarn's configuration (enableNetwork: false)");
+    // Nothing cached and nothing may be asked: said as such, not as a fetch that failed or a bundle that did not verify.
+    expect(result.output).toContain('sigstore [SOURCE_OFFLINE] gundam-visor@1.0.1: its attestations could not be had');
+    expect(result.output).toContain('no cached attestation answer for this package, and the network is disabled (enableNetwork is false for localhost)');
     expect(p.exists('node_modules/gundam-visor')).toBe(false);
   });
 });

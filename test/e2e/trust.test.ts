@@ -62,7 +62,7 @@ describe('yarn install with the trusted root from a TUF repository', () => {
 
     const first = await project.install();
     expect(first.output).toContain(`trusted root refreshed from TUF ${mirror.served.url}`);
-    expect(first.output).toContain('sigstore: 1 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(first.output).toContain('sigstore: 1 verified, 0 allowed unsigned (no policy), 0 warnings, 0 failures');
     expect(first.code).toBe(0);
     expect(mirror.served.requests).toContain('timestamp.json');
     expect(project.evidence().trust).toMatchObject({ source: 'tuf', ageDays: 0, origin: `tuf:${mirror.served.url}` });
@@ -117,7 +117,7 @@ describe('yarn install with the trust files chosen by YARN_* variables', () => {
 
     const result = await project.install(env);
     expect(result.code).toBe(0);
-    expect(result.output).toContain('sigstore: 1 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(result.output).toContain('sigstore: 1 verified, 0 allowed unsigned (no policy), 0 warnings, 0 failures');
     expect(result.output).toContain(`sigstore: the trusted root was set by the environment (YARN_SIGSTORE_TRUSTED_ROOT_PATH=${kit.trustedRootPath}): check that this CI variable is intended`);
     expect(result.output).toContain(`sigstore: the npm registry keys file was set by the environment (YARN_SIGSTORE_NPM_KEYS_PATH=${kit.npmKeysPath})`);
     expect(project.evidence().trust.fromEnvironment).toEqual(['YARN_SIGSTORE_TRUSTED_ROOT_PATH', 'YARN_SIGSTORE_NPM_KEYS_PATH']);
@@ -131,7 +131,7 @@ describe('yarn install with the trust files chosen by YARN_* variables', () => {
     const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, trustedRootPath: kit.trustedRootPath, npmKeysPath: kit.npmKeysPath });
     const result = await project.install();
     expect(result.code).toBe(0);
-    expect(result.output).toContain('sigstore: 1 verified, 0 allowed unsigned by rule, 0 warnings, 0 failures');
+    expect(result.output).toContain('sigstore: 1 verified, 0 allowed unsigned (no policy), 0 warnings, 0 failures');
     expect(result.output).not.toContain(ENVIRONMENT_WARNING);
     expect(project.evidence().trust.fromEnvironment).toEqual([]);
   });
