@@ -49,10 +49,12 @@ export const ErrorCodes = {
   TUF_METADATA_INVALID: 'TUF_METADATA_INVALID',
   TRUSTED_ROOT_TOO_OLD: 'TRUSTED_ROOT_TOO_OLD',
   TRUST_CONFIG_INVALID: 'TRUST_CONFIG_INVALID',
-  // Registry metadata or yarn.lock adding dependencies/bins the verified package.json lacks
+  // What registry metadata or yarn.lock give a package differs from what its verified package.json makes
   MANIFEST_MISMATCH: 'MANIFEST_MISMATCH',
   // Commands
   LOCKFILE_STALE: 'LOCKFILE_STALE',
+  PACKAGE_NOT_FOUND: 'PACKAGE_NOT_FOUND',
+  NOT_A_REGISTRY_PACKAGE: 'NOT_A_REGISTRY_PACKAGE',
   POLICY_EXISTS: 'POLICY_EXISTS',
   // Identity pinning (sigstore.lock)
   PIN_IDENTITY_CHANGED: 'PIN_IDENTITY_CHANGED',

@@ -24,7 +24,7 @@ import { statSync, type BigIntStats } from 'fs';
 import { join } from 'path';
 import type { PackageVerification } from '../verify/types';
 import { isSha512Hex, sha512File, type BindingRecord } from './bindings';
-import type { ManifestFacts } from './manifestCheck';
+import { isManifestFacts, type ManifestFacts } from './manifestCheck';
 import { readRecord, writeRecord } from './recordFiles';
 import { RESULT_FORMAT, reviveVerification } from './verificationCache';
 
@@ -78,8 +78,7 @@ function wellFormed(entry: ArchiveEntry): boolean {
     isSha512Hex(entry.tgzSha512) &&
     typeof entry.name === 'string' &&
     typeof entry.version === 'string' &&
-    Array.isArray(entry.manifest?.dependencies) &&
-    Array.isArray(entry.manifest.bin)
+    isManifestFacts(entry.manifest)
   );
 }
 

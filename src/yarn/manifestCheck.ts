@@ -1,69 +1,164 @@
 /**
- * Yarn takes a registry package's dependencies and bins from the registry's
- * metadata (or yarn.lock), not from the package.json inside the tarball: an
- * attacker who controls either can add a dependency or a bin to a package
- * whose bytes verify. Once the archive is bound to verified bytes, what Yarn
- * resolved must be what the verified package.json declares.
+ * Yarn takes a registry package's dependencies, peer dependencies and bins
+ * from the registry's metadata (or yarn.lock), not from the package.json
+ * inside the tarball: an attacker who controls either can add a dependency,
+ * point one at another version or package, or add a bin, to a package whose
+ * bytes verify. Once the archive is bound to verified bytes, the package Yarn
+ * resolved must be the one Yarn's own resolver makes of that package.json.
+ *
+ * The comparison is made where the lockfile is: on `project.originalPackages`
+ * (what the resolver returned, what yarn.lock stores), before Yarn normalises
+ * it into `storedPackages` (package extensions, built-in compat extensions,
+ * `resolutions` and other `reduceDependency` hooks, virtual packages). That
+ * normalisation is a function of the resolved package and the project's own
+ * configuration, so equal originals give equal installs, and nothing of it
+ * has to be modelled here.
  */
-import { Manifest, PackageExtensionType, structUtils, type FetchResult, type Locator, type Project } from '@yarnpkg/core';
+import { Manifest, structUtils, type Configuration, type Descriptor, type FetchResult, type Locator, type Package, type Report } from '@yarnpkg/core';
 import { ppath, type PortablePath } from '@yarnpkg/fslib';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { canonicalJson, closestDifferences, describeDifference, type ManifestDifference, type PackageShape } from '../manifest/compare';
+import type { PackageRef, Verdict } from '../policy';
 import { reportError } from './errors';
+import { npmVersion } from './locators';
+import type { PolicyHandle } from './policyAdapter';
+import type { GateSession } from './session';
+
+/** The package.json fields Yarn's npm resolver reads (and `name`, which names a bin given as a string). */
+const RESOLVED_FIELDS = ['name', 'dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'dependenciesMeta', 'scripts', 'os', 'cpu', 'libc', 'bin', 'directories'] as const;
 
 /** What the check needs of the verified package.json: content of the archive, so it can be kept by the archive's sha512. */
 export interface ManifestFacts {
-  /** Ident hashes of its dependencies (optional ones included, as Yarn reads them). */
-  dependencies: string[];
-  bin: Array<[name: string, path: string]>;
-  /** `directories.bin`, normalized, or null. */
-  binDirectory: string | null;
+  /** The verified package.json, reduced to the fields Yarn's resolver reads. */
+  raw: Record<string, unknown>;
+  /** Whether the package has a `binding.gyp` at its root (npm's publish then adds `install: node-gyp rebuild` to the metadata). */
+  bindingGyp: boolean;
+}
+
+/** Whether a stored value (the archive index) has the current shape of the facts. */
+export function isManifestFacts(value: unknown): value is ManifestFacts {
+  const facts = value as ManifestFacts | undefined;
+  return typeof facts?.raw === 'object' && facts.raw !== null && typeof facts.bindingGyp === 'boolean';
 }
 
 /** From an archive Yarn handed over (`packageFs`, `prefixPath`), or the zip the loader just made. */
 export async function readManifestFacts({ packageFs, prefixPath }: Pick<FetchResult, 'packageFs' | 'prefixPath'>): Promise<ManifestFacts> {
-  const manifest = Manifest.fromText(await packageFs.readFilePromise(ppath.join(prefixPath, 'package.json' as PortablePath), 'utf8'));
+  const json = Manifest.fromText(await packageFs.readFilePromise(ppath.join(prefixPath, 'package.json' as PortablePath), 'utf8')).raw;
+  const raw: Record<string, unknown> = {};
+  for (const field of RESOLVED_FIELDS) if (json[field] !== undefined) raw[field] = json[field];
+  return { raw, bindingGyp: await packageFs.existsPromise(ppath.join(prefixPath, 'binding.gyp' as PortablePath)) };
+}
+
+const NODE_GYP_IDENT = structUtils.makeIdent(null, 'node-gyp');
+/** plugin-npm's NpmSemverResolver: the scripts after which it adds `node-gyp` as a dependency. */
+const NODE_GYP_MATCH = /\b(node-gyp|prebuild-install)\b/;
+
+/**
+ * The package Yarn's npm resolver makes of a manifest (plugin-npm's
+ * `NpmSemverResolver.resolve`): Yarn's Manifest reader, its implicit
+ * `node-gyp` dependency, its dependency normalisation.
+ */
+function resolverPackage(raw: Record<string, unknown>, configuration: Configuration): Pick<Package, 'dependencies' | 'peerDependencies' | 'dependenciesMeta' | 'peerDependenciesMeta' | 'bin' | 'conditions'> {
+  const manifest = new Manifest();
+  manifest.load(raw);
+  if (!manifest.dependencies.has(NODE_GYP_IDENT.identHash) && !manifest.peerDependencies.has(NODE_GYP_IDENT.identHash)) {
+    if ([...manifest.scripts.values()].some((script) => NODE_GYP_MATCH.test(script))) {
+      manifest.dependencies.set(NODE_GYP_IDENT.identHash, structUtils.makeDescriptor(NODE_GYP_IDENT, 'latest'));
+    }
+  }
   return {
-    dependencies: [...manifest.dependencies.keys()],
-    bin: [...manifest.bin.entries()],
-    binDirectory: typeof manifest.raw.directories?.bin === 'string' ? ppath.normalize(manifest.raw.directories.bin) : null,
+    conditions: manifest.getConditions(),
+    dependencies: configuration.normalizeDependencyMap(manifest.dependencies),
+    peerDependencies: manifest.peerDependencies,
+    dependenciesMeta: manifest.dependenciesMeta,
+    peerDependenciesMeta: manifest.peerDependenciesMeta,
+    bin: manifest.bin,
   };
 }
 
-/** Dependencies Yarn itself adds through `packageExtensions` (its built-in list and the project's). */
-async function extensionDependencies(project: Project, locator: Locator): Promise<Set<string>> {
-  const added = new Set<string>();
-  const extensions = await project.configuration.getPackageExtensions();
-  for (const [, extensionsPerRange] of extensions.get(locator.identHash) ?? []) {
-    for (const extension of extensionsPerRange) if (extension.type === PackageExtensionType.Dependency) added.add(extension.descriptor.identHash);
-  }
-  return added;
+/** A resolved package as plain strings; dependencies normalised again (yarn.lock may hold them without `npm:`). */
+export function shapeOf(pkg: Pick<Package, 'dependencies' | 'peerDependencies' | 'dependenciesMeta' | 'peerDependenciesMeta' | 'bin' | 'conditions'>, configuration: Configuration): PackageShape {
+  const ranges = (map: Map<string, Descriptor>, normalize: boolean) =>
+    new Map([...map.values()].map((descriptor) => [structUtils.stringifyIdent(descriptor), normalize ? configuration.normalizeDependency(descriptor).range : descriptor.range]));
+  return {
+    dependencies: ranges(pkg.dependencies, true),
+    peerDependencies: ranges(pkg.peerDependencies, false),
+    dependenciesMeta: new Map(
+      [...pkg.dependenciesMeta].map(([ident, byRange]) => [ident, canonicalJson(Object.fromEntries([...byRange].map(([range, meta]) => [range ?? '*', meta])))]),
+    ),
+    peerDependenciesMeta: new Map([...pkg.peerDependenciesMeta].map(([ident, meta]) => [ident, canonicalJson(meta)])),
+    bin: new Map([...pkg.bin].map(([name, path]) => [name, ppath.normalize(path)])),
+    conditions: pkg.conditions ?? null,
+  };
 }
 
-export async function checkResolvedManifest(locator: Locator, verified: ManifestFacts, project: Project): Promise<void> {
-  const resolved = project.storedPackages.get(locator.locatorHash);
-  if (resolved === undefined) return;
+/**
+ * The packages Yarn may legitimately have made of this verified package.json:
+ * the resolver's, and, for a package with a `binding.gyp` and no install
+ * script, the one made of the metadata npm's publish writes (it adds
+ * `install: node-gyp rebuild`, after which Yarn adds `node-gyp`).
+ */
+export function expectedShapes(facts: ManifestFacts, configuration: Configuration): PackageShape[] {
+  const shapes = [shapeOf(resolverPackage(facts.raw, configuration), configuration)];
+  const scripts = typeof facts.raw.scripts === 'object' && facts.raw.scripts !== null ? (facts.raw.scripts as Record<string, unknown>) : {};
+  if (facts.bindingGyp && scripts.install === undefined && scripts.preinstall === undefined) {
+    shapes.push(shapeOf(resolverPackage({ ...facts.raw, scripts: { ...scripts, install: 'node-gyp rebuild' } }, configuration), configuration));
+  }
+  return shapes;
+}
+
+/** `directories.bin`, normalised, or null: npm's publish lists its files under `bin`. */
+function binDirectory(facts: ManifestFacts): string | null {
+  const directories = facts.raw.directories as { bin?: unknown } | undefined;
+  return typeof directories?.bin === 'string' ? ppath.normalize(directories.bin as PortablePath) : null;
+}
+
+/** How the policy wants a mismatch treated: enforced, or reported only where it turns verification off for the package. */
+export type ManifestEnforcement = { enforce: true } | { enforce: false; because: string };
+
+/**
+ * A mismatch is judged as a bundle that fails verification (a tampering
+ * signal: denied in zero-config, `enforce` and `warn`; let through by a
+ * `verify: skip` rule), and a package for which the policy is off (a rule's or
+ * the policy's `mode: off`) is never failed by it: `off` never fails an
+ * install. Let through, it is still printed as a warning.
+ */
+export function manifestEnforcement(policy: Pick<PolicyHandle, 'judge'>, pkg: PackageRef, verdict: Verdict | undefined, mismatch: SigstorePluginError): ManifestEnforcement {
+  if (verdict?.reason === 'policy-off') return { enforce: false, because: verdict.message };
+  const asFailure = policy.judge(pkg, { status: 'failed', error: mismatch });
+  return asFailure.decision === 'deny' ? { enforce: true } : { enforce: false, because: asFailure.message };
+}
+
+/** Every difference between the package Yarn is about to use for `locator` and what the verified package.json makes; null when Yarn holds no such package. */
+export function manifestDifferences(pkg: Package | undefined, verified: ManifestFacts, configuration: Configuration): ManifestDifference[] | null {
+  if (pkg === undefined) return null;
+  return closestDifferences(expectedShapes(verified, configuration), shapeOf(pkg, configuration), binDirectory(verified));
+}
+
+/**
+ * Checks `pkg`, the package Yarn resolved for `locator` (the lockfile's entry
+ * of a registry package, or of a `patch:` of one, which Yarn copies from its
+ * base), against the verified package.json of `verifiedAs` (the registry
+ * package itself, or the base); throws or warns as the session's policy
+ * treats `verifiedAs` (see manifestEnforcement).
+ */
+export async function checkResolvedManifest(locator: Locator, verifiedAs: Locator, verified: ManifestFacts, pkg: Package | undefined, session: GateSession, report: Report): Promise<void> {
+  const differences = manifestDifferences(pkg, verified, session.project.configuration);
+  if (differences === null || differences.length === 0) return;
+  const error = manifestMismatch(locator, verifiedAs, differences);
+  const { policy } = await session.ready();
+  const ref = { name: structUtils.stringifyIdent(verifiedAs), version: npmVersion(verifiedAs) ?? verifiedAs.reference };
+  const decided = manifestEnforcement(policy, ref, session.results.get(verifiedAs.locatorHash)?.verdict, error);
+  if (!decided.enforce) return void report.reportWarning(0, `sigstore: [${error.code}] ${error.message} (not enforced: ${decided.because})`);
+  throw reportError(error);
+}
+
+export function manifestMismatch(locator: Locator, verifiedAs: Locator, differences: ManifestDifference[]): SigstorePluginError {
   const subject = structUtils.stringifyLocator(locator);
-  const declared = new Set(verified.dependencies);
-  const extra: string[] = [];
-  let extensions: Set<string> | undefined;
-  for (const [identHash, descriptor] of resolved.dependencies) {
-    if (declared.has(identHash) || (extensions ??= await extensionDependencies(project, locator)).has(identHash)) continue;
-    extra.push(`dependency ${structUtils.stringifyIdent(descriptor)}`);
-  }
-  // npm's publish writes `./x` as `x` and expands `directories.bin` into `bin`: neither is an addition.
-  const bins = new Map(verified.bin);
-  for (const [name, path] of resolved.bin) {
-    const listed = bins.get(name);
-    if (listed !== undefined ? ppath.normalize(listed as PortablePath) === ppath.normalize(path) : verified.binDirectory !== null && ppath.dirname(ppath.normalize(path)) === verified.binDirectory) continue;
-    extra.push(`bin ${name} -> ${path}`);
-  }
-  if (extra.length > 0) {
-    throw reportError(
-      new SigstorePluginError(
-        ErrorCodes.MANIFEST_MISMATCH,
-        `${subject}: the registry metadata or yarn.lock gives this package ${extra.join(', ')}, which its verified package.json does not declare`,
-        { subject },
-      ),
-    );
-  }
+  const of = locator.locatorHash === verifiedAs.locatorHash ? '' : ` (whose entry Yarn takes from ${structUtils.stringifyLocator(verifiedAs)})`;
+  return new SigstorePluginError(
+    ErrorCodes.MANIFEST_MISMATCH,
+    `${subject}${of}: what yarn.lock or the registry metadata gives this package is not what its verified package.json makes: ${differences.map(describeDifference).join('; ')}`,
+    { subject, details: { differences } },
+  );
 }

@@ -4,12 +4,14 @@
  * rule matches and the verdict.
  */
 import { BaseCommand } from '@yarnpkg/cli';
-import { MessageName, structUtils, type StreamReport } from '@yarnpkg/core';
+import { MessageName, ThrowReport, structUtils, type StreamReport } from '@yarnpkg/core';
 import { Command, Option, type Usage } from 'clipanion';
 import type { PolicyRule, Verdict, VerificationOutcome } from '../../policy';
-import { publicResult } from '../session';
+import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../../errors';
+import { publicResult, type PackageResult } from '../session';
 import { attestationsOf, describeAttestation, identityClaims } from './claims';
-import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
+import { openProject, resolveFromLockfile, runReport, type OpenProject } from './context';
+import { installedLocators, runGate, runGateOutsideProject } from './gateRun';
 import { isOutsideProject, routeOf, splitProtocol } from '../locators';
 import { resolveTarget, type ResolvedTarget, type SourceTarget } from './resolve';
 import { reportPluginError } from './reporting';
@@ -21,7 +23,7 @@ export class SigstoreExplainCommand extends BaseCommand {
     category: 'Sigstore-related commands',
     description: 'explain the trust policy verdict for one package',
     details: `
-      For a package of the project (the version in the lockfile) or one not added yet (resolved with Yarn's own resolver and configuration: registries, scopes, authentication), downloads its tarball, finds its Sigstore bundles, verifies them exactly as the install gate does and prints: where the bundles were found, every claim of the verified signer identity, the policy rule that matches and what it requires, and the verdict.
+      For a package of the project (the version in the lockfile), runs the install gate on it exactly as \`yarn install\` and \`yarn sigstore verify\` do (the same cache, verification, policy, pins and manifest check, every locator of it the install fetches, patched ones included) and prints: where its bundles were found, every claim of the verified signer identity, the policy rule that matches and what it requires, and the verdict the install reaches. For one not added yet (resolved with Yarn's own resolver and configuration: registries, scopes, authentication), does the same with the tarball and metadata \`yarn add\` would use.
 
       Exits with 1 when the package would be denied.
     `,
@@ -41,6 +43,7 @@ export class SigstoreExplainCommand extends BaseCommand {
       let targets: Awaited<ReturnType<typeof resolveTarget>>;
       try {
         targets = await resolveTarget(open.project, this.request);
+        if (Array.isArray(targets) && targets.some((target) => target.inProject)) await resolveLockfileForGate(open);
       } catch (error) {
         return reportPluginError(report, error, this.request);
       }
@@ -50,17 +53,32 @@ export class SigstoreExplainCommand extends BaseCommand {
   }
 }
 
+/** The lockfile's packages as an install resolves them, so that the gate sees what `yarn install` would fetch. */
+async function resolveLockfileForGate(open: OpenProject): Promise<void> {
+  try {
+    await resolveFromLockfile(open.project, new ThrowReport());
+  } catch (error) {
+    throw new SigstorePluginError(ErrorCodes.LOCKFILE_STALE, `yarn.lock does not describe the next install (${(error as Error).message}): run \`yarn install\`, then explain again`, { cause: error });
+  }
+}
+
+/**
+ * Runs the install gate on the package (every locator of it the install
+ * fetches, patched ones included), then explains the session's result: the
+ * verdict is the one `yarn install` and `yarn sigstore verify` reach.
+ */
 async function explainOne(open: OpenProject, target: ResolvedTarget, report: StreamReport): Promise<void> {
   const id = structUtils.prettyLocator(open.configuration, target.locator);
-  let verified: Awaited<ReturnType<typeof verifyRegistryPackage>>;
-  try {
-    verified = await verifyRegistryPackage(open, target.locator);
-  } catch (error) {
-    return reportPluginError(report, error, structUtils.stringifyLocator(target.locator));
+  const run = target.inProject ? await runGate(open, installedLocators(open, target.locator)) : await runGateOutsideProject(open, target.locator);
+  const result = open.session.results.get(target.locator.locatorHash);
+  const failure = [...run.failures.values()][0];
+  if (!result?.verdict) {
+    if (result?.status === 'local') return explainUninstalled(open, target, result.source ?? 'not verified', report);
+    return reportPluginError(report, failure ?? new SigstorePluginError(ErrorCodes.INTERNAL, 'the gate reached no verdict'), structUtils.stringifyLocator(target.locator));
   }
   const { policy } = await open.session.ready();
-  const { subject, outcome, source } = verified;
-  const verdict = policy.judge({ name: subject.name, version: subject.version }, outcome);
+  const outcome = outcomeOf(result);
+  const verdict = failure && result.verdict.decision !== 'deny' ? { ...result.verdict, decision: 'deny' as const, message: failure.message } : result.verdict;
   const where = target.inProject ? 'in the lockfile' : "not in the project: resolved with Yarn's resolver";
 
   report.reportJson({
@@ -68,14 +86,31 @@ async function explainOne(open: OpenProject, target: ResolvedTarget, report: Str
     inProject: target.inProject,
     outcome: outcome.status,
     policy: policy.loaded?.filepath ?? null,
-    ...publicResult({ locator: structUtils.stringifyLocator(target.locator), name: subject.name, version: subject.version, status: verdict.decision === 'deny' ? 'failed' : 'verified', tgzSha512: subject.sha512Hex, source, verdict, verification: outcome.status === 'verified' ? outcome.result : undefined, error: outcome.status === 'failed' ? { code: outcome.error.code, message: outcome.error.message } : undefined }),
+    ...publicResult({ ...result, status: verdict.decision === 'deny' ? 'failed' : result.status, verdict }),
   });
   const line = (text: string) => report.reportInfo(MessageName.UNNAMED, text);
   line(`${id} (${where})`);
-  line(`  Tarball sha512: ${subject.sha512Hex}`);
-  for (const text of outcomeLines(outcome, source)) line(`  ${text}`);
-  for (const text of ruleLines(verdict, ruleOf(policy.loaded?.model, verdict), policy.loaded?.filepath)) line(`  ${text}`);
+  line(`  Tarball sha512: ${result.tgzSha512}`);
+  for (const text of outcomeLines(outcome, result.source)) line(`  ${text}`);
+  for (const text of ruleLines(result.verdict, ruleOf(policy.loaded?.model, result.verdict), policy.loaded?.filepath)) line(`  ${text}`);
+  for (const warning of run.warnings) report.reportWarning(MessageName.UNNAMED, `  ${warning}`);
   reportVerdict(report, verdict.decision, verdict.message);
+}
+
+/** What the gate's result says the verification found (it keeps the verified result, or the failure). */
+function outcomeOf(result: PackageResult): VerificationOutcome {
+  if (result.verification) return { status: 'verified', result: result.verification };
+  if (result.verdict?.reason === 'verification-failed' || result.verdict?.reason === 'verification-skipped') {
+    return { status: 'failed', error: new SigstorePluginError((result.error?.code ?? ErrorCodes.INTERNAL) as ErrorCode, result.error?.message ?? result.verdict.message) };
+  }
+  return { status: 'unsigned' };
+}
+
+/** A package the install does not fetch on this platform (an optional platform package): nothing of it is installed here. */
+function explainUninstalled(open: OpenProject, target: ResolvedTarget, reason: string, report: StreamReport): void {
+  report.reportJson({ type: 'sigstore-explain', inProject: target.inProject, locator: structUtils.stringifyLocator(target.locator), status: 'local', source: reason });
+  report.reportInfo(MessageName.UNNAMED, `${structUtils.prettyLocator(open.configuration, target.locator)} (in the lockfile): ${reason}; the install fetches nothing of it here`);
+  reportVerdict(report, 'allow', `${structUtils.stringifyLocator(target.locator)}: ${reason}`);
 }
 
 /** The verdict line; a deny is an error, so the command exits with 1. */

@@ -32,6 +32,14 @@ export async function resolveTarget(project: Project, request: string): Promise<
   const stored = [...project.originalPackages.values()].filter((pkg) => pkg.identHash === descriptor.identHash && pkg.reference.startsWith('npm:'));
   const matching = hasRange ? stored.filter((pkg) => rangeAccepts(descriptor.range, pkg.reference)) : stored;
   if (matching.length > 0) return matching.map((locator) => ({ locator, inProject: true }));
+  const workspace = project.tryWorkspaceByIdent(descriptor);
+  if (workspace) {
+    throw new SigstorePluginError(
+      ErrorCodes.NOT_A_REGISTRY_PACKAGE,
+      `${structUtils.stringifyIdent(descriptor)} is a workspace of this project: it comes from the project itself, not from a registry, so no Sigstore bundle applies (the install lets workspaces through)`,
+      { subject: structUtils.stringifyIdent(descriptor) },
+    );
+  }
   return [{ locator: await resolveWithYarn(project, descriptor), inProject: false }];
 }
 
@@ -45,9 +53,19 @@ function rangeAccepts(range: string, reference: string): boolean {
 async function resolveWithYarn(project: Project, descriptor: Descriptor): Promise<Locator> {
   const configuration = project.configuration;
   const resolver = configuration.makeResolver();
-  const candidates = await resolver.getCandidates(descriptor, {}, { project, resolver, report: new ThrowReport() });
+  const subject = structUtils.stringifyDescriptor(descriptor);
+  let candidates: Locator[];
+  try {
+    candidates = await resolver.getCandidates(descriptor, {}, { project, resolver, report: new ThrowReport() });
+  } catch (error) {
+    // plugin-npm words a registry 404 as "Package not found".
+    if (/Package not found|\b404\b/.test((error as Error).message)) {
+      throw new SigstorePluginError(ErrorCodes.PACKAGE_NOT_FOUND, `${subject}: the registry has no such package (not in the project's lockfile either)`, { subject, cause: error });
+    }
+    throw new SigstorePluginError(ErrorCodes.SOURCE_FETCH_FAILED, `${subject}: Yarn's resolver could not ask the registry: ${(error as Error).message}`, { subject, cause: error });
+  }
   if (candidates.length === 0) {
-    throw new SigstorePluginError(ErrorCodes.SOURCE_FETCH_FAILED, `${structUtils.stringifyDescriptor(descriptor)}: no version found by Yarn's resolver`);
+    throw new SigstorePluginError(ErrorCodes.PACKAGE_NOT_FOUND, `${subject}: no version of it matches (not in the project's lockfile either)`, { subject });
   }
   return candidates[0];
 }
