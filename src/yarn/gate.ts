@@ -81,27 +81,9 @@ async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, se
   if (base === null) throw reportError(new SigstorePluginError(ErrorCodes.SOURCE_DENIED, `${structUtils.stringifyLocator(locator)}: patch without a base package`));
   const baseResult = await gatedFetch(base, opts, fetch);
   baseResult.releaseFs?.();
-  await checkPatchManifest(locator, base, opts, session);
   // The verdict is the base's (counted once); the patch itself is the project's own change.
   session.recordSource(locator, 'local', `patch of ${structUtils.stringifyLocator(base)}`);
   return fetch(locator, opts);
-}
-
-/**
- * Yarn copies a patched package's lockfile entry from its base, and the entry
- * can be edited on its own: it must be what the base's verified package.json
- * makes too. A base not bound in this install (another platform's, or not a
- * registry package) has nothing installed to compare with.
- */
-async function checkPatchManifest(locator: Locator, base: Locator, opts: FetchOptions, session: GateSession): Promise<void> {
-  const manifest = session.boundArchives.get(base.locatorHash)?.manifest;
-  if (manifest === undefined) return;
-  try {
-    await checkResolvedManifest(locator, base, manifest, opts.project.originalPackages.get(locator.locatorHash), session, opts.report);
-  } catch (error) {
-    session.markFailed(locator, { code: ErrorCodes.MANIFEST_MISMATCH, message: (error as Error).message });
-    throw error;
-  }
 }
 
 async function checkSource(locator: Locator, session: GateSession): Promise<string> {
@@ -195,7 +177,7 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
     session.bindings.write({ zipSha512, tgzSha512, name, version });
   }
   const manifest = entry?.manifest ?? session.loaderManifests.get(locator.locatorHash) ?? (await readManifestFacts(result));
-  await checkResolvedManifest(locator, locator, manifest, opts.project.originalPackages.get(locator.locatorHash), session, opts.report);
+  await checkResolvedManifest(locator, manifest, opts.project.originalPackages.get(locator.locatorHash), session, opts.report);
   session.boundArchives.set(locator.locatorHash, { zipPath, observed, identity, zipSha512, tgzSha512, name, version, manifest });
 }
 

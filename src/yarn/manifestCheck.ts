@@ -136,29 +136,30 @@ export function manifestDifferences(pkg: Package | undefined, verified: Manifest
 }
 
 /**
- * Checks `pkg`, the package Yarn resolved for `locator` (the lockfile's entry
- * of a registry package, or of a `patch:` of one, which Yarn copies from its
- * base), against the verified package.json of `verifiedAs` (the registry
- * package itself, or the base); throws or warns as the session's policy
- * treats `verifiedAs` (see manifestEnforcement).
+ * Checks `pkg`, the package Yarn resolved for the registry package `locator`
+ * (its lockfile entry, or what the registry's metadata made of it), against
+ * its verified package.json; throws or warns as the session's policy treats
+ * the package (see manifestEnforcement). A `patch:` entry needs no check of
+ * its own: Yarn never persists it, and derives it from its base's on every
+ * install (`PatchResolver`: `shouldPersistResolution` is false, `resolve`
+ * copies the base).
  */
-export async function checkResolvedManifest(locator: Locator, verifiedAs: Locator, verified: ManifestFacts, pkg: Package | undefined, session: GateSession, report: Report): Promise<void> {
+export async function checkResolvedManifest(locator: Locator, verified: ManifestFacts, pkg: Package | undefined, session: GateSession, report: Report): Promise<void> {
   const differences = manifestDifferences(pkg, verified, session.project.configuration);
   if (differences === null || differences.length === 0) return;
-  const error = manifestMismatch(locator, verifiedAs, differences);
+  const error = manifestMismatch(locator, differences);
   const { policy } = await session.ready();
-  const ref = { name: structUtils.stringifyIdent(verifiedAs), version: npmVersion(verifiedAs) ?? verifiedAs.reference };
-  const decided = manifestEnforcement(policy, ref, session.results.get(verifiedAs.locatorHash)?.verdict, error);
+  const ref = { name: structUtils.stringifyIdent(locator), version: npmVersion(locator) ?? locator.reference };
+  const decided = manifestEnforcement(policy, ref, session.results.get(locator.locatorHash)?.verdict, error);
   if (!decided.enforce) return void report.reportWarning(0, `sigstore: [${error.code}] ${error.message} (not enforced: ${decided.because})`);
   throw reportError(error);
 }
 
-export function manifestMismatch(locator: Locator, verifiedAs: Locator, differences: ManifestDifference[]): SigstorePluginError {
+export function manifestMismatch(locator: Locator, differences: ManifestDifference[]): SigstorePluginError {
   const subject = structUtils.stringifyLocator(locator);
-  const of = locator.locatorHash === verifiedAs.locatorHash ? '' : ` (whose entry Yarn takes from ${structUtils.stringifyLocator(verifiedAs)})`;
   return new SigstorePluginError(
     ErrorCodes.MANIFEST_MISMATCH,
-    `${subject}${of}: what yarn.lock or the registry metadata gives this package is not what its verified package.json makes: ${differences.map(describeDifference).join('; ')}`,
+    `${subject}: what yarn.lock or the registry metadata gives this package is not what its verified package.json makes: ${differences.map(describeDifference).join('; ')}`,
     { subject, details: { differences } },
   );
 }

@@ -81,7 +81,7 @@ export async function runGateOutsideProject(open: OpenProject, locator: Locator)
     zip.discardAndClose();
     const resolver = project.configuration.makeResolver();
     const pkg = await resolver.resolve(locator, { project, resolver, report });
-    await checkResolvedManifest(locator, locator, facts, pkg, session, report);
+    await checkResolvedManifest(locator, facts, pkg, session, report);
   } catch (error) {
     failures.set(locator.locatorHash, error instanceof Error ? error : new Error(String(error)));
   }
