@@ -67,7 +67,7 @@ describe.concurrent('dependency specifications rewritten', () => {
     it(`a yarn.lock edit changes ${what} (${range})`, async () => {
       const staged = await appDeclaringLib(`ms-lock-${range.includes('other') ? 'alias' : 'range'}`);
       // The project also uses the edit's target, so the edited lockfile is complete and --immutable would accept it.
-      const target = range.includes('other') ? { 'ms-lib-alias': 'npm:ms-other@1.0.0' } : { 'ms-lib-old': 'npm:ms-lib@1.0.0' };
+      const target: Record<string, string> = range.includes('other') ? { 'ms-lib-alias': 'npm:ms-other@1.0.0' } : { 'ms-lib-old': 'npm:ms-lib@1.0.0' };
       const p = await kit.project({ dependencies: { [staged.name]: staged.version, ...target }, policy: policyOf([provenanceRule(staged.name), ...RULES]) });
       expectInstalled(p, await p.install(), staged.name, staged.version);
       editLockfileEntry(p, `${staged.name}@npm:1.0.0`, (entry) => entry.replace('ms-lib: "npm:^2.0.0"', `ms-lib: "${range}"`));

@@ -145,7 +145,12 @@ describe('yarn sigstore explain', () => {
   it('explains a package of the project: bundle source, every claim, the matching rule and the verdict', async () => {
     const p = await project({ policy: fixturePolicy() });
     expect((await p.install()).code).toBe(0);
-    const result = await p.run(['sigstore', 'explain', GUNDAM.name]);
+    // As the install, explain takes the result verified for these bytes; rechecking fetches the bundles again.
+    const cached = await p.run(['sigstore', 'explain', GUNDAM.name]);
+    expect(cached.code).toBe(0);
+    expect(cached.output).toContain('Bundles: verified earlier for these exact bytes and trust material');
+    expect(cached.output).toContain('Verdict: ALLOW');
+    const result = await p.run(['sigstore', 'explain', GUNDAM.name], { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' });
     expect(result.code).toBe(0);
     expect(result.output).toContain(`${GUNDAM.name}@npm:${GUNDAM.version} (in the lockfile)`);
     expect(result.output).toContain(`Bundles: found at ${registry.url}/-/npm/v1/attestations/${GUNDAM.name}@${GUNDAM.version}`);

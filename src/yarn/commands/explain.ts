@@ -8,7 +8,7 @@ import { MessageName, ThrowReport, structUtils, type StreamReport } from '@yarnp
 import { Command, Option, type Usage } from 'clipanion';
 import type { PolicyRule, Verdict, VerificationOutcome } from '../../policy';
 import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../../errors';
-import { publicResult, type PackageResult } from '../session';
+import { VERIFICATION_CACHE_SOURCE, publicResult, type PackageResult } from '../session';
 import { attestationsOf, describeAttestation, identityClaims } from './claims';
 import { openProject, resolveFromLockfile, runReport, type OpenProject } from './context';
 import { installedLocators, runGate, runGateOutsideProject } from './gateRun';
@@ -137,7 +137,9 @@ async function explainSource(open: OpenProject, target: SourceTarget, report: St
 function outcomeLines(outcome: VerificationOutcome, source: string | undefined): string[] {
   if (outcome.status === 'unsigned') return ['Bundles: none found (registry attestations, bundle directory and attestation registries consulted)'];
   if (outcome.status === 'failed') return [`Bundles: ${source ? `found at ${source}, ` : ''}verification FAILED: [${outcome.error.code}] ${outcome.error.message}`];
-  const lines = [`Bundles: found at ${source ?? 'an unknown source'}`];
+  // As the install: a result verified earlier for these exact bytes is used without a request.
+  const where = source === VERIFICATION_CACHE_SOURCE ? `verified earlier for these exact bytes and trust material (${source}; sigstoreRecheckAttestations: true fetches them again)` : `found at ${source ?? 'an unknown source'}`;
+  const lines = [`Bundles: ${where}`];
   for (const attestation of attestationsOf(outcome.result)) lines.push(`  verified ${describeAttestation(attestation)}`);
   const identity = outcome.result.provenance?.identity;
   if (identity) {
