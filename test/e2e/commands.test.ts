@@ -188,6 +188,17 @@ describe('yarn sigstore explain', () => {
     expect(p.exists(`node_modules/${UNSIGNED.name}`)).toBe(false);
   });
 
+  it('an unknown package and a workspace get a plain coded error, not INTERNAL', async () => {
+    const p = await project({ policy: fixturePolicy() });
+    const unknown = await p.run(['sigstore', 'explain', 'no-such-package-anywhere']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toContain('sigstore [PACKAGE_NOT_FOUND] no-such-package-anywhere@npm:latest: the registry has no such package');
+    const workspace = await p.run(['sigstore', 'explain', 'e2e-project']);
+    expect(workspace.code).toBe(1);
+    expect(workspace.output).toContain('sigstore [NOT_A_REGISTRY_PACKAGE] e2e-project is a workspace of this project');
+    for (const result of [unknown, workspace]) expect(result.output).not.toContain('INTERNAL');
+  });
+
   it('answers for a tarball-URL dependency from the policy\'s sources, without fetching it', async () => {
     const p = await project({ policy: fixturePolicy() });
     const url = `${registry.url}/not-served/tool-1.0.0.tgz`;
