@@ -58,7 +58,7 @@ const NODE_GYP_MATCH = /\b(node-gyp|prebuild-install)\b/;
  * `NpmSemverResolver.resolve`): Yarn's Manifest reader, its implicit
  * `node-gyp` dependency, its dependency normalisation.
  */
-function resolverPackage(raw: Record<string, unknown>, configuration: Configuration): Pick<Package, 'dependencies' | 'peerDependencies' | 'dependenciesMeta' | 'peerDependenciesMeta' | 'bin' | 'conditions'> {
+function resolverPackage(raw: Record<string, unknown>, configuration: Configuration): ResolvedFields {
   const manifest = new Manifest();
   manifest.load(raw);
   if (!manifest.dependencies.has(NODE_GYP_IDENT.identHash) && !manifest.peerDependencies.has(NODE_GYP_IDENT.identHash)) {
@@ -66,6 +66,13 @@ function resolverPackage(raw: Record<string, unknown>, configuration: Configurat
       manifest.dependencies.set(NODE_GYP_IDENT.identHash, structUtils.makeDescriptor(NODE_GYP_IDENT, 'latest'));
     }
   }
+  return resolvedFields(manifest, configuration);
+}
+
+type ResolvedFields = Pick<Package, 'dependencies' | 'peerDependencies' | 'dependenciesMeta' | 'peerDependenciesMeta' | 'bin' | 'conditions'>;
+
+/** What `NpmSemverResolver.resolve` puts in the package it returns, from a loaded manifest. */
+export function resolvedFields(manifest: Manifest, configuration: Configuration): ResolvedFields {
   return {
     conditions: manifest.getConditions(),
     dependencies: configuration.normalizeDependencyMap(manifest.dependencies),
@@ -77,7 +84,7 @@ function resolverPackage(raw: Record<string, unknown>, configuration: Configurat
 }
 
 /** A resolved package as plain strings; dependencies normalised again (yarn.lock may hold them without `npm:`). */
-export function shapeOf(pkg: Pick<Package, 'dependencies' | 'peerDependencies' | 'dependenciesMeta' | 'peerDependenciesMeta' | 'bin' | 'conditions'>, configuration: Configuration): PackageShape {
+export function shapeOf(pkg: ResolvedFields, configuration: Configuration): PackageShape {
   const ranges = (map: Map<string, Descriptor>, normalize: boolean) =>
     new Map([...map.values()].map((descriptor) => [structUtils.stringifyIdent(descriptor), normalize ? configuration.normalizeDependency(descriptor).range : descriptor.range]));
   return {

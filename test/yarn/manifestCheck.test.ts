@@ -12,7 +12,7 @@ import { npath } from '@yarnpkg/fslib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { describeDifference } from '../../src/manifest/compare';
-import { manifestDifferences, manifestEnforcement, type ManifestFacts } from '../../src/yarn/manifestCheck';
+import { manifestDifferences, manifestEnforcement, resolvedFields, type ManifestFacts } from '../../src/yarn/manifestCheck';
 import { loadPolicyHandle } from '../../src/yarn/policyAdapter';
 import type { SigstoreSettings } from '../../src/yarn/settings';
 
@@ -36,18 +36,7 @@ function resolvedFrom(metadata: Record<string, unknown>, extraDependencies: Reco
     const ident = structUtils.parseIdent(name);
     manifest.dependencies.set(ident.identHash, structUtils.makeDescriptor(ident, range));
   }
-  return {
-    ...locator,
-    version: '1.0.0',
-    languageName: 'node',
-    linkType: 'HARD' as Package['linkType'],
-    conditions: manifest.getConditions(),
-    dependencies: configuration.normalizeDependencyMap(manifest.dependencies),
-    peerDependencies: manifest.peerDependencies,
-    dependenciesMeta: manifest.dependenciesMeta,
-    peerDependenciesMeta: manifest.peerDependenciesMeta,
-    bin: manifest.bin,
-  };
+  return { ...locator, version: '1.0.0', languageName: 'node', linkType: 'HARD' as Package['linkType'], ...resolvedFields(manifest, configuration) };
 }
 
 const facts = (raw: Record<string, unknown>, bindingGyp = false): ManifestFacts => ({ raw, bindingGyp });
