@@ -12,7 +12,7 @@ import { npath } from '@yarnpkg/fslib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { describeDifference } from '../../src/manifest/compare';
-import { manifestDifferences, manifestEnforcement, resolvedFields, type ManifestFacts } from '../../src/yarn/manifestCheck';
+import { isManifestFacts, manifestDifferences, manifestEnforcement, resolvedFields, type ManifestFacts } from '../../src/yarn/manifestCheck';
 import { loadPolicyHandle } from '../../src/yarn/policyAdapter';
 import type { SigstoreSettings } from '../../src/yarn/settings';
 
@@ -108,6 +108,11 @@ describe('specifications are compared in full', () => {
     ]);
     expect(differences(resolvedFrom({ ...pkg, os: ['win32'] }), facts(pkg))).toEqual(['conditions: the verified package.json does not declare it, found os=win32']);
     expect(differences(resolvedFrom({ ...pkg, bin: { ls: 'index.js' } }), facts(pkg))).toEqual(['bin ls: the verified package.json does not declare it, found index.js']);
+  });
+
+  it('facts an older plugin kept in the archive index (names only) are not taken: the package.json is read again', () => {
+    expect(isManifestFacts({ dependencies: ['1234'], bin: [] })).toBe(false);
+    expect(isManifestFacts(facts(pkg))).toBe(true);
   });
 
   it('a package Yarn does not hold is not compared (null)', () => {

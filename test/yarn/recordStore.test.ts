@@ -105,7 +105,7 @@ describe('results written before the verifier read every claim it reads now', ()
       tgzSha512: subject.sha512Hex,
       name: subject.name,
       version: subject.version,
-      manifest: { dependencies: [], bin: [] } as unknown as ArchiveEntry['manifest'],
+      manifest: { raw: {}, bindingGyp: false },
       verified,
     });
     const result = { subject, provenanceCount: 0 } as PackageVerification;
