@@ -2,15 +2,19 @@
  * Attacks on the content-keyed verification cache that a warm install trusts
  * with `sigstoreRecheckAttestations: false` (no attestation request): a record
  * restored from a CI cache must be this user's own (HMAC) to count, and the
- * policy is judged afresh on the cached signer at every install.
+ * policy is judged afresh on the cached signer at every install. The same for
+ * a remembered "no attestations" answer, which could otherwise hide a broken
+ * bundle (a tampering signal) behind "unsigned".
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnsignedCache } from '../../src/yarn/unsignedCache';
 import { githubIdentity } from '../../testkit/signer';
+import { buildPackageTarball } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
-import { clearInstallOutput, expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
+import { clearInstallOutput, cloneDocument, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
 
 const RECHECK_OFF = 'sigstoreRecheckAttestations: false';
 
@@ -105,6 +109,44 @@ describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestatio
       const rewritten = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
       expect(rewritten.body).toContain(`evil/cc-forged-${index}`);
       expect(rewritten.mac).toBe(macWith(userRecordKey(p), rewritten.body));
+    });
+  });
+
+  forgeries.forEach(([label, mac, honoured], index) => {
+    it(`a restored CI cache with a "no attestations" answer hiding a broken bundle, ${label}`, async () => {
+      // One genuinely unsigned package (its remembered answer is what the attacker starts from),
+      // and one whose provenance was altered after signing; the policy allows both unsigned.
+      const plain = { name: `na-plain-${index}`, version: '1.0.0' };
+      kit.registry.addVersion({ ...plain, tarball: buildPackageTarball(plain) });
+      const staged = await publishSigned(kit, { name: `na-broken-${index}`, version: '1.0.0' });
+      const broken = cloneDocument(staged.attestations);
+      const envelope = provenanceBundle(broken).dsseEnvelope;
+      envelope.payload = Buffer.from(Buffer.from(envelope.payload, 'base64').toString('utf8').replace('acme', 'acmf')).toString('base64');
+      kit.registry.setAttestations(staged.name, staged.version, broken);
+      const allowUnsigned = [`  - packages: ["${plain.name}", "${staged.name}"]`, '    require: none', '    reason: no provenance upstream'].join('\n');
+      const p = await kit.project({ dependencies: { [plain.name]: plain.version, [staged.name]: staged.version }, policy: policyOf([allowUnsigned]) });
+      const tampering = ['SIGNATURE', 'TLOG_[A-Z_]+'];
+      expectRefused(p, await p.install(), tampering);
+
+      // The attacker turns the plain package's answer into one for the broken package's exact bytes.
+      const file = join(p.cwd, '.yarn-global/sigstore/records.json');
+      const genuine = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
+      const store = JSON.parse(genuine.body) as { unsigned: Record<string, { value: { sources: string }; usedAt: number }> };
+      const [answer] = Object.values(store.unsigned);
+      const subject = { name: staged.name, version: staged.version, sha512Hex: createHash('sha512').update(staged.tarball).digest('hex') };
+      store.unsigned = { [UnsignedCache.key(subject, answer.value.sources)]: { ...answer, value: { ...answer.value, ...subject } } };
+      const body = JSON.stringify(store);
+      writeFileSync(file, JSON.stringify({ mac: mac(p, genuine.mac, body), body }));
+
+      const result = await p.install();
+      if (honoured) {
+        // Trusted, the forged answer passes the broken package as unsigned: what the HMAC check is for.
+        expectInstalled(p, result, staged.name, staged.version);
+        return;
+      }
+      // A miss: the document is fetched, and the broken bundle denies the package.
+      expectRefused(p, result, tampering);
+      expect(result.output).toContain(`${staged.name}@npm:${staged.version}: sigstore [`);
     });
   });
 
