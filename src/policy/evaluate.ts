@@ -4,7 +4,7 @@
  * from the file system or the network.
  */
 import type { PackageVerification } from '../verify/types';
-import type { SigstorePluginError } from '../errors';
+import { ErrorCodes, type SigstorePluginError } from '../errors';
 import { identityMismatches, type Mismatch } from './identity';
 import { resolveMode, type ResolvedMode } from './mode';
 import type { PolicyMode, PolicyModel, PolicyRule } from './model';
@@ -69,7 +69,7 @@ function failureText(outcome: { error: SigstorePluginError }): string {
 }
 
 /** Codes that say the attestations could not be had at all: nothing is known about a bundle, so nothing is said of one. */
-const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['SOURCE_FETCH_FAILED', 'SOURCE_OFFLINE']);
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set([ErrorCodes.SOURCE_FETCH_FAILED, ErrorCodes.SOURCE_OFFLINE]);
 
 /** Why a `failed` outcome denies: a bundle that did not verify, or attestations that could not be fetched. */
 function failedMessage(id: string, outcome: { error: SigstorePluginError }): string {

@@ -30,6 +30,16 @@ describe('zero-config (no policy)', () => {
     expect(verdict).toMatchObject({ decision: 'deny', reason: 'verification-failed' });
     expect(verdict.message).toBe('@acme/x@1.2.0: a signature bundle exists but failed verification (SIGNATURE: DSSE signature does not verify)');
   });
+  it('denies attestations that could not be had (offline, unreachable) without claiming a bundle exists, with or without a policy', () => {
+    const policy = policyOf({ version: 1, default: { require: 'none' } });
+    for (const code of [ErrorCodes.SOURCE_OFFLINE, ErrorCodes.SOURCE_FETCH_FAILED]) {
+      const unreachable: VerificationOutcome = { status: 'failed', error: new SigstorePluginError(code, 'no answer', { subject: '@acme/x@1.2.0' }) };
+      for (const verdict of [evaluate(undefined, pkg, unreachable), evaluate(policy, pkg, unreachable, { now: NOW })]) {
+        expect(verdict).toMatchObject({ decision: 'deny', reason: 'verification-failed' });
+        expect(verdict.message).toBe(`@acme/x@1.2.0: its attestations could not be had, so it cannot be judged (${code}: no answer)`);
+      }
+    }
+  });
 });
 
 describe('rules', () => {
