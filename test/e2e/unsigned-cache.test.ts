@@ -209,6 +209,13 @@ describe('offline', () => {
       expect(uncached.output).not.toContain('exists but failed verification');
       expect(registry.requests).toEqual([]);
       expect(p.exists('node_modules/uc-plain-a')).toBe(false);
+
+      // With no record at all, Yarn's cached zips cannot be bound to verified tarballs without downloading them again.
+      rmSync(join(p.cwd, '.yarn-global/sigstore'), { recursive: true, force: true });
+      const unbound = await warmInstall(p, env);
+      expect(unbound.code).not.toBe(0);
+      expect(unbound.output).toContain(`sigstore [SOURCE_OFFLINE] uc-signed-a@npm:1.0.0: no cached record binds its archive to a verified tarball, and the network is disabled (${why})`);
+      expect(registry.requests).toEqual([]);
     });
   }
 });
