@@ -54,7 +54,7 @@ export const VERIFICATION_CACHE_SOURCE = 'verification cache (user global folder
 export const unsignedCacheSource = (checkedAt: Date) => `remembered answer (user global folder): no attestations as of ${checkedAt.toISOString()}`;
 
 /** Where one registry package's attestations are asked for. */
-interface PackageLookup {
+interface AttestationSources {
   name: string;
   version: string;
   registry: string;
@@ -198,7 +198,7 @@ export class GateSession {
   }
 
   /** The package's registry and attestation registry (the network sources asked for its attestations). */
-  private lookupFor(locator: Locator): PackageLookup {
+  private lookupFor(locator: Locator): AttestationSources {
     const name = structUtils.stringifyIdent(locator);
     const registry = npmConfigUtils.getScopeRegistry(locator.scope, { configuration: this.project.configuration }).replace(/\/+$/, '');
     const attestationRegistry = attestationRegistryFor(name, this.settings.attestationRegistries);
