@@ -1,11 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects, split by folder (README, Development):
+ * - `unit`: the folders listed here, whose tests never spawn Yarn and need no
+ *   build (`npm run test:unit`, the inner loop);
+ * - `e2e`: every other test file, so a new folder (e.g. `test/real-world/`)
+ *   runs with the end-to-end tests unless it is listed here on purpose
+ *   (`npm run test:e2e`, after a build). `test/build/test-split.test.ts`
+ *   checks that no unit folder reaches for the real Yarn.
+ */
+export const UNIT_TEST_FOLDERS = ['build', 'fuzz', 'pins', 'policy', 'sources', 'testkit', 'trust', 'verify', 'yarn'];
+const unitGlobs = ['test/*.test.ts', ...UNIT_TEST_FOLDERS.map((folder) => `test/${folder}/**/*.test.ts`)];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', './test/support/closing-line-reporter.ts'],
     // End-to-end tests spawn the real Yarn against a loopback registry: give them room.
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: unitGlobs } },
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: unitGlobs } },
+    ],
   },
 });
