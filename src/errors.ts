@@ -56,6 +56,10 @@ export const ErrorCodes = {
   PACKAGE_NOT_FOUND: 'PACKAGE_NOT_FOUND',
   NOT_A_REGISTRY_PACKAGE: 'NOT_A_REGISTRY_PACKAGE',
   POLICY_EXISTS: 'POLICY_EXISTS',
+  // `policy allow` / `policy trust`: a policy the command does not edit (JSON, JavaScript, package.json)
+  POLICY_NOT_EDITABLE: 'POLICY_NOT_EDITABLE',
+  // `policy allow` / `policy trust`: the change asked for cannot be made safely (no provenance to trust, still denied)
+  POLICY_EDIT_REFUSED: 'POLICY_EDIT_REFUSED',
   // Identity pinning (sigstore.lock)
   PIN_IDENTITY_CHANGED: 'PIN_IDENTITY_CHANGED',
   PIN_PROVENANCE_LOST: 'PIN_PROVENANCE_LOST',

@@ -7,7 +7,9 @@ import type { Plugin } from '@yarnpkg/core';
 import { SigstoreExplainCommand } from './yarn/commands/explain';
 import { SigstorePinUpdateCommand } from './yarn/commands/pin-update';
 import { SigstorePolicyCheckCommand } from './yarn/commands/policyCheck';
+import { SigstorePolicyAllowCommand } from './yarn/commands/policyAllow';
 import { SigstorePolicyInitCommand } from './yarn/commands/policyInit';
+import { SigstorePolicyTrustCommand } from './yarn/commands/policyTrust';
 import { SigstoreVerifyCommand } from './yarn/commands/verify';
 import { checkDependency } from './yarn/dependencies';
 import { installFetcherGate } from './yarn/gate';
@@ -21,7 +23,7 @@ installFetchStepHooks();
 const plugin: Plugin = {
   configuration: sigstoreSettings as any,
   // One file per `yarn sigstore ...` command.
-  commands: [SigstoreVerifyCommand, SigstoreExplainCommand, SigstorePolicyInitCommand, SigstorePolicyCheckCommand, SigstorePinUpdateCommand],
+  commands: [SigstoreVerifyCommand, SigstoreExplainCommand, SigstorePolicyInitCommand, SigstorePolicyCheckCommand, SigstorePolicyAllowCommand, SigstorePolicyTrustCommand, SigstorePinUpdateCommand],
   hooks: {
     reduceDependency: checkDependency,
     wrapScriptExecution: guardScript,

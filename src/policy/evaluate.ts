@@ -26,8 +26,11 @@ export interface Verdict {
   decision: 'allow' | 'deny' | 'warn';
   /** 'verified', 'allowed-unsigned', 'verification-skipped', 'policy-off', 'policy-mismatch' or 'verification-failed'. */
   reason: string;
-  /** The matched rule: index in `rules` (-1 for `default`), and its `packages`. */
-  rule?: { index: number; packages: string[]; description: string };
+  /**
+   * The matched rule: index in `rules` (-1 for `default`), its `name:` when it has one, and how
+   * messages name it. Never its package list: a verdict is printed and recorded per package.
+   */
+  rule?: RuleRef;
   /** For a deny or warn: every field that did not match. */
   mismatches: Mismatch[];
   /** One line a user reads when CI fails. */
@@ -43,12 +46,51 @@ export interface EvaluateOptions {
   modeOverride?: { mode: PolicyMode; source: string };
 }
 
+export interface RuleRef {
+  index: number;
+  name?: string;
+  description: string;
+}
+
 export const POLICY_INIT_HINT = 'run `yarn sigstore policy init` to require provenance';
 
-/** `rules[2] (@acme/*)` or `default`, optionally naming the file. */
-export function describeRule(rule: Pick<PolicyRule, 'index' | 'packages'>, file?: string): string {
-  const name = rule.index === -1 ? 'default rule' : `rules[${rule.index}] (${rule.packages.join(', ')})`;
+/** How many of a rule's packages a message shows before `+N more`. */
+const PACKAGES_SHOWN = 3;
+
+/** A rule's first packages: `react, react-dom, +12 more` (the list can hold hundreds). */
+export function firstPackages(packages: readonly string[]): string {
+  if (packages.length <= PACKAGES_SHOWN) return packages.join(', ');
+  const shown = packages.slice(0, PACKAGES_SHOWN - 1);
+  return `${shown.join(', ')}, +${packages.length - shown.length} more`;
+}
+
+/** `rule "react-stack"`, `rules[2] (@acme/*)` or `default rule`, optionally naming the file. */
+export function describeRule(rule: Pick<PolicyRule, 'index' | 'packages' | 'name'>, file?: string): string {
+  const name = rule.name !== undefined ? `rule "${rule.name}"` : rule.index === -1 ? 'default rule' : `rules[${rule.index}] (${firstPackages(rule.packages)})`;
   return file ? `${name} of ${file}` : name;
+}
+
+/** The command that adds an exception for an unsigned package (its flags are part of the public interface). */
+export function allowCommand(name: string): string {
+  return `yarn sigstore policy allow ${name} --reason "..."`;
+}
+
+/** The command that writes a rule from a package's verified identity. */
+export function trustCommand(name: string): string {
+  return `yarn sigstore policy trust ${name}`;
+}
+
+/**
+ * What a user can change in the policy to resolve a denial, when a policy change can: an
+ * exception for a package without provenance; for a signer the rule does not expect, a rule
+ * from the verified identity, but only after a review (a new signer may be a takeover).
+ */
+function resolutionHint(name: string, mismatches: Mismatch[]): string {
+  if (mismatches.some((m) => m.field === 'require')) return `; to allow it without provenance: ${allowCommand(name)}`;
+  if (mismatches.some((m) => m.field.startsWith('identity.'))) {
+    return `; a changed signer may be an attack: review the change, and if this signer is expected: ${trustCommand(name)}`;
+  }
+  return '';
 }
 
 /** An exception dated `YYYY-MM-DD` holds through the end of that UTC day. */
@@ -111,7 +153,7 @@ export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: Veri
   const id = idOf(pkg);
   const rule = matchRule(model, pkg, options.now ?? new Date());
   const description = describeRule(rule, options.file);
-  const ruleRef = { index: rule.index, packages: rule.packages, description };
+  const ruleRef: RuleRef = { index: rule.index, ...(rule.name !== undefined ? { name: rule.name } : {}), description };
   const because = rule.reason ? ` (${rule.reason})` : '';
 
   // A bundle that exists but fails is a tampering signal: no mode softens it, only `verify: skip`.
@@ -130,7 +172,9 @@ export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: Veri
   if (mismatches.length > 0) {
     const decision = mode.mode === 'warn' ? 'warn' : 'deny';
     const verb = decision === 'warn' ? 'would be denied (warn mode)' : 'denied';
-    return { ...base, decision, reason: 'policy-mismatch', mismatches, message: `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}` };
+    // A baseline's denial is resolved in the baseline, not by a command that edits this project's policy.
+    const hint = options.file === undefined ? resolutionHint(pkg.name, mismatches) : '';
+    return { ...base, decision, reason: 'policy-mismatch', mismatches, message: `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}${hint}` };
   }
   if (outcome.status === 'unsigned' || !(outcome.result.provenance || outcome.result.publish)) {
     return { ...base, decision: 'allow', reason: 'allowed-unsigned', mismatches: [], message: `${id}: no provenance, allowed by ${description}${because}` };

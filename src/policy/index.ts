@@ -7,8 +7,8 @@ import { evaluateModel, evaluateZeroConfig, stricterVerdict, type EvaluateOption
 import type { LoadedPolicy } from './load';
 
 export type { VerificationOutcome, PackageRef, Verdict, EvaluateOptions } from './evaluate';
-export { describeRule, isExpired, matchRule, POLICY_INIT_HINT } from './evaluate';
-export { loadPolicy, validatePolicyFile, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type PolicyFileCheck } from './load';
+export { allowCommand, describeRule, firstPackages, isExpired, matchRule, trustCommand, POLICY_INIT_HINT, type RuleRef } from './evaluate';
+export { loadPolicy, validatePolicyFile, validatePolicyText, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type PolicyFileCheck } from './load';
 export { resolveMode, type ResolvedMode } from './mode';
 export { evaluateSource, classifySource, type SourcePolicy, type SourceRequest, type SourceDecision, type SourceCategory } from './sources';
 export { identityMismatches, sourceRepositoryOf, workflowPathOf, signerWorkflowOf, GITHUB_ACTIONS_ISSUER, type Mismatch } from './identity';

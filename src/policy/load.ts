@@ -87,19 +87,40 @@ function digestOf(model: PolicyModel, baseline: LoadedPolicy | undefined): strin
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+function fileProblem(file: string, expected: string, found?: string): PolicyFileCheck {
+  return { filepath: file, problems: [{ severity: 'error', file, path: '', expected, found }] };
+}
+
+const firstLine = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0] : String(error));
+
 /** Reads and validates one policy file and its `extends` chain, collecting every problem. */
 export async function validatePolicyFile(filepath: string, chain: string[] = []): Promise<PolicyFileCheck> {
   const absolute = path.resolve(filepath);
-  const problem = (expected: string, found?: string): PolicyFileCheck => ({ filepath: absolute, problems: [{ severity: 'error', file: absolute, path: '', expected, found }] });
-  if (chain.includes(absolute)) return problem('an extends chain without a cycle', [...chain, absolute].join(' -> '));
-  if (!existsSync(absolute)) return problem('a policy file at this path', 'no such file');
+  if (chain.includes(absolute)) return fileProblem(absolute, 'an extends chain without a cycle', [...chain, absolute].join(' -> '));
+  if (!existsSync(absolute)) return fileProblem(absolute, 'a policy file at this path', 'no such file');
   let document: unknown;
   try {
     const result = await explorer().load(absolute);
     document = result?.config;
   } catch (error) {
-    return problem('a readable YAML, JSON or JavaScript policy', error instanceof Error ? error.message.split('\n')[0] : String(error));
+    return fileProblem(absolute, 'a readable YAML, JSON or JavaScript policy', firstLine(error));
   }
+  return checkDocument(document, absolute, chain);
+}
+
+/** Validates YAML policy text as if it were the file at `filepath` (its `extends` resolved from there): an edit is checked before it is written. */
+export async function validatePolicyText(text: string, filepath: string): Promise<PolicyFileCheck> {
+  const absolute = path.resolve(filepath);
+  let document: unknown;
+  try {
+    document = parseYaml(text, { uniqueKeys: true, prettyErrors: true });
+  } catch (error) {
+    return fileProblem(absolute, 'readable YAML', firstLine(error));
+  }
+  return checkDocument(document, absolute, []);
+}
+
+async function checkDocument(document: unknown, absolute: string, chain: string[]): Promise<PolicyFileCheck> {
   const validation = validatePolicyDocument(document, absolute);
   const problems = [...validation.problems];
   let baseline: LoadedPolicy | undefined;

@@ -36,6 +36,8 @@ export interface IdentityRequirement {
 export interface PolicyRule {
   /** Position in `rules`; -1 for `default`. */
   index: number;
+  /** The optional `name:` messages use instead of the rule's position and packages. */
+  name?: string;
   packages: string[];
   selectors: PackageSelector[];
   require: Requirement;

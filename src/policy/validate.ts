@@ -149,7 +149,7 @@ function validateIdentity(value: unknown, path: string, problems: Problems): Ide
   return identity;
 }
 
-const RULE_KEYS = ['packages', 'require', 'identity', 'reason', 'expires', 'mode', 'verify', 'pin'] as const;
+const RULE_KEYS = ['name', 'packages', 'require', 'identity', 'reason', 'expires', 'mode', 'verify', 'pin'] as const;
 
 function validateRule(value: unknown, index: number, path: string, problems: Problems): PolicyRule | undefined {
   if (!isDict(value)) return problems.error(path, 'a rule mapping', value);
@@ -176,6 +176,7 @@ function validateRule(value: unknown, index: number, path: string, problems: Pro
   const requireValue = 'require' in value ? oneOf<Requirement>(value.require, REQUIREMENTS, at('require'), problems) : verify ? 'none' : problems.error(at('require'), 'require: provenance | publish | none');
   const mode = 'mode' in value ? oneOf<PolicyMode>(value.mode, POLICY_MODES, at('mode'), problems) : undefined;
   const reason = 'reason' in value ? nonEmptyString(value.reason, at('reason'), problems) : undefined;
+  const name = 'name' in value ? nonEmptyString(value.name, at('name'), problems) : undefined;
   const expires = 'expires' in value ? parseDate(value.expires, at('expires'), problems) : undefined;
   const pin = 'pin' in value ? (typeof value.pin === 'boolean' ? value.pin : problems.error(at('pin'), 'true or false', value.pin)) : true;
   let identity: IdentityRequirement | undefined;
@@ -197,6 +198,7 @@ function validateRule(value: unknown, index: number, path: string, problems: Pro
   if (errorsAfter !== errorsBefore || requireValue === undefined) return undefined;
   return {
     index,
+    name,
     packages,
     selectors: packages.map(parseSelector),
     require: requireValue,
@@ -242,6 +244,18 @@ function warnShadowedRules(rules: PolicyRule[], problems: Problems): void {
   });
 }
 
+/** A name identifies one rule in messages: two rules of one name would make a message ambiguous. */
+function checkUniqueNames(rules: PolicyRule[], problems: Problems): void {
+  const seen = new Map<string, string>();
+  for (const rule of rules) {
+    if (rule.name === undefined) continue;
+    const path = rule.index === -1 ? 'default.name' : `rules[${rule.index}].name`;
+    const first = seen.get(rule.name);
+    if (first) problems.error(path, `a rule name used once (${first} has it already)`, rule.name);
+    else seen.set(rule.name, path.slice(0, -'.name'.length));
+  }
+}
+
 const TOP_KEYS = ['version', 'mode', 'default', 'rules', 'sources', 'extends', 'allowLooseningOverrides'] as const;
 
 export interface ValidationResult {
@@ -273,6 +287,7 @@ export function validatePolicyDocument(document: unknown, file: string): Validat
   const allowLoosening = document.allowLooseningOverrides;
   if (allowLoosening !== undefined && typeof allowLoosening !== 'boolean') problems.error('allowLooseningOverrides', 'true or false', allowLoosening);
   if (rules.length === rawRules.length) warnShadowedRules(rules, problems);
+  checkUniqueNames(defaultRule ? [defaultRule, ...rules] : rules, problems);
 
   const hasError = problems.list.some((p) => p.severity === 'error');
   if (hasError || !defaultRule || !mode) return { problems: problems.list };

@@ -50,9 +50,17 @@ describe('draftPolicy', () => {
     expect(text).toContain(`repositoryId: "${gundam.identity.sourceRepositoryIdentifier}"`);
     expect(text).toContain('workflow: ".github/workflows/npm-publish.yml"');
     // The same identity, but split@1.0.0 was not built from its own tag: a rule of its own (see below).
-    expect(text).toContain('packages: ["split@1.0.0"]');
-    expect(text).toContain('sources:\n  tarball: ["some-tool"]');
+    expect(text).toContain('  - packages:\n      - "split@1.0.0"\n    require: provenance');
+    expect(text).toContain('sources:\n  tarball:\n    - "some-tool"');
     expect(text).not.toContain('git:');
+  });
+
+  it('writes one package a line, sorted, and no flow list anywhere (a reviewable diff)', () => {
+    const many = draftPolicy({ entries: ['zeta', 'alpha', '@scope/mid', 'beta'].map((name) => ({ name, version: '1.0.0', kind: 'unsigned' as const })), sources: new Map([['git', new Set(['z-git', 'a-git'])]]), reviewBy: '2030-01-31', generatedAt: '2029-11-02' });
+    expect(many).toContain('  - packages:\n      - "@scope/mid"\n      - "alpha"\n      - "beta"\n      - "zeta"\n    require: none');
+    expect(many).toContain('  git:\n    - "a-git"\n    - "z-git"');
+    expect(many).not.toMatch(/\[[^\]]/);
+    expect(load(many).model.rules[0].packages).toEqual(['@scope/mid', 'alpha', 'beta', 'zeta']);
   });
 
   it('allows what it was drafted from and nothing built elsewhere', () => {

@@ -158,7 +158,7 @@ function ruleOf(model: { default: PolicyRule; rules: PolicyRule[] } | undefined,
 
 function ruleLines(verdict: Verdict, rule: PolicyRule | undefined, file: string | undefined): string[] {
   if (!verdict.rule) return [`Rule: none (${file ? 'no rule applies' : 'no trust policy: zero-config verifies what exists and allows unsigned packages'})`];
-  const why = verdict.rule.index === -1 ? 'no rule selects this package, so the default applies' : `the first unexpired rule whose packages (${verdict.rule.packages.join(', ')}) select it`;
+  const why = verdict.rule.index === -1 ? 'no rule selects this package, so the default applies' : 'the first unexpired rule whose packages select it';
   const lines = [`Rule: ${verdict.rule.description}: ${why}`];
   if (rule) {
     lines.push(`  requires ${rule.require}${rule.mode ? `, mode ${rule.mode}` : ''}${rule.expires ? `, until ${rule.expires}` : ''}${rule.reason ? ` (${rule.reason})` : ''}`);

@@ -5,7 +5,7 @@
  * unsigned packages get explicit, commented exceptions.
  */
 import { withVersion } from '../../policy/glob';
-import { sourceRepositoryOf, workflowPathOf } from '../../policy/identity';
+import { identityPinOf, type IdentityPin } from '../../policy/identityPin';
 import type { SourceKind } from '../../policy';
 import type { SignerIdentity } from '../../verify/types';
 
@@ -22,15 +22,7 @@ export interface DraftInput {
   generatedAt: string;
 }
 
-interface Pin {
-  issuer?: string;
-  repository?: string;
-  repositoryId?: string;
-  workflow?: string;
-  san?: string;
-  /** `refs/tags/v{version}` when every verified version of the package was built from its own tag. */
-  ref?: string;
-}
+type Pin = IdentityPin;
 
 /** The ways a release tag names its version, tried in order. */
 const VERSION_TAGS = ['refs/tags/v{version}', 'refs/tags/{version}'];
@@ -43,11 +35,7 @@ function versionTagOf(name: string, all: DraftEntry[]): string | undefined {
 
 /** What a rule pins for one identity: the repository (and its immutable ID) and the workflow, else the SAN; the version's own tag when it always was. */
 function pinOf(entry: Extract<DraftEntry, { kind: 'provenance' }>, all: DraftEntry[]): Pin {
-  const { identity } = entry;
-  const repository = sourceRepositoryOf(identity);
-  const ref = versionTagOf(entry.name, all);
-  if (!repository) return { issuer: identity.issuer, san: identity.san, ref };
-  return { issuer: identity.issuer, repository, repositoryId: identity.sourceRepositoryIdentifier, workflow: workflowPathOf(identity), ref };
+  return { ...identityPinOf(entry.identity), ref: versionTagOf(entry.name, all) };
 }
 
 function ownerOf(pin: Pin): string {
@@ -71,8 +59,9 @@ function entryKey(entry: DraftEntry, all: DraftEntry[]): string {
   return entry.kind === 'provenance' ? JSON.stringify(pinOf(entry, all)) : entry.kind;
 }
 
-function packagesLine(selectors: string[]): string {
-  return `  - packages: [${selectors.map(quote).join(', ')}]`;
+/** One package a line (selectorsFor sorts them): a change to the policy reads as one added or removed line in a diff. */
+function packagesLines(selectors: string[]): string[] {
+  return ['  - packages:', ...selectors.map((selector) => `      - ${quote(selector)}`)];
 }
 
 function provenanceRules(entries: DraftEntry[]): string[] {
@@ -93,7 +82,7 @@ function provenanceRules(entries: DraftEntry[]): string[] {
       lines.push('', `  # ---- ${owner} ----`);
     }
     lines.push(`  # Built from ${pin.repository ?? pin.san}${pin.repositoryId ? ` (repository ID ${pin.repositoryId}: a deleted and re-created repository of the same name does not match)` : ''}${pin.workflow ? ` by the workflow ${pin.workflow}` : ''}.`);
-    lines.push(packagesLine(selectorsFor(members, entries, (entry) => entryKey(entry, entries))), '    require: provenance', '    identity:');
+    lines.push(...packagesLines(selectorsFor(members, entries, (entry) => entryKey(entry, entries))), '    require: provenance', '    identity:');
     if (pin.issuer) lines.push(`      issuer: ${quote(pin.issuer)}`);
     if (pin.repository) lines.push(`      repository: ${quote(pin.repository)}`);
     if (pin.repositoryId) lines.push(`      repositoryId: ${quote(pin.repositoryId)}`);
@@ -109,12 +98,12 @@ function exceptionRules(entries: DraftEntry[], reviewBy: string): string[] {
   const publishOnly = entries.filter((entry) => entry.kind === 'publish');
   if (publishOnly.length > 0) {
     lines.push('', '  # Published with an npm publish attestation but no build provenance: the registry vouches for the', '  # upload, nothing pins who built it.');
-    lines.push(packagesLine(selectorsFor(publishOnly, entries, (entry) => entryKey(entry, entries))), '    require: publish');
+    lines.push(...packagesLines(selectorsFor(publishOnly, entries, (entry) => entryKey(entry, entries))), '    require: publish');
   }
   const unsigned = entries.filter((entry) => entry.kind === 'unsigned');
   if (unsigned.length > 0) {
     lines.push('', '  # No Sigstore provenance at all. Allowed as they are today; replace the reason, and once the', `  # exception expires (${reviewBy}) the default rule requires provenance again.`);
-    lines.push(packagesLine(selectorsFor(unsigned, entries, (entry) => entryKey(entry, entries))), '    require: none', `    reason: ${quote('TODO: say why these packages are trusted without provenance')}`, `    expires: ${quote(reviewBy)}`);
+    lines.push(...packagesLines(selectorsFor(unsigned, entries, (entry) => entryKey(entry, entries))), '    require: none', `    reason: ${quote('TODO: say why these packages are trusted without provenance')}`, `    expires: ${quote(reviewBy)}`);
   }
   return lines;
 }
@@ -123,7 +112,7 @@ function sourceLines(sources: Map<SourceKind, Set<string>>): string[] {
   const kinds = [...sources.entries()].filter(([, names]) => names.size > 0);
   if (kinds.length === 0) return [];
   const lines = ['', '# Dependencies that do not come from the registry, allowed by name (their bytes carry no registry provenance).', 'sources:'];
-  for (const [kind, names] of kinds) lines.push(`  ${kind}: [${[...names].sort().map(quote).join(', ')}]`);
+  for (const [kind, names] of kinds) lines.push(`  ${kind}:`, ...[...names].sort().map((name) => `    - ${quote(name)}`));
   return lines;
 }
 

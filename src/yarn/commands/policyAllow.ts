@@ -1,0 +1,84 @@
+/**
+ * `yarn sigstore policy allow <package>[@<range>] --reason "..." [--expires YYYY-MM-DD]`:
+ * adds or renews an exception for a package without provenance, editing the
+ * YAML policy in place.
+ */
+import { BaseCommand } from '@yarnpkg/cli';
+import { structUtils } from '@yarnpkg/core';
+import { Command, Option, type Usage } from 'clipanion';
+import { npmVersion, routeOf } from '../locators';
+import { openProject, runReport, type OpenProject } from './context';
+import { runPolicyEdit, today } from './policyEdit';
+import { reportPluginError } from './reporting';
+
+/** How long an exception holds when `--expires` is not given: the review period `policy init` uses. */
+export const EXCEPTION_DAYS = 90;
+
+export class SigstorePolicyAllowCommand extends BaseCommand {
+  static override paths = [['sigstore', 'policy', 'allow']];
+
+  static override usage: Usage = Command.Usage({
+    category: 'Sigstore-related commands',
+    description: 'allow a package without provenance, with a reason and an expiry',
+    details: `
+      Adds a \`require: none\` exception for the package to the trust policy, or renews the one it has (new \`reason\` and \`expires\`), editing the YAML file in place: comments, order and every other line stay as they are.
+
+      The package joins an exception with the same reason and expiry, or gets a rule of its own. When an earlier rule selects the package (say \`@acme/*\` requiring provenance), the exception is placed before that rule, since the first matching rule decides, and the command says so. When it expires, the rules below it apply again.
+
+      The edited policy is validated, with its \`extends\` baselines, and must allow the package before anything is written. A baseline that requires provenance for the package cannot be relaxed here. A JSON or JavaScript policy is not edited: the command prints the rule to add by hand.
+
+      \`--expires\` defaults to ${EXCEPTION_DAYS} days from today. A bundle the package carries is still verified under the exception. \`--dry-run\` prints the change without writing it.
+    `,
+    examples: [
+      ['Allow a package until the end of June 2027', 'yarn sigstore policy allow left-pad --reason "no provenance upstream, ACME-123" --expires 2027-06-30'],
+      ['Allow only the 1.x line, 90 days', 'yarn sigstore policy allow legacy-lib@^1.0.0 --reason "replaced in Q3"'],
+      ['See the change without writing it', 'yarn sigstore policy allow left-pad --reason "ACME-123" --dry-run'],
+    ],
+  });
+
+  json = Option.Boolean('--json', false, { description: 'Print the result as JSON' });
+  reason = Option.String('--reason', { required: true, description: 'Why the package is trusted without provenance (written to the rule)' });
+  expires = Option.String('--expires', { description: `Last day (YYYY-MM-DD, UTC) the exception applies (default: ${EXCEPTION_DAYS} days from today)` });
+  dryRun = Option.Boolean('--dry-run', false, { description: 'Print the change without writing the policy' });
+  request = Option.String({ name: 'package[@range]' });
+
+  async execute(): Promise<number> {
+    const open = await openProject(this.context);
+    return runReport(open.configuration, this.context, this.json, async (report) => {
+      try {
+        const [{ allowUnsigned }, { evaluate }, semver] = await Promise.all([import('../../policy/edit'), import('../../policy'), import('semver')]);
+        const now = new Date();
+        const expires = this.expires ?? today(new Date(now.getTime() + EXCEPTION_DAYS * 24 * 3600 * 1000));
+        const request = { selector: this.request, reason: this.reason.trim(), expires, today: today(now) };
+        await runPolicyEdit(open, report, {
+          command: 'allow',
+          subject: this.request,
+          dryRun: this.dryRun,
+          byHand: JSON.stringify({ packages: [this.request], require: 'none', reason: request.reason, expires }),
+          edit: (text, file, at) => allowUnsigned(text, file, request, at),
+          verdicts: (policy, at) => versionsToCheck(open, this.request, semver.default).map((version) => evaluate(policy, { name: nameOf(this.request), version }, { status: 'unsigned' }, { now: at })),
+        });
+      } catch (error) {
+        reportPluginError(report, error, this.request);
+      }
+    });
+  }
+}
+
+function nameOf(selector: string): string {
+  const at = selector.indexOf('@', 1);
+  return at === -1 ? selector : selector.slice(0, at);
+}
+
+/** The lockfile's versions of the package the selector takes in, and the lowest version of its range: each must be allowed. */
+function versionsToCheck(open: OpenProject, selector: string, semver: typeof import('semver')): string[] {
+  const name = nameOf(selector);
+  const range = selector.length > name.length ? selector.slice(name.length + 1) : undefined;
+  const versions = new Set<string>([range === undefined ? '0.0.0' : (semver.minVersion(range)?.version ?? '0.0.0')]);
+  for (const pkg of open.project.originalPackages.values()) {
+    const version = routeOf(pkg.reference) === 'npm' ? npmVersion(pkg) : null;
+    if (structUtils.stringifyIdent(pkg) !== name || version === null) continue;
+    if (range === undefined || semver.satisfies(version, range, { includePrerelease: true })) versions.add(version);
+  }
+  return [...versions];
+}
