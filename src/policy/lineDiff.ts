@@ -34,10 +34,10 @@ export function diffLines(before: string, after: string): DiffLine[] {
     if (i < midA.length && j < midB.length && midA[i] === midB[j]) {
       middle.push({ kind: 'same', text: midA[i++] });
       j++;
-    } else if (j < midB.length && (i === midA.length || lengths[i * width + j + 1] >= lengths[(i + 1) * width + j])) {
-      middle.push({ kind: 'add', text: midB[j++] });
-    } else {
+    } else if (i < midA.length && (j === midB.length || lengths[(i + 1) * width + j] >= lengths[i * width + j + 1])) {
       middle.push({ kind: 'remove', text: midA[i++] });
+    } else {
+      middle.push({ kind: 'add', text: midB[j++] });
     }
   }
   const same = (text: string): DiffLine => ({ kind: 'same', text });

@@ -49,7 +49,7 @@ describe('rules', () => {
     expect(evaluate(policy, pkg, verifiedOutcome(githubIdentity()), { now: NOW })).toEqual({
       decision: 'allow',
       reason: 'verified',
-      rule: { index: 0, packages: ['@acme/*'], description: 'rules[0] (@acme/*)' },
+      rule: { index: 0, description: 'rules[0] (@acme/*)' },
       mismatches: [],
       message: '@acme/x@1.2.0: verified, rules[0] (@acme/*)',
       mode: { mode: 'enforce', source: 'policy' },
@@ -73,14 +73,30 @@ describe('rules', () => {
       { field: 'identity.runner', expected: 'github-hosted', found: 'self-hosted' },
     ]);
     expect(verdict.message).toBe(
-      '@acme/x@1.2.0: denied by rules[0] (@acme/*): identity.repository expected https://github.com/acme/*, found https://github.com/acme-evil/x; identity.workflow expected .github/workflows/release.yml, found .github/workflows/ci.yml; identity.ref expected refs/tags/v*, found refs/heads/main; identity.runner expected github-hosted, found self-hosted',
+      '@acme/x@1.2.0: denied by rules[0] (@acme/*): identity.repository expected https://github.com/acme/*, found https://github.com/acme-evil/x; identity.workflow expected .github/workflows/release.yml, found .github/workflows/ci.yml; identity.ref expected refs/tags/v*, found refs/heads/main; identity.runner expected github-hosted, found self-hosted; a changed signer may be an attack: review the change, and if this signer is expected: yarn sigstore policy trust @acme/x',
     );
     expect(verdict.message.split('\n')).toHaveLength(1);
   });
 
-  it('denies an unsigned package a provenance rule selects', () => {
+  it('denies an unsigned package a provenance rule selects, naming the command that allows it', () => {
     const verdict = evaluate(policy, pkg, unsigned, { now: NOW });
     expect(verdict).toMatchObject({ decision: 'deny', mismatches: [{ field: 'require', expected: 'provenance', found: 'no attestation' }] });
+    expect(verdict.message).toBe('@acme/x@1.2.0: denied by rules[0] (@acme/*): require expected provenance, found no attestation; to allow it without provenance: yarn sigstore policy allow @acme/x --reason "..."');
+    const byDefault = evaluate(policy, { name: 'plain', version: '1.0.0' }, unsigned, { now: NOW });
+    expect(byDefault.message).toBe('plain@1.0.0: denied by default rule: require expected provenance, found no attestation; to allow it without provenance: yarn sigstore policy allow plain --reason "..."');
+  });
+
+  it('names a rule by its name:, else by its index and first packages, never its whole list', () => {
+    const many = Array.from({ length: 14 }, (_, i) => `pkg-${String(i).padStart(2, '0')}`);
+    const named = policyOf({ version: 1, default: { require: 'provenance', name: 'everything else' }, rules: [{ name: 'react stack', packages: ['react', 'react-dom'], require: 'provenance' }, { packages: many, require: 'provenance' }] });
+    const react = evaluate(named, { name: 'react', version: '18.0.0' }, unsigned, { now: NOW });
+    expect(react.rule).toEqual({ index: 0, name: 'react stack', description: 'rule "react stack"' });
+    expect(react.message).toContain('denied by rule "react stack": require expected provenance');
+    const listed = evaluate(named, { name: 'pkg-05', version: '1.0.0' }, unsigned, { now: NOW });
+    expect(listed.rule).toEqual({ index: 1, description: 'rules[1] (pkg-00, pkg-01, +12 more)' });
+    expect(listed.message).toMatch(/^pkg-05@1.0.0: denied by rules\[1\] \(pkg-00, pkg-01, \+12 more\): /);
+    expect(JSON.stringify(listed)).not.toContain('pkg-13');
+    expect(evaluate(named, { name: 'other', version: '1.0.0' }, unsigned, { now: NOW }).rule).toEqual({ index: -1, name: 'everything else', description: 'rule "everything else"' });
   });
 
   it('the first matching rule wins; default catches the rest', () => {

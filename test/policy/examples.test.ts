@@ -2,6 +2,7 @@
  * The example policies, loaded from policy-examples/ and evaluated against
  * the REAL identities of the 8 fixture packages (verified by the real core).
  */
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, validatePolicyFile, type LoadedPolicy } from '../../src/policy';
@@ -57,6 +58,18 @@ const CASES: Array<{ file: string; expected: Expected; denyFields?: Record<strin
   },
   { file: 'gitlab-and-sources.yml', expected: ALL_ALLOWED },
 ];
+
+describe('every file in policy-examples/', () => {
+  const files = readdirSync(EXAMPLES, { recursive: true, encoding: 'utf8' }).filter((file) => /\.ya?ml$/.test(file));
+
+  it('is one of the cases above, so each is evaluated and not only parsed', () => {
+    expect(files.sort()).toEqual(CASES.map((c) => c.file).concat('monorepo/org-baseline.yml').sort());
+  });
+
+  it.each(files)('%s loads without a problem', async (file) => {
+    expect((await validatePolicyFile(path.join(EXAMPLES, file))).problems).toEqual([]);
+  });
+});
 
 let packages: RealPackage[];
 beforeAll(() => {

@@ -106,6 +106,8 @@ describe('validation errors name the path and what was expected', () => {
     ['a date in another format', withRule({ packages: ['x'], require: 'none', expires: '30/06/2027' }), 'rules[0].expires'],
     ['a bad rule mode', withRule({ packages: ['x'], require: 'none', mode: 'loud' }), 'rules[0].mode'],
     ['an empty reason', withRule({ packages: ['x'], require: 'none', reason: ' ' }), 'rules[0].reason'],
+    ['an empty name', withRule({ packages: ['x'], require: 'none', name: '' }), 'rules[0].name'],
+    ['a name that is not text', withRule({ packages: ['x'], require: 'none', name: 7 }), 'rules[0].name'],
     ['a non-boolean pin', withRule({ packages: ['x'], require: 'none', pin: 'no' }), 'rules[0].pin'],
     ['a bad verify value', withRule({ packages: ['x'], require: 'none', verify: 'never' }), 'rules[0].verify'],
     ['identity on a publish rule', withRule({ packages: ['x'], require: 'publish', identity: { issuer: GITHUB } }), 'rules[0].identity'],
@@ -145,6 +147,15 @@ describe('validation errors name the path and what was expected', () => {
 
   it('reports every problem, not just the first', () => {
     expect(paths({ version: 3, mode: 'x', default: { require: 'y' }, rules: [{ packages: [] , require: 'none' }] })).toEqual(['version', 'mode', 'default.require', 'rules[0].packages']);
+  });
+});
+
+describe('rule names', () => {
+  it('keeps a rule\'s name, and refuses two rules of one name (messages name a rule by it)', () => {
+    const named = { ...minimal, default: { require: 'provenance', name: 'rest' }, rules: [{ name: 'react', packages: ['react'], require: 'provenance' }] };
+    expect(errorsOf(named)).toEqual([]);
+    expect(paths({ ...named, rules: [...named.rules, { name: 'react', packages: ['vue'], require: 'provenance' }] })).toEqual(['rules[1].name']);
+    expect(paths({ ...named, rules: [{ name: 'rest', packages: ['vue'], require: 'provenance' }] })).toEqual(['rules[0].name']);
   });
 });
 
