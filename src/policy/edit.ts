@@ -241,6 +241,12 @@ export function packageSelectorProblem(selector: string): string | undefined {
   return hasWildcard(parseSelector(selector).name) ? 'one package name (no wildcard), optionally with @<semver range>' : undefined;
 }
 
+/** The lowest version a selector takes (`0.0.0` for a bare name): a version the edited policy must decide as asked. */
+export function lowestVersionOf(selector: string): string {
+  const { range } = parseSelector(selector);
+  return range === undefined ? '0.0.0' : (semver.minVersion(range)?.version ?? '0.0.0');
+}
+
 /**
  * Adds or renews a `require: none` exception for a package without
  * provenance. An exception of other packages with the same reason and expiry

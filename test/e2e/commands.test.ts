@@ -227,12 +227,14 @@ describe('yarn sigstore policy init', () => {
     const written = p.read('sigstore-policy.yml')!;
     expect(written).toContain('# ---- github.com/acme ----');
     expect(written).toContain('# ---- github.com/ramonpetgrave64 ----');
-    expect(written).toContain(`packages: ["${ACME.name}"]`);
+    expect(written).toContain(`  - packages:\n      - "${ACME.name}"\n    require: provenance`);
     expect(written).toContain('repository: "https://github.com/acme/widget"');
     expect(written).toContain(`repositoryId: "${ACME.repositoryId}"`);
     expect(written).toContain('workflow: ".github/workflows/release.yml"');
     expect(written).toContain(`repository: "${GUNDAM.repository}"`);
-    expect(written).toContain(`packages: ["${UNSIGNED.name}"]`);
+    expect(written).toContain(`  - packages:\n      - "${UNSIGNED.name}"\n    require: none`);
+    // One package a line, no flow list: a dependency added or removed later is one line in the diff.
+    expect(written).not.toMatch(/packages: \[/);
     expect(written).toMatch(/require: none\n    reason: "TODO[^"]*"\n    expires: "\d{4}-\d{2}-\d{2}"/);
 
     expect((await p.run(['sigstore', 'policy', 'check'])).code).toBe(0);

@@ -6,6 +6,7 @@
 import { BaseCommand } from '@yarnpkg/cli';
 import { structUtils } from '@yarnpkg/core';
 import { Command, Option, type Usage } from 'clipanion';
+import type { PackageSelector } from '../../policy';
 import { npmVersion, routeOf } from '../locators';
 import { openProject, runReport, type OpenProject } from './context';
 import { runPolicyEdit, today } from './policyEdit';
@@ -46,7 +47,8 @@ export class SigstorePolicyAllowCommand extends BaseCommand {
     const open = await openProject(this.context);
     return runReport(open.configuration, this.context, this.json, async (report) => {
       try {
-        const [{ allowUnsigned }, { evaluate }, semver] = await Promise.all([import('../../policy/edit'), import('../../policy'), import('semver')]);
+        const [{ allowUnsigned, lowestVersionOf }, { evaluate, parseSelector }] = await Promise.all([import('../../policy/edit'), import('../../policy')]);
+        const selector = parseSelector(this.request);
         const now = new Date();
         const expires = this.expires ?? today(new Date(now.getTime() + EXCEPTION_DAYS * 24 * 3600 * 1000));
         const request = { selector: this.request, reason: this.reason.trim(), expires, today: today(now) };
@@ -56,7 +58,8 @@ export class SigstorePolicyAllowCommand extends BaseCommand {
           dryRun: this.dryRun,
           byHand: JSON.stringify({ packages: [this.request], require: 'none', reason: request.reason, expires }),
           edit: (text, file, at) => allowUnsigned(text, file, request, at),
-          verdicts: (policy, at) => versionsToCheck(open, this.request, semver.default).map((version) => evaluate(policy, { name: nameOf(this.request), version }, { status: 'unsigned' }, { now: at })),
+          verdicts: (policy, at) =>
+            [lowestVersionOf(this.request), ...lockfileVersions(open, selector)].map((version) => evaluate(policy, { name: selector.name, version }, { status: 'unsigned' }, { now: at })),
         });
       } catch (error) {
         reportPluginError(report, error, this.request);
@@ -65,20 +68,12 @@ export class SigstorePolicyAllowCommand extends BaseCommand {
   }
 }
 
-function nameOf(selector: string): string {
-  const at = selector.indexOf('@', 1);
-  return at === -1 ? selector : selector.slice(0, at);
-}
-
-/** The lockfile's versions of the package the selector takes in, and the lowest version of its range: each must be allowed. */
-function versionsToCheck(open: OpenProject, selector: string, semver: typeof import('semver')): string[] {
-  const name = nameOf(selector);
-  const range = selector.length > name.length ? selector.slice(name.length + 1) : undefined;
-  const versions = new Set<string>([range === undefined ? '0.0.0' : (semver.minVersion(range)?.version ?? '0.0.0')]);
+/** The lockfile's versions of the package that the selector takes in: each must be allowed by the edited policy. */
+function lockfileVersions(open: OpenProject, selector: PackageSelector): string[] {
+  const versions: string[] = [];
   for (const pkg of open.project.originalPackages.values()) {
     const version = routeOf(pkg.reference) === 'npm' ? npmVersion(pkg) : null;
-    if (structUtils.stringifyIdent(pkg) !== name || version === null) continue;
-    if (range === undefined || semver.satisfies(version, range, { includePrerelease: true })) versions.add(version);
+    if (version !== null && selector.test(structUtils.stringifyIdent(pkg), version)) versions.push(version);
   }
-  return [...versions];
+  return versions;
 }

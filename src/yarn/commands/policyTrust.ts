@@ -4,14 +4,15 @@
  * `require: provenance` rule pinned to the verified signer identity.
  */
 import { BaseCommand } from '@yarnpkg/cli';
-import { structUtils } from '@yarnpkg/core';
+import { MessageName, structUtils, type Locator } from '@yarnpkg/core';
 import { Command, Option, type Usage } from 'clipanion';
 import { ErrorCodes, SigstorePluginError } from '../../errors';
 import type { VerificationOutcome } from '../../policy';
+import type { SignerIdentity } from '../../verify/types';
 import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
 import { runPolicyEdit, today } from './policyEdit';
 import { reportPluginError } from './reporting';
-import { resolveTarget } from './resolve';
+import { parseRequest, resolveTarget } from './resolve';
 
 export class SigstorePolicyTrustCommand extends BaseCommand {
   static override paths = [['sigstore', 'policy', 'trust']];
@@ -61,6 +62,8 @@ export class SigstorePolicyTrustCommand extends BaseCommand {
           edit: (text, file, now) => trustIdentity(text, file, { name, version, pin, today: today(now) }, now),
           verdicts: (policy, now) => verified.map((entry) => evaluate(policy, { name: entry.name, version: entry.version }, entry.outcome, { now })),
         });
+        const pinned = await pinnedChange(open, name, verified[0].outcome.result.provenance!.identity);
+        if (pinned) report.reportInfo(MessageName.UNNAMED, `sigstore: note: sigstore.lock pins ${name} to another signer (${pinned}): the next install refuses this one until you accept it with \`yarn sigstore pin update ${name} --reason "..."\``);
       } catch (error) {
         reportPluginError(report, error, this.packageName);
       }
@@ -76,12 +79,14 @@ async function verifyInstalled(open: OpenProject, request: string, allowCommand:
   if (!Array.isArray(targets)) {
     throw new SigstorePluginError(ErrorCodes.POLICY_EDIT_REFUSED, `${request}: not a registry package (the policy's \`sources\` decide for it); there is no provenance to trust`);
   }
-  const installed = targets.filter((target) => target.inProject);
+  let installed = targets.filter((target) => target.inProject).map((target) => target.locator);
+  // Denied before the lockfile was written (a first install, `yarn add`): the version Yarn resolves for the declared range.
+  if (installed.length === 0) installed = await declaredVersions(open, request);
   if (installed.length === 0) {
-    throw new SigstorePluginError(ErrorCodes.POLICY_EDIT_REFUSED, `${request} is not in the lockfile: add it first, or see what it carries with \`yarn sigstore explain ${request}\``);
+    throw new SigstorePluginError(ErrorCodes.POLICY_EDIT_REFUSED, `${request} is neither in the lockfile nor a dependency in package.json: add it first, or see what it carries with \`yarn sigstore explain ${request}\``);
   }
   const verified: Verified[] = [];
-  for (const { locator } of installed) {
+  for (const locator of installed) {
     const { subject, outcome } = await verifyRegistryPackage(open, locator);
     const id = `${subject.name}@${subject.version}`;
     if (outcome.status === 'failed') {
@@ -94,4 +99,22 @@ async function verifyInstalled(open: OpenProject, request: string, allowCommand:
     verified.push({ name: subject.name, version: subject.version, outcome });
   }
   return verified;
+}
+
+/** What Yarn resolves for the ranges the workspaces declare for the package (none when no workspace depends on it). */
+async function declaredVersions(open: OpenProject, request: string): Promise<Locator[]> {
+  const ident = parseRequest(open.project, request).descriptor;
+  const declared = open.project.workspaces.flatMap((workspace) => [workspace.manifest.dependencies, workspace.manifest.devDependencies].map((dependencies) => dependencies.get(ident.identHash)));
+  const ranges = [...new Set(declared.filter((descriptor) => descriptor !== undefined).map((descriptor) => structUtils.stringifyDescriptor(descriptor)))];
+  const resolved = await Promise.all(ranges.map((range) => resolveTarget(open.project, range)));
+  return resolved.flatMap((targets) => (Array.isArray(targets) ? targets.map((target) => target.locator) : []));
+}
+
+/** How the identity sigstore.lock pins for the package differs from the verified one (undefined: no pin, same identity, or an update pending). */
+async function pinnedChange(open: OpenProject, name: string, identity: SignerIdentity): Promise<string | undefined> {
+  const [{ pinLockPath, readPinLock }, { identityChanges, pinnedIdentityOf }] = await Promise.all([import('../pins'), import('../../pins')]);
+  const pin = readPinLock(pinLockPath(open.project)).parsed?.lock.packages.get(name);
+  if (!pin?.identity || pin.pendingUpdate) return undefined;
+  const changes = identityChanges(pin.identity, pinnedIdentityOf(identity));
+  return changes.length === 0 ? undefined : changes.map((change) => `${change.field} ${change.pinned}`).join(', ');
 }
