@@ -39,7 +39,7 @@ describe('npm run demo', () => {
     expect(stdout).toContain('built from  https://github.com/trishankatdatadog/supreme-goggles (refs/tags/v1.0.5)');
     expect(stdout).toContain('PASS: the install succeeded and both packages were verified against the policy.');
     expect(stdout).toContain(
-      'gundam-visor@npm:1.0.1: sigstore [POLICY_DENIED] gundam-visor@1.0.1: denied by rules[0] (gundam-visor): identity.repository expected https://github.com/someone-else/gundam-visor, found https://github.com/ramonpetgrave64/gundam-visor',
+      'gundam-visor@npm:1.0.1: sigstore [POLICY_DENIED] gundam-visor@1.0.1: denied by rules[0] (gundam-visor): identity.repository expected https://github.com/someone-else/gundam-visor, found https://github.com/ramonpetgrave64/gundam-visor; a changed signer may be an attack: review the change, and if this signer is expected: yarn sigstore policy trust gundam-visor',
     );
     expect(stdout).toContain('BLOCKED as expected');
     expect(stdout).toContain('DEMO OK');
