@@ -123,6 +123,12 @@ describe('yarn sigstore policy allow', () => {
 
   it('refuses a JSON policy with the rule to add by hand, and without a policy suggests policy init', async () => {
     const p = await kit.project({ dependencies: { [UNSIGNED.name]: UNSIGNED.version } });
+    // The help teaches both commands with examples.
+    const help = await p.run(['sigstore', 'policy', 'allow', '-h']);
+    expect(help.output).toContain('yarn sigstore policy allow left-pad --reason "no provenance upstream, ACME-123" --expires 2027-06-30');
+    expect(help.output).toContain('--dry-run');
+    expect((await p.run(['sigstore', 'policy', 'trust', '-h'])).output).toContain('yarn sigstore policy trust @acme/widget --dry-run');
+
     const none = await p.run(['sigstore', 'policy', 'allow', UNSIGNED.name, '--reason', 'legacy']);
     expect(none.code).toBe(1);
     expect(none.output).toContain('sigstore [POLICY_NOT_FOUND]');
