@@ -52,6 +52,8 @@ export interface RuleRef {
   description: string;
 }
 
+const PROVENANCE_WITHOUT_PUBLISH = 'provenance without publish attestation';
+
 export const POLICY_INIT_HINT = 'run `yarn sigstore policy init` to require provenance';
 
 /** How many of a rule's packages a message shows before `+N more`. */
@@ -86,7 +88,10 @@ export function trustCommand(name: string): string {
  * from the verified identity, but only after a review (a new signer may be a takeover).
  */
 function resolutionHint(name: string, mismatches: Mismatch[]): string {
-  if (mismatches.some((m) => m.field === 'require')) return `; to allow it without provenance: ${allowCommand(name)}`;
+  const requirement = mismatches.find((m) => m.field === 'require');
+  // Provenance where a publish attestation was required: a provenance rule, not an exception, resolves it.
+  if (requirement?.found === PROVENANCE_WITHOUT_PUBLISH) return `; to require its provenance instead: ${trustCommand(name)}`;
+  if (requirement) return `; to allow it without provenance: ${allowCommand(name)}`;
   if (mismatches.some((m) => m.field.startsWith('identity.'))) {
     return `; a changed signer may be an attack: review the change, and if this signer is expected: ${trustCommand(name)}`;
   }
@@ -139,7 +144,7 @@ function requirementMismatches(rule: PolicyRule, pkg: PackageRef, outcome: Exclu
     return rule.identity ? identityMismatches(rule.identity, result.provenance, pkg.version) : [];
   }
   if (rule.require === 'publish' && !result?.publish) {
-    return [{ field: 'require', expected: 'publish attestation', found: result?.provenance ? 'provenance without publish attestation' : evidence }];
+    return [{ field: 'require', expected: 'publish attestation', found: result?.provenance ? PROVENANCE_WITHOUT_PUBLISH : evidence }];
   }
   return [];
 }

@@ -180,7 +180,7 @@ describe('yarn sigstore policy trust', () => {
           '      repository: "https://github.com/acme/widget-next"',
           '      repositoryId: "5151"',
           '      workflow: ".github/workflows/release.yml"',
-          '      ref: "refs/tags/v*"',
+          '      ref: "refs/tags/v{version}"',
         ].join('\n'),
       );
 

@@ -148,7 +148,7 @@ describe('policy allow', () => {
   });
 });
 
-const PIN = { issuer: ISSUER, repository: 'https://github.com/z/zzz', repositoryId: '12', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v*' };
+const PIN = { issuer: ISSUER, repository: 'https://github.com/z/zzz', repositoryId: '12', workflow: '.github/workflows/release.yml', ref: 'refs/tags/v{version}' };
 
 function signedBy(repository: string, ref = 'refs/tags/v1.2.3'): VerificationOutcome {
   const identity: SignerIdentity = {
@@ -180,7 +180,7 @@ describe('policy trust', () => {
         '      repository: "https://github.com/z/zzz"',
         '      repositoryId: "12"',
         '      workflow: ".github/workflows/release.yml"',
-        '      ref: "refs/tags/v*"',
+        '      ref: "refs/tags/v{version}"',
       ].join('\n'),
     );
     expect(edit.text).toContain('      repository: https://github.com/acme/*      # any acme repository\n');
@@ -188,6 +188,9 @@ describe('policy trust', () => {
     expect(evaluate(policy, { name: 'zzz', version: '1.2.3' }, signedBy('https://github.com/z/zzz'), { now: NOW }).decision).toBe('allow');
     expect(evaluate(policy, { name: 'zzz', version: '1.2.4' }, signedBy('https://github.com/evil/zzz'), { now: NOW }).decision).toBe('deny');
     expect(evaluate(policy, { name: 'zzz', version: '1.2.4' }, signedBy('https://github.com/z/zzz', 'refs/heads/main'), { now: NOW }).decision).toBe('deny');
+    // Each version from its own tag: 1.2.4 built from the tag of 1.2.3 is refused.
+    expect(evaluate(policy, { name: 'zzz', version: '1.2.4' }, signedBy('https://github.com/z/zzz', 'refs/tags/v1.2.3'), { now: NOW }).decision).toBe('deny');
+    expect(evaluate(policy, { name: 'zzz', version: '1.2.4' }, signedBy('https://github.com/z/zzz', 'refs/tags/v1.2.4'), { now: NOW }).decision).toBe('allow');
   });
 
   it('rewrites an exception of its own in place (its comment stays), and is idempotent', () => {
@@ -216,9 +219,9 @@ describe('policy trust', () => {
 
 describe('ref patterns', () => {
   it.each([
-    ['refs/tags/v1.2.3', '1.2.3', 'refs/tags/v*'],
-    ['refs/tags/1.2.3', '1.2.3', 'refs/tags/*'],
-    ['refs/tags/widget@1.2.3', '1.2.3', 'refs/tags/widget@*'],
+    ['refs/tags/v1.2.3', '1.2.3', 'refs/tags/v{version}'],
+    ['refs/tags/1.2.3', '1.2.3', 'refs/tags/{version}'],
+    ['refs/tags/widget@1.2.3', '1.2.3', 'refs/tags/widget@{version}'],
     ['refs/tags/release-candidate', '1.2.3', 'refs/tags/*'],
     ['refs/heads/main', '1.2.3', 'refs/heads/main'],
   ])('%s of %s -> %s', (ref, version, pattern) => {

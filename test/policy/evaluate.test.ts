@@ -86,6 +86,12 @@ describe('rules', () => {
     expect(byDefault.message).toBe('plain@1.0.0: denied by default rule: require expected provenance, found no attestation; to allow it without provenance: yarn sigstore policy allow plain --reason "..."');
   });
 
+  it('points a package with provenance under a publish rule at policy trust, not at an exception', () => {
+    const publishRule = policyOf({ version: 1, default: { require: 'publish' } });
+    const verdict = evaluate(publishRule, pkg, verifiedOutcome(githubIdentity(), { publish: false }), { now: NOW });
+    expect(verdict.message).toBe('@acme/x@1.2.0: denied by default rule: require expected publish attestation, found provenance without publish attestation; to require its provenance instead: yarn sigstore policy trust @acme/x');
+  });
+
   it('names a rule by its name:, else by its index and first packages, never its whole list', () => {
     const many = Array.from({ length: 14 }, (_, i) => `pkg-${String(i).padStart(2, '0')}`);
     const named = policyOf({ version: 1, default: { require: 'provenance', name: 'everything else' }, rules: [{ name: 'react stack', packages: ['react', 'react-dom'], require: 'provenance' }, { packages: many, require: 'provenance' }] });

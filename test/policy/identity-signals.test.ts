@@ -40,7 +40,7 @@ describe('identity.environment', () => {
   it('a mismatch is denied naming the rule, expected and found', () => {
     const verdict = evaluate(rulePolicy({ environment: 'production' }), { name: '@acme/x', version: '1.2.0' }, verifiedOutcome(githubIdentity({ deploymentEnvironment: 'staging' })), { now: NOW });
     expect(verdict.decision).toBe('deny');
-    expect(verdict.message).toBe('@acme/x@1.2.0: denied by rules[0] (@acme/*): identity.environment expected production, found staging');
+    expect(verdict.message).toBe('@acme/x@1.2.0: denied by rules[0] (@acme/*): identity.environment expected production, found staging; a changed signer may be an attack: review the change, and if this signer is expected: yarn sigstore policy trust @acme/x');
   });
 
   it('validates: one glob or a list, never empty', () => {
@@ -101,9 +101,9 @@ describe('{version} in identity globs', () => {
     expect(evaluate(policy, { name: '@acme/x', version: '1.2.0' }, verifiedOutcome(githubIdentity({ sourceRepositoryRef: 'refs/tags/v1.2.0' })), { now: NOW }).decision).toBe('allow');
     const branch = evaluate(policy, { name: '@acme/x', version: '1.2.0' }, verifiedOutcome(githubIdentity({ sourceRepositoryRef: 'refs/heads/main' })), { now: NOW });
     expect(branch.decision).toBe('deny');
-    expect(branch.message).toBe('@acme/x@1.2.0: denied by rules[0] (@acme/*): identity.ref expected refs/tags/v1.2.0, found refs/heads/main');
+    expect(branch.message).toBe('@acme/x@1.2.0: denied by rules[0] (@acme/*): identity.ref expected refs/tags/v1.2.0, found refs/heads/main; a changed signer may be an attack: review the change, and if this signer is expected: yarn sigstore policy trust @acme/x');
     const otherTag = evaluate(policy, { name: '@acme/x', version: '1.2.1' }, verifiedOutcome(githubIdentity({ sourceRepositoryRef: 'refs/tags/v1.2.0' })), { now: NOW });
-    expect(otherTag.message).toBe('@acme/x@1.2.1: denied by rules[0] (@acme/*): identity.ref expected refs/tags/v1.2.1, found refs/tags/v1.2.0');
+    expect(otherTag.message).toBe('@acme/x@1.2.1: denied by rules[0] (@acme/*): identity.ref expected refs/tags/v1.2.1, found refs/tags/v1.2.0; a changed signer may be an attack: review the change, and if this signer is expected: yarn sigstore policy trust @acme/x');
   });
 
   it('the validator accepts it in identity globs and rejects unknown placeholders and placeholders elsewhere', () => {

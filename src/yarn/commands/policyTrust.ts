@@ -21,7 +21,7 @@ export class SigstorePolicyTrustCommand extends BaseCommand {
     category: 'Sigstore-related commands',
     description: "write a rule that pins a package to its verified signer identity",
     details: `
-      Verifies the bundles of the version(s) of the package in the lockfile exactly as the install gate does, then writes a \`require: provenance\` rule for it pinned to what the verified certificate says: the OIDC issuer, the source repository (and its immutable ID when the certificate has it), the workflow file, and a \`ref\` pattern (a release tag \`refs/tags/v1.2.3\` becomes \`refs/tags/v*\`; a branch stays that branch).
+      Verifies the bundles of the version(s) of the package in the lockfile exactly as the install gate does, then writes a \`require: provenance\` rule for it pinned to what the verified certificate says: the OIDC issuer, the source repository (and its immutable ID when the certificate has it), the workflow file, and a \`ref\`: a release tag naming the version becomes a template that binds each version to its own tag (\`refs/tags/v1.2.3\` becomes \`refs/tags/v{version}\`); another tag any tag; a branch stays that branch.
 
       The YAML policy is edited in place, keeping its comments. A rule that lists only this package is rewritten (an unsigned exception becomes the provenance rule); otherwise the package leaves its rule and joins one pinned to the same identity, or gets a new rule, placed before any earlier rule that selects it. The result is validated and must allow the verified package before anything is written; \`--dry-run\` prints the change instead.
 
