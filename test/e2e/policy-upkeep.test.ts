@@ -166,7 +166,7 @@ describe('yarn sigstore policy trust', () => {
       const trusted = await p.run(['sigstore', 'policy', 'trust', ACME.name]);
       expect(trusted.code).toBe(0);
       expect(trusted.output).toContain(`rules[0] (@acme/*) also selects ${ACME.name} and would decide first: the rule for it goes before it`);
-      expect(trusted.output).toContain(`sigstore.lock pins ${ACME.name} to another signer (repository https://github.com/acme/widget, repositoryId 4242)`);
+      expect(trusted.output).toContain(`sigstore.lock pins ${ACME.name} to another signer (repository https://github.com/acme/widget, repositoryId 4242): versions it has not recorded are refused until you accept the new signer there too: \`yarn sigstore pin update ${ACME.name} --reason "..."\``);
       const written = p.read('sigstore-policy.yml')!;
       expect(written).toContain('# Trust policy of the e2e project: reviewed in every pull request.');
       expect(written).toContain('      repository: https://github.com/acme/widget   # the one repository');
@@ -184,6 +184,7 @@ describe('yarn sigstore policy trust', () => {
         ].join('\n'),
       );
 
+      // sigstore.lock is a separate record: the version it recorded keeps its history; new ones need `pin update`.
       expect((await p.run(['sigstore', 'pin', 'update', ACME.name, '--reason', 'moved to widget-next'])).code).toBe(0);
       const passing = await p.install(RECHECK);
       expect(passing.code).toBe(0);
@@ -191,5 +192,32 @@ describe('yarn sigstore policy trust', () => {
     } finally {
       registry.setAttestations(ACME.name, ACME.version, await signAcme('acme/widget'));
     }
+  });
+});
+
+describe('yarn sigstore policy trust, fail closed', () => {
+  it('never pins a bundle that fails verification, and allow refuses an exception a baseline forbids', async () => {
+    const p = await kit.project({ dependencies: { [ACME.name]: ACME.version }, policy: POLICY });
+    expect((await p.install()).code).toBe(0);
+    // A genuine signature, but over another tarball: the served bytes are not what was signed.
+    const otherTarball = buildPackageTarball({ name: ACME.name, version: ACME.version, files: [{ path: 'index.js', content: 'module.exports = "other";\n' }] });
+    registry.setAttestations(ACME.name, ACME.version, await mock.signPackage({ name: ACME.name, version: ACME.version, tarball: otherTarball, identity: githubIdentity({ repository: 'evil/widget' }) }));
+    try {
+      const refused = await p.run(['sigstore', 'policy', 'trust', ACME.name]);
+      expect(refused.code).toBe(1);
+      expect(refused.output).toMatch(/sigstore \[SUBJECT_DIGEST_MISMATCH\] .*nothing written: a bundle that fails verification is never trusted/);
+      expect(p.read('sigstore-policy.yml')).toBe(POLICY);
+    } finally {
+      registry.setAttestations(ACME.name, ACME.version, await signAcme('acme/widget'));
+    }
+
+    p.write('org-baseline.yml', 'version: 1\ndefault:\n  require: provenance\n');
+    const extending = POLICY.replace('version: 1\n', 'version: 1\nextends: ./org-baseline.yml\n');
+    p.write('sigstore-policy.yml', extending);
+    const forbidden = await p.run(['sigstore', 'policy', 'allow', UNSIGNED.name, '--reason', 'legacy', '--expires', '2099-12-31']);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.output).toMatch(/sigstore \[POLICY_INVALID\] the edited policy would not load/);
+    expect(forbidden.output).toContain('org-baseline.yml');
+    expect(p.read('sigstore-policy.yml')).toBe(extending);
   });
 });
