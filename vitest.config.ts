@@ -20,7 +20,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     projects: [
       { extends: true, test: { name: 'unit', include: unitGlobs } },
-      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: unitGlobs } },
+      // One Yarn zip cache shared by the real-world stacks (test/real-world).
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: unitGlobs, globalSetup: ['./test/real-world/shared-cache.setup.ts'] } },
     ],
   },
 });

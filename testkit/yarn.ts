@@ -24,6 +24,10 @@ export interface YarnResult {
 export interface YarnProjectOptions {
   registryUrl: string;
   dependencies?: Record<string, string>;
+  /** The whole package.json (default: a private project with `dependencies`). */
+  manifest?: Record<string, unknown>;
+  /** Yarn's linker (default node-modules). */
+  nodeLinker?: 'pnp' | 'node-modules';
   /** Trust policy YAML, written to sigstore-policy.yml (none: zero-config). */
   policy?: string;
   /** Extra .yarnrc.yml lines (YAML). */
@@ -93,12 +97,13 @@ export async function createYarnProject(options: YarnProjectOptions): Promise<Ya
     SIGSTORE_TEST_MARKER_DIR: join(cwd, 'markers'),
     ...options.env,
   };
-  writeFileSync(join(cwd, 'package.json'), JSON.stringify({ name: 'e2e-project', private: true, dependencies: options.dependencies ?? {} }, null, 2));
+  const manifest = options.manifest ?? { name: 'e2e-project', private: true, dependencies: options.dependencies ?? {} };
+  writeFileSync(join(cwd, 'package.json'), JSON.stringify(manifest, null, 2));
   const rc = [
     `npmRegistryServer: "${options.registryUrl}"`,
     'unsafeHttpWhitelist: ["127.0.0.1", "localhost"]',
     'enableScripts: true',
-    'nodeLinker: node-modules',
+    `nodeLinker: ${options.nodeLinker ?? 'node-modules'}`,
     'enableTelemetry: false',
     ...(options.trustedRootPath ? [`sigstoreTrustedRootPath: "${options.trustedRootPath}"`] : []),
     ...(options.npmKeysPath ? [`sigstoreNpmKeysPath: "${options.npmKeysPath}"`] : []),
@@ -117,6 +122,14 @@ export async function createYarnProject(options: YarnProjectOptions): Promise<Ya
     if (imported.code !== 0) throw new Error(`yarn plugin import failed:\n${imported.output}`);
   }
   return project;
+}
+
+/** The JSON lines Yarn printed with --json. */
+export function jsonEvents(stdout: string): any[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
 }
 
 /** Runs the pinned Yarn with a clean environment (no inherited YARN_* or CI settings). */

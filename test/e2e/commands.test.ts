@@ -10,7 +10,7 @@ import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage } fr
 import type { TestRegistry } from '../../testkit/registry';
 import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
-import type { YarnProject, YarnProjectOptions } from '../../testkit/yarn';
+import { jsonEvents as events, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
 import { startE2eKit, type E2eKit } from '../support/e2e-kit';
 
 const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
@@ -33,14 +33,6 @@ function fixturePolicy(gundamRepository: string = GUNDAM.repository): string {
 
 function project(options: Partial<YarnProjectOptions>): Promise<YarnProject> {
   return kit.project({ dependencies: { [GUNDAM.name]: GUNDAM.version }, ...options });
-}
-
-/** The JSON lines Yarn printed with --json. */
-function events(stdout: string): any[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line));
 }
 
 async function signAcme(repository: string, repositoryId: string) {
