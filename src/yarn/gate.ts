@@ -5,6 +5,7 @@
  * in plugin-npm's loader (cache miss) or bound through a content-keyed record
  * or a fresh download (cache hit).
  */
+import { statSync } from 'fs';
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { Configuration, httpUtils, structUtils, type FetchOptions, type FetchResult, type Fetcher, type Locator } from '@yarnpkg/core';
 import { NpmHttpFetcher, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
@@ -16,6 +17,7 @@ import { fileIdentity } from './archiveIndex';
 import { checkResolvedManifest, readManifestFacts } from './manifestCheck';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
 import { GateSession } from './session';
+import { bindPatchedArchive, watchPatchBuilds } from './patchBinding';
 import { patchOnce } from './state';
 import { convertTarball, downloadTarball } from './tarball';
 import { yarnTransport } from './transport';
@@ -34,6 +36,7 @@ export function installFetcherGate(): void {
       (fetcherClass.prototype as any).fetchFromNetwork = gatedLoad;
     }
   });
+  watchPatchBuilds((locator, opts) => GateSession.for(opts.project).builtPatches.add(locator.locatorHash));
 }
 
 function gateFetcher(fetcher: Fetcher): Fetcher {
@@ -75,15 +78,30 @@ async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, 
   return result;
 }
 
-/** A `patch:` package is judged by its base, fetched (and so gated) even when the patched zip is cached. */
+/**
+ * A `patch:` package is judged by its base, fetched (and so gated) even when
+ * the patched zip is cached; the patched zip must then be bound to that base
+ * plus the patch content (src/yarn/patchBinding.ts).
+ */
 async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
   const base = patchBase(locator);
   if (base === null) throw reportError(new SigstorePluginError(ErrorCodes.SOURCE_DENIED, `${structUtils.stringifyLocator(locator)}: patch without a base package`));
   const baseResult = await gatedFetch(base, opts, fetch);
+  const baseZipSha512 = await gatedArchiveSha512(base, baseResult, session);
   baseResult.releaseFs?.();
   // The verdict is the base's (counted once); the patch itself is the project's own change.
   session.recordSource(locator, 'local', `patch of ${structUtils.stringifyLocator(base)}`);
-  return fetch(locator, opts);
+  const result = await fetch(locator, opts);
+  await bindOrRelease(locator, result, session, () => bindPatchedArchive(locator, baseZipSha512, result, opts, session));
+  return result;
+}
+
+/** The sha512 of the archive the gate just accepted for `locator`: as bound, else hashed; undefined when it is no file (a linked folder). */
+async function gatedArchiveSha512(locator: Locator, result: FetchResult, session: GateSession): Promise<string | undefined> {
+  const bound = session.boundArchives.get(locator.locatorHash)?.zipSha512 ?? session.boundZips.get(locator.locatorHash) ?? session.boundPatches.get(locator.locatorHash)?.zipSha512;
+  if (bound !== undefined) return bound;
+  const path = npath.fromPortablePath(result.packageFs.getRealPath());
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ? sha512File(path) : undefined;
 }
 
 async function checkSource(locator: Locator, session: GateSession): Promise<string> {

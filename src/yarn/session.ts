@@ -15,6 +15,7 @@ import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 import { ArchiveIndex, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
 import { BindingStore, type BindingRecord } from './bindings';
+import { PatchBindingStore } from './patchBinding';
 import { RecordStore } from './recordStore';
 import { VerificationCache, isResultFor } from './verificationCache';
 import { UnsignedCache, sourcesOf } from './unsignedCache';
@@ -86,6 +87,11 @@ export class GateSession {
   /** Tarball-URL archives already bound in this install: locatorHash -> zip sha512. */
   readonly boundZips = new Map<string, string>();
   readonly bindings: BindingStore;
+  /** Patched zips Yarn built in this install (from the gated base), by locatorHash. */
+  readonly builtPatches = new Set<string>();
+  /** Patched zips bound in this install, by locatorHash (the link step fetches again). */
+  readonly boundPatches = new Map<string, { zipPath: string; observed: string; zipSha512: string }>();
+  readonly patchBindings: PatchBindingStore;
   /** Bindings and verified results, one file written once per install (`flushRecords`). */
   private readonly records: RecordStore;
   private readonly index: ArchiveIndex;
@@ -126,6 +132,7 @@ export class GateSession {
     const cacheFolder = (name: string) => npath.fromPortablePath(ppath.join(globalFolder, `sigstore/${name}` as PortablePath));
     this.records = new RecordStore(cacheFolder('records.json'));
     this.bindings = new BindingStore(this.records);
+    this.patchBindings = new PatchBindingStore(this.records);
     this.verified = new VerificationCache(this.records);
     this.unsigned = new UnsignedCache(this.records, this.settings.unsignedMaxAgeDays);
     this.index = new ArchiveIndex(cacheFolder('projects'), npath.fromPortablePath(project.cwd));

@@ -1,0 +1,131 @@
+/**
+ * A `patch:` package's zip is derived by Yarn (PatchFetcher): the base
+ * archive copied under the patched package's name, then each patch file
+ * applied (its hunks filtered by the base version). A cached patched zip is
+ * only a file: a committed zero-install cache or a restored global folder can
+ * hold any bytes under its name, and yarn.lock's checksum is just as
+ * writable. So it counts only when bound to the base archive the gate
+ * accepted in this install plus the patch content, one of three ways:
+ * - Yarn built it in this install (its loader ran, from the gated base);
+ * - a binding this plugin wrote earlier, in the user's MAC'd record store,
+ *   says these bytes are that base plus that patch content;
+ * - Yarn's own PatchFetcher derives it again here and the bytes are equal
+ *   (a fresh CI machine on a committed cache), which is then recorded.
+ * What the derivation reads, hence the key: the base archive's bytes, the
+ * patched package's name (its folder inside the zip), the base version (for
+ * `semver exclusivity` hunks) and each patch file's content and `optional`
+ * flag. The compression level and Yarn's zip writer change the bytes, not
+ * what they mean: the record is keyed by the bytes themselves.
+ */
+import { createHash } from 'crypto';
+import { npath, ppath, xfs, type PortablePath } from '@yarnpkg/fslib';
+import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
+import type { ZipFS } from '@yarnpkg/libzip';
+import { PatchFetcher, patchUtils } from '@yarnpkg/plugin-patch';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import { isSha512Hex, sha512File } from './bindings';
+import { fileIdentity } from './archiveIndex';
+import { reportError } from './errors';
+import type { RecordStore } from './recordStore';
+import type { GateSession } from './session';
+import { patchOnce } from './state';
+
+export interface PatchBindingRecord {
+  patchedZipSha512: string;
+  baseZipSha512: string;
+  /** sha256 of the patch content as the derivation reads it (`patchContentDigest`). */
+  patchDigest: string;
+  name: string;
+}
+
+/** Kept among the store's bindings under their own key prefix: a plain binding never answers for a patched zip. */
+const recordKey = (patchedZipSha512: string) => `patch:${patchedZipSha512}`;
+
+export class PatchBindingStore {
+  constructor(private readonly store: RecordStore) {}
+
+  async read(patchedZipSha512: string): Promise<PatchBindingRecord | undefined> {
+    const record = await this.store.get<PatchBindingRecord>('bindings', recordKey(patchedZipSha512));
+    return record?.patchedZipSha512 === patchedZipSha512 && isSha512Hex(record.baseZipSha512) && typeof record.patchDigest === 'string' ? record : undefined;
+  }
+
+  write(record: PatchBindingRecord): void {
+    this.store.put('bindings', recordKey(record.patchedZipSha512), record);
+  }
+}
+
+type BuildPatched = (this: PatchFetcher, locator: Locator, opts: FetchOptions) => Promise<ZipFS>;
+/** Yarn's own derivation, kept where every evaluation of the plugin finds it (the factory runs several times). */
+const ORIGINAL_BUILD = Symbol.for('yarn-plugin-sigstore.patchPackage');
+type PatchFetcherPrototype = { patchPackage: BuildPatched; [ORIGINAL_BUILD]?: BuildPatched };
+
+/** Tells `onBuilt` of each patched zip Yarn builds (a cache miss), so that the gate binds it without deriving it twice. */
+export function watchPatchBuilds(onBuilt: (locator: Locator, opts: FetchOptions) => void): void {
+  patchOnce('patchPackage', () => {
+    const prototype = PatchFetcher.prototype as unknown as PatchFetcherPrototype;
+    const build = (prototype[ORIGINAL_BUILD] = prototype.patchPackage);
+    prototype.patchPackage = async function (this: PatchFetcher, locator: Locator, opts: FetchOptions) {
+      const zip = await build.call(this, locator, opts);
+      onBuilt(locator, opts);
+      return zip;
+    };
+  });
+}
+
+/** sha256 over what the derivation reads besides the base archive. */
+export async function patchContentDigest(locator: Locator, opts: FetchOptions): Promise<string> {
+  const { parentLocator, patchPaths, sourceVersion } = patchUtils.parseLocator(locator);
+  const patches = await patchUtils.loadPatchFiles(parentLocator, patchPaths, opts);
+  const content = { name: structUtils.stringifyIdent(locator), sourceVersion, patches: patches.map(({ optional, source }) => ({ optional, source })) };
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
+}
+
+/** Derives the patched zip again with Yarn's PatchFetcher (its base fetched through the gate) and hashes it. */
+async function derivedSha512(locator: Locator, opts: FetchOptions): Promise<string> {
+  const prototype = PatchFetcher.prototype as unknown as PatchFetcherPrototype;
+  const build = prototype[ORIGINAL_BUILD] ?? prototype.patchPackage;
+  const zip = await build.call(new PatchFetcher(), locator, opts);
+  const zipPath = zip.getRealPath();
+  zip.saveAndClose();
+  try {
+    return await sha512File(npath.fromPortablePath(zipPath));
+  } finally {
+    await xfs.removePromise(ppath.dirname(zipPath) as PortablePath);
+  }
+}
+
+/**
+ * Binds the patched zip Yarn hands over to `baseZipSha512` (the base archive
+ * the gate accepted; undefined when the base is no archive file, e.g. a
+ * linked folder: then only a derivation binds it) plus the patch content.
+ */
+export async function bindPatchedArchive(locator: Locator, baseZipSha512: string | undefined, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
+  const subject = structUtils.stringifyLocator(locator);
+  const zipPath = npath.fromPortablePath(result.packageFs.getRealPath());
+  const current = fileIdentity(zipPath);
+  if (current === undefined) {
+    // A patched package for another platform is mocked: nothing of it is installed.
+    if (opts.cacheOptions?.mockedPackages?.has(locator.locatorHash)) return;
+    throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${subject}: no patched archive at ${zipPath} to verify`, { subject }));
+  }
+  const bound = session.boundPatches.get(locator.locatorHash);
+  // The link step's second fetch of the archive bound a moment ago.
+  if (bound?.zipPath === zipPath && bound.observed === current) return;
+  const patchedZipSha512 = await sha512File(zipPath);
+  const name = structUtils.stringifyIdent(locator);
+  const patchDigest = await patchContentDigest(locator, opts);
+  const built = session.builtPatches.has(locator.locatorHash);
+  const record = built || baseZipSha512 === undefined ? undefined : await session.patchBindings.read(patchedZipSha512);
+  const recorded = record !== undefined && record.baseZipSha512 === baseZipSha512 && record.patchDigest === patchDigest && record.name === name;
+  if (!built && !recorded && (await derivedSha512(locator, opts)) !== patchedZipSha512) {
+    throw reportError(
+      new SigstorePluginError(
+        ErrorCodes.CACHE_BINDING_MISSING,
+        `${subject}: the cached patched archive is not the one Yarn derives from the verified base and the patch (cache tampered, or built from other bytes)`,
+        { subject },
+      ),
+    );
+  }
+  if (!recorded && baseZipSha512 !== undefined) session.patchBindings.write({ patchedZipSha512, baseZipSha512, patchDigest, name });
+  session.boundPatches.set(locator.locatorHash, { zipPath, observed: current, zipSha512: patchedZipSha512 });
+}
