@@ -66,9 +66,12 @@ export const ErrorCodes = {
   PIN_INTEGRITY_CHANGED: 'PIN_INTEGRITY_CHANGED',
   PIN_MISSING: 'PIN_MISSING',
   PIN_LOCK_STALE: 'PIN_LOCK_STALE',
+  PIN_LOCK_DISAGREES: 'PIN_LOCK_DISAGREES',
   PIN_LOCK_INVALID: 'PIN_LOCK_INVALID',
   PIN_CONFLICT: 'PIN_CONFLICT',
   PIN_UPDATE_INVALID: 'PIN_UPDATE_INVALID',
+  // The evidence file cannot be written (a directory in its place, no permission)
+  EVIDENCE_UNWRITABLE: 'EVIDENCE_UNWRITABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

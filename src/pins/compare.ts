@@ -3,6 +3,7 @@
  * package is compared with its own history only: no history is never a
  * downgrade, and a version is compared with the pin, never with newer releases.
  */
+import semver from 'semver';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { PINNED_FIELDS, type PackagePin, type PinnedIdentity } from './model';
 
@@ -62,6 +63,42 @@ export function checkAgainstPin(pin: PackagePin | undefined, observed: PinObserv
     subject,
     details: { pinned: pin.identity, found: observed.identity, changes },
   });
+}
+
+/** The observation with provenance of the highest version: deterministic whatever the fetch order. */
+export function highestSigned(observations: Iterable<PinObservation>): PinObservation | undefined {
+  const signed = [...observations].filter((o) => o.identity !== undefined);
+  signed.sort((a, b) => (semver.valid(a.version) && semver.valid(b.version) ? semver.compare(b.version, a.version) : b.version < a.version ? -1 : 1));
+  return signed[0];
+}
+
+/**
+ * A committed entry against what this install verified of its package: each
+ * recorded version's provenance flag, and the pinned identity, which one of
+ * the verified versions with provenance must carry (a pin is taken from one,
+ * and a later version either matched it or failed). An edited entry (another
+ * repository for installed versions) would otherwise be kept, and judge the
+ * next version. Null when they agree, or when nothing verified speaks to it.
+ */
+export function lockDisagreement(pin: PackagePin, observed: PinObservation[]): SigstorePluginError | null {
+  if (pin.pendingUpdate) return null;
+  const disagree = (field: string, lockValue: string, verified: string, version: string) =>
+    new SigstorePluginError(
+      ErrorCodes.PIN_LOCK_DISAGREES,
+      `sigstore.lock: the entry of ${pin.name} says ${field} ${lockValue}, but this install verified ${verified} for ${pin.name}@${version}; the lock was edited or is wrong: restore it, or ${UPDATE_HINT(pin.name)}`,
+      { subject: `${pin.name}@${version}`, details: { entry: pin.name, field, lock: lockValue, verified } },
+    );
+  for (const observation of observed) {
+    const recorded = pin.versions.get(observation.version);
+    const verified = observation.identity !== undefined;
+    if (recorded && recorded.integrity === observation.integrity && recorded.provenance !== verified) {
+      return disagree(`versions.${observation.version}.provenance`, String(recorded.provenance), String(verified), observation.version);
+    }
+  }
+  const highest = highestSigned(observed);
+  if (!pin.identity || !highest || observed.some((o) => o.identity !== undefined && identityChanges(pin.identity!, o.identity).length === 0)) return null;
+  const [change] = identityChanges(pin.identity, highest.identity!);
+  return disagree(`identity.${change.field}`, change.pinned, change.found ?? 'nothing (the certificate lacks this claim)', highest.version);
 }
 
 export function describeIdentity(identity: PinnedIdentity): string {

@@ -4,9 +4,8 @@
  * does not depend on fetch order), collects what was seen, and computes the
  * next lock once the fetch step has succeeded.
  */
-import semver from 'semver';
 import { ErrorCodes, SigstorePluginError } from '../errors';
-import { checkAgainstPin, describeIdentity, type PinObservation } from './compare';
+import { checkAgainstPin, describeIdentity, highestSigned, lockDisagreement, type PinObservation } from './compare';
 import { emptyLock, type PackagePin, type PinLock } from './model';
 
 export interface PinReport {
@@ -35,6 +34,16 @@ export class PinLedger {
     let versions = this.observed.get(observation.name);
     if (!versions) this.observed.set(observation.name, (versions = new Map()));
     versions.set(observation.version, observation);
+  }
+
+  /** The first committed entry that what this install verified contradicts (names in `untouched` were not pinned here). */
+  disagreement(untouched: Set<string> = new Set()): SigstorePluginError | null {
+    for (const [name, versions] of [...this.observed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const pin = this.committed.packages.get(name);
+      const failure = pin && !untouched.has(name) ? lockDisagreement(pin, [...versions.values()]) : null;
+      if (failure) return failure;
+    }
+    return null;
   }
 
   /**
@@ -74,9 +83,5 @@ export class PinLedger {
   }
 }
 
-/** The identity of the highest version seen with provenance: deterministic whatever the fetch order. */
-function latestIdentity(seen: Map<string, PinObservation>) {
-  const signed = [...seen.values()].filter((o) => o.identity !== undefined);
-  signed.sort((a, b) => (semver.valid(a.version) && semver.valid(b.version) ? semver.compare(b.version, a.version) : b.version < a.version ? -1 : 1));
-  return signed[0]?.identity;
-}
+/** The identity of the highest version seen with provenance. */
+const latestIdentity = (seen: Map<string, PinObservation>) => highestSigned(seen.values())?.identity;

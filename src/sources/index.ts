@@ -5,7 +5,8 @@
  * on 404 only, the full packument: see ./registry). No document anywhere
  * means unsigned; a source that fails is an error, never "unsigned".
  */
-import { existsSync, readFileSync } from 'fs';
+import { ErrorCodes } from '../errors';
+import { readOptionalFile } from '../files';
 import { attestationRegistryFor, bundleDirectoryFile } from './places';
 import { attestationsPath, findOnRegistry, foundDocument, registryGet } from './registry';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
@@ -22,7 +23,8 @@ export async function findAttestations(pkg: PackageLookup, options: SourceOption
   if (options.bundleDirectory) {
     const file = bundleDirectoryFile(options.bundleDirectory, pkg);
     searched.push(file);
-    if (existsSync(file)) return foundDocument(readFileSync(file), options, subject, file, 'bundle-directory');
+    const local = readOptionalFile({ path: file, what: `${subject}: the bundle directory's document`, code: ErrorCodes.SOURCE_FETCH_FAILED });
+    if (local !== null) return foundDocument(local, options, subject, file, 'bundle-directory');
   }
 
   const scopeRegistry = attestationRegistryFor(pkg.name, options.attestationRegistries);

@@ -4,6 +4,8 @@
  * files, and when the repository last answered.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ErrorCodes } from '../errors';
+import { readOptionalFile } from '../files';
 import { join } from 'node:path';
 
 const TARGETS_DIR = 'targets';
@@ -36,7 +38,7 @@ export function cachedTargetPath(cache: TufCache, targetName: string): string {
 
 export function readCachedTarget(cache: TufCache, targetName: string): string | undefined {
   const path = cachedTargetPath(cache, targetName);
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  return readOptionalFile({ path, what: 'the cached TUF target', code: ErrorCodes.TUF_METADATA_INVALID })?.toString('utf8');
 }
 
 export function recordRepositoryAnswered(cache: TufCache, at: Date): void {

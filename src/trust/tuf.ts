@@ -14,6 +14,7 @@
  */
 import { withoutUserinfo } from '../redact';
 import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../files';
 import { Updater } from 'tuf-js';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import embeddedTufRoot from './embedded/tuf_root.json';
@@ -277,13 +278,7 @@ function describeAge(ageDays: number | undefined): string {
 }
 
 function readJsonFile(path: string, what: string, code: SigstorePluginError['code']): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new SigstorePluginError(code, `cannot read the ${what} ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  return parseJson(text, `the ${what} ${path}`, code);
+  return parseJson(readNamedFile({ path, what: `the ${what}`, code }).toString('utf8'), `the ${what} ${path}`, code);
 }
 
 function parseJson(text: string, what: string, code: SigstorePluginError['code']): unknown {

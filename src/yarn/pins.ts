@@ -6,8 +6,8 @@
  */
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { structUtils, type Locator, type Project, type Report } from '@yarnpkg/core';
-import { existsSync, readFileSync, writeFileSync } from 'fs';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { readOptionalFile, writeNamedFile, type NamedFile } from '../files';
 // From evaluate, not the policy index: the index pulls the loader (cosmiconfig, js-yaml) into plugin start-up.
 import { matchRule } from '../policy/evaluate';
 import type { Verdict, VerificationOutcome } from '../policy';
@@ -32,11 +32,22 @@ export function pinLockPath(project: Project): string {
   return npath.fromPortablePath(ppath.join(project.cwd, PIN_LOCK_FILENAME as PortablePath));
 }
 
-/** Reads sigstore.lock (resolving git conflict markers). A broken lock fails the install. */
+const pinLockFile = (path: string): NamedFile => ({ path, what: PIN_LOCK_FILENAME, code: ErrorCodes.PIN_LOCK_INVALID });
+
+/** Reads sigstore.lock (resolving git conflict markers). A broken or unreadable lock fails the install. */
 export function readPinLock(path: string) {
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : null;
   try {
+    const text = readOptionalFile(pinLockFile(path))?.toString('utf8') ?? null;
     return { text, parsed: text === null ? null : parsePinLock(text, PIN_LOCK_FILENAME) };
+  } catch (error) {
+    throw reportError(error as SigstorePluginError);
+  }
+}
+
+/** Writes sigstore.lock; one that cannot be written fails with the lock's code. */
+export function writePinLock(path: string, text: string): void {
+  try {
+    writeNamedFile(pinLockFile(path), text);
   } catch (error) {
     throw reportError(error as SigstorePluginError);
   }
@@ -89,6 +100,8 @@ export function applyPin(session: GateSession, subject: PackageSubject, outcome:
 export function finishPinning(session: GateSession, report: Report, options: { immutable: boolean; persist: boolean; packages: Locator[] }): void {
   const state = states.get(session);
   if (!state) return;
+  const disagreement = state.ledger.disagreement(state.untouched);
+  if (disagreement) throw reportError(disagreement);
   const { lock, report: pins } = state.ledger.next(registryVersions(options.packages), state.untouched);
   const text = serializePinLock(lock);
   if (text === state.text || (state.text === null && lock.packages.size === 0)) return;
@@ -107,7 +120,7 @@ export function finishPinning(session: GateSession, report: Report, options: { i
     else unsignedPins++;
   }
   if (unsignedPins > 0) report.reportInfo(0, `sigstore: pinned ${unsignedPins} package${unsignedPins === 1 ? '' : 's'} without provenance (their tarball integrity; listed in ${PIN_LOCK_FILENAME} and with --json)`);
-  if (options.persist) writeFileSync(state.path, text);
+  if (options.persist) writePinLock(state.path, text);
 }
 
 /** Registry package versions by name: every one in the project, on every platform (the caller leaves out platform packages, never pinned). */

@@ -1,8 +1,9 @@
 /** The end-of-fetch summary line and the per-install evidence file. */
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import type { Report } from '@yarnpkg/core';
-import { mkdirSync, writeFileSync } from 'fs';
-import { dirname } from 'path';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import { writeNamedFile } from '../files';
+import { reportError } from './errors';
 import { publicResult, reportsJson, type GateSession } from './session';
 
 export interface Summary {
@@ -125,6 +126,9 @@ function writeEvidence(session: GateSession, summary: Summary, outcome: string, 
     summary,
     packages: [...session.results.values()].map(publicResult),
   };
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(evidence, null, 2)}\n`);
+  try {
+    writeNamedFile({ path, what: 'the evidence file', code: ErrorCodes.EVIDENCE_UNWRITABLE }, `${JSON.stringify(evidence, null, 2)}\n`);
+  } catch (error) {
+    throw reportError(error as SigstorePluginError);
+  }
 }

@@ -146,3 +146,51 @@ describe('one install', () => {
     expect(serializePinLock(lock)).toBe(serializePinLock(committed));
   });
 });
+
+describe('the committed lock against what the install verified', () => {
+  it('fails an entry edited to name another repository for an installed version, naming the entry, the field and both values', () => {
+    const committed = lockOf([observation('a', '1.0.0', A)]);
+    committed.packages.get('a')!.identity = { ...A, repository: 'https://github.com/evil/a' };
+    const ledger = new PinLedger(committed, true);
+    // The recorded version is judged by its own record: observing it passes, the disagreement is found before the lock is kept.
+    ledger.observe(observation('a', '1.0.0', A));
+    const failure = ledger.disagreement()!;
+    expect(failure.code).toBe(ErrorCodes.PIN_LOCK_DISAGREES);
+    expect(failure.message).toContain('the entry of a says identity.repository https://github.com/evil/a, but this install verified https://github.com/acme/a for a@1.0.0');
+    expect(failure.message).toContain('yarn sigstore pin update a --reason');
+    // Not a package this install did not pin (a rule with pin: false, a warned mismatch).
+    expect(ledger.disagreement(new Set(['a']))).toBeNull();
+  });
+
+  it("fails a version's provenance flag the verification contradicts, both ways", () => {
+    const signed = lockOf([observation('s', '1.0.0', A)]);
+    signed.packages.get('s')!.versions.get('1.0.0')!.provenance = false;
+    const ledger = new PinLedger(signed);
+    ledger.observe(observation('s', '1.0.0', A));
+    expect(ledger.disagreement()!.message).toContain('says versions.1.0.0.provenance false, but this install verified true');
+    const unsigned = lockOf([observation('u', '1.0.0')]);
+    unsigned.packages.get('u')!.versions.get('1.0.0')!.provenance = true;
+    const second = new PinLedger(unsigned);
+    second.observe(observation('u', '1.0.0'));
+    expect(second.disagreement()!.code).toBe(ErrorCodes.PIN_LOCK_DISAGREES);
+  });
+
+  it('raises no false alarm: older versions signed elsewhere next to the one the pin was taken from, nothing signed installed, a pending update', () => {
+    // Pinned from the highest signed version (FORK); 1.0.0 was signed by A: both still installed.
+    const mixed = lockOf([observation('p', '1.0.0', A, INTEGRITY(1)), observation('p', '2.0.0', FORK, INTEGRITY(2))]);
+    const ledger = new PinLedger(mixed);
+    ledger.observe(observation('p', '1.0.0', A, INTEGRITY(1)));
+    ledger.observe(observation('p', '2.0.0', FORK, INTEGRITY(2)));
+    expect(ledger.disagreement()).toBeNull();
+    // Only a version without provenance installed: nothing verified speaks to the identity.
+    const partly = lockOf([observation('m', '0.9.0'), observation('m', '1.0.0', A, INTEGRITY(5))]);
+    const only = new PinLedger(partly);
+    only.observe(observation('m', '0.9.0'));
+    expect(only.disagreement()).toBeNull();
+    const pending = lockOf([observation('a', '1.0.0', A)]);
+    Object.assign(pending.packages.get('a')!, { identity: FORK, pendingUpdate: true, reason: 'moved' });
+    const updating = new PinLedger(pending);
+    updating.observe(observation('a', '1.0.0', A));
+    expect(updating.disagreement()).toBeNull();
+  });
+});

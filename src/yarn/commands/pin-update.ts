@@ -2,7 +2,6 @@
 import { BaseCommand } from '@yarnpkg/cli';
 import { MessageName } from '@yarnpkg/core';
 import { Command, Option, type Usage } from 'clipanion';
-import { writeFileSync } from 'fs';
 import { ErrorCodes } from '../../errors';
 import { openProject, runReport } from './context';
 
@@ -27,7 +26,7 @@ export class SigstorePinUpdateCommand extends BaseCommand {
 
   async execute(): Promise<number> {
     const open = await openProject(this.context);
-    const { pinLockPath, readPinLock } = await import('../pins');
+    const { pinLockPath, readPinLock, writePinLock } = await import('../pins');
     const { serializePinLock } = await import('../../pins');
     return runReport(open.configuration, this.context, this.json, async (report) => {
       const fail = (message: string) => report.reportError(MessageName.UNNAMED, `sigstore [${ErrorCodes.PIN_UPDATE_INVALID}] ${message}`);
@@ -39,7 +38,7 @@ export class SigstorePinUpdateCommand extends BaseCommand {
       if (!parsed || !pin) return fail(`${this.packageName} is not pinned in sigstore.lock; the next \`yarn install\` pins it on its first verification`);
       pin.pendingUpdate = true;
       pin.reason = reason;
-      writeFileSync(path, serializePinLock(parsed.lock));
+      writePinLock(path, serializePinLock(parsed.lock));
       report.reportJson({ type: 'sigstore-pin-update', name: this.packageName, reason });
       report.reportInfo(MessageName.UNNAMED, `sigstore: ${this.packageName} will be pinned again by the next \`yarn install\` (reason: ${reason}); commit sigstore.lock`);
     });
