@@ -203,31 +203,23 @@ describe.concurrent('archives Yarn derives from a verified one', () => {
   const indexPatch = (label: string) =>
     ['diff --git a/index.js b/index.js', '--- a/index.js', '+++ b/index.js', '@@ -1 +1 @@', `-module.exports = "${label}";`, `+module.exports = "${label} (patched)";`, ''].join('\n');
 
-  it('a patch over an npm: alias: the forged patched zip is refused, the genuine one installs on a fresh CI machine', async () => {
-    const staged = await publishSigned(kit, { name: 'dz-aliased', version: '1.0.0' });
-    const p = await zeroInstallProject('node-modules', { 'dz-alias': `patch:dz-alias@npm%3Adz-aliased%401.0.0#./alias.patch` });
-    p.write('sigstore-policy.yml', policyOf([provenanceRule(staged.name)]));
-    p.write('alias.patch', indexPatch('dz-aliased@1.0.0'));
-    expectInstalledWith(p, await p.install(), 'dz-aliased', '1.0.0');
-    expect(p.read('node_modules/dz-alias/index.js')).toContain('(patched)');
-    clearLinked(p);
-    expectInstalledWith(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'alias-control')), 'dz-aliased', '1.0.0');
-    forgePatchedZip(p, 'dz-alias@patch:dz-alias@npm%3Adz-aliased', 'dz-alias');
-    clearLinked(p);
-    expectForgeryRefused(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'alias')), 'dz-alias');
-  });
-
-  it('a patch over a tarball URL the policy sources allow: the forged patched zip is refused, the genuine one installs on a fresh CI machine', async () => {
-    const staged = await publishSigned(kit, { name: 'dz-url', version: '1.0.0' });
-    const url = kit.registry.tarballUrl(staged.name, staged.version);
-    const p = await zeroInstallProject('node-modules', { 'dz-url': `patch:${encodeURIComponent(`dz-url@${url}`)}#./url.patch` }, { head: ['sources:', '  tarball: ["dz-url"]'] });
-    p.write('url.patch', indexPatch('dz-url@1.0.0'));
-    expectInstalledWith(p, await p.install(), 'dz-url', '1.0.0');
-    expect(p.read('node_modules/dz-url/index.js')).toContain('(patched)');
-    clearLinked(p);
-    expectInstalledWith(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'url-control')), 'dz-url', '1.0.0');
-    forgePatchedZip(p, 'dz-url@patch:dz-url@', 'dz-url');
-    clearLinked(p);
-    expectForgeryRefused(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'url')), 'dz-url');
-  });
+  /** Patches over other kinds of base: the dependency's range (given the base's tarball URL), the policy's head lines, the lockfile entry. */
+  const wrappedBases = [
+    { label: 'an npm: alias', name: 'dz-alias', base: 'dz-aliased', range: () => 'patch:dz-alias@npm%3Adz-aliased%401.0.0#./p.patch', head: [], entry: 'dz-alias@patch:dz-alias@npm%3Adz-aliased' },
+    { label: 'a tarball URL the policy sources allow', name: 'dz-url', base: 'dz-url', range: (url: string) => `patch:${encodeURIComponent(`dz-url@${url}`)}#./p.patch`, head: ['sources:', '  tarball: ["dz-url"]'], entry: 'dz-url@patch:dz-url@' },
+  ];
+  for (const { label, name, base, range, head, entry } of wrappedBases) {
+    it(`a patch over ${label}: the forged patched zip is refused, the genuine one installs on a fresh CI machine`, async () => {
+      const staged = await publishSigned(kit, { name: base, version: '1.0.0' });
+      const p = await zeroInstallProject('node-modules', { [name]: range(kit.registry.tarballUrl(staged.name, staged.version)) }, { head });
+      p.write('p.patch', indexPatch(`${base}@1.0.0`));
+      expectInstalledWith(p, await p.install(), base, '1.0.0');
+      expect(p.read(`node_modules/${name}/index.js`)).toContain('(patched)');
+      clearLinked(p);
+      expectInstalledWith(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'control')), base, '1.0.0');
+      forgePatchedZip(p, entry, name);
+      clearLinked(p);
+      expectForgeryRefused(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'attack')), name);
+    });
+  }
 });
