@@ -73,8 +73,11 @@ describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestatio
       clearInstallOutput(p);
       const result = await p.install();
       if (honoured) {
-        // Trusted, the forged index passes the policy (the real signer cannot): what the HMAC check is for.
-        expectInstalled(p, result, staged.name, staged.version);
+        // Trusted, the forged index passes the policy (the real signer cannot): what the HMAC check is for. Only
+        // sigstore.lock, which recorded the real signer at the first install, still stops it: the signer the
+        // install takes as verified is the forged one.
+        expectRefused(p, result, 'PIN_LOCK_DISAGREES', { warm: [staged.name] });
+        expect(result.output).toContain(`says identity.repository https://github.com/${evil}, but this install verified https://github.com/${repositoryOf(staged.name)}`);
         return;
       }
       // A miss: judged on the real signer, from the per-package record of the first install.
