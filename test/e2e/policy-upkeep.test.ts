@@ -166,7 +166,7 @@ describe('yarn sigstore policy trust', () => {
       const trusted = await p.run(['sigstore', 'policy', 'trust', ACME.name]);
       expect(trusted.code).toBe(0);
       expect(trusted.output).toContain(`rules[0] (@acme/*) also selects ${ACME.name} and would decide first: the rule for it goes before it`);
-      expect(trusted.output).toContain(`sigstore.lock pins ${ACME.name} to another signer (repository https://github.com/acme/widget, repositoryId 4242): versions it has not recorded are refused until you accept the new signer there too: \`yarn sigstore pin update ${ACME.name} --reason "..."\``);
+      expect(trusted.output).toContain(`sigstore.lock pins ${ACME.name} to another signer (repository https://github.com/acme/widget, repositoryId 4242): installs are refused (versions it has not recorded, and recorded ones it no longer agrees with) until you accept the new signer there too: \`yarn sigstore pin update ${ACME.name} --reason "..."\``);
       const written = p.read('sigstore-policy.yml')!;
       expect(written).toContain('# Trust policy of the e2e project: reviewed in every pull request.');
       expect(written).toContain('      repository: https://github.com/acme/widget   # the one repository');
@@ -184,7 +184,7 @@ describe('yarn sigstore policy trust', () => {
         ].join('\n'),
       );
 
-      // sigstore.lock is a separate record: the version it recorded keeps its history; new ones need `pin update`.
+      // sigstore.lock is a separate record: it still names the old signer, so the install needs `pin update` too.
       expect((await p.run(['sigstore', 'pin', 'update', ACME.name, '--reason', 'moved to widget-next'])).code).toBe(0);
       const passing = await p.install(RECHECK);
       expect(passing.code).toBe(0);

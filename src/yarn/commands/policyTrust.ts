@@ -63,7 +63,7 @@ export class SigstorePolicyTrustCommand extends BaseCommand {
           verdicts: (policy, now) => verified.map((entry) => evaluate(policy, { name: entry.name, version: entry.version }, entry.outcome, { now })),
         });
         const pinned = await pinnedChange(open, name, verified[0].outcome.result.provenance!.identity);
-        if (pinned) report.reportInfo(MessageName.UNNAMED, `sigstore: note: sigstore.lock pins ${name} to another signer (${pinned}): versions it has not recorded are refused until you accept the new signer there too: \`yarn sigstore pin update ${name} --reason "..."\``);
+        if (pinned) report.reportInfo(MessageName.UNNAMED, `sigstore: note: sigstore.lock pins ${name} to another signer (${pinned}): installs are refused (versions it has not recorded, and recorded ones it no longer agrees with) until you accept the new signer there too: \`yarn sigstore pin update ${name} --reason "..."\``);
       } catch (error) {
         reportPluginError(report, error, this.packageName);
       }
