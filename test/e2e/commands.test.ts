@@ -269,6 +269,15 @@ describe('yarn sigstore policy init, fail closed', () => {
       registry.addVersion(fixtureToRegistryVersion(loadFixturePackage(GUNDAM.name, GUNDAM.version)));
     }
   });
+
+  it('writes nothing without a yarn.lock that records the declared dependencies (a failed first install)', async () => {
+    const p = await project({ dependencies: { [GUNDAM.name]: GUNDAM.version } });
+    const init = await p.run(['sigstore', 'policy', 'init']);
+    expect(init.code).toBe(1);
+    expect(init.output).toContain(`sigstore [LOCKFILE_STALE] yarn.lock does not record ${GUNDAM.name}@${GUNDAM.version}`);
+    expect(init.output).toContain('then run `yarn sigstore policy init` again');
+    expect(p.exists('sigstore-policy.yml')).toBe(false);
+  });
 });
 
 describe('yarn sigstore policy init --force', () => {

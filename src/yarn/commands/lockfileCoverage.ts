@@ -1,7 +1,8 @@
 /**
- * `yarn sigstore verify` reads the lockfile only; a lockfile that no longer
- * matches the manifests would let it pass on packages the next install does
- * not use. As `yarn install --immutable`, it refuses a stale lockfile.
+ * `yarn sigstore verify` and `policy init` read the lockfile only; a lockfile
+ * that no longer matches the manifests (or none at all) would let them pass
+ * on, or write a policy for, packages the next install does not use. As
+ * `yarn install --immutable`, they refuse a stale lockfile.
  */
 import { structUtils, type Project } from '@yarnpkg/core';
 import { ErrorCodes, SigstorePluginError } from '../../errors';
@@ -23,9 +24,10 @@ export function staleLockfileEntries(project: Project): string[] {
   return stale;
 }
 
-export function assertLockfileCurrent(project: Project): void {
+/** `retry`: what to run once the lockfile is current (e.g. `yarn sigstore verify`). */
+export function assertLockfileCurrent(project: Project, retry: string): void {
   const stale = staleLockfileEntries(project);
   if (stale.length > 0) {
-    throw new SigstorePluginError(ErrorCodes.LOCKFILE_STALE, `yarn.lock does not record ${stale.join(', ')}: run \`yarn install\` to update it, review and commit it, then verify again`);
+    throw new SigstorePluginError(ErrorCodes.LOCKFILE_STALE, `yarn.lock does not record ${stale.join(', ')}: run \`yarn install\` to update it, review and commit it, then run \`${retry}\` again`);
   }
 }

@@ -11,6 +11,7 @@ import path from 'path';
 import { ErrorCodes } from '../../errors';
 import type { SourceKind } from '../../policy';
 import { isOutsideProject, patchBase, routeOf, splitProtocol } from '../locators';
+import { assertLockfileCurrent } from './lockfileCoverage';
 import { createPool } from '../pool';
 import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
 import type { DraftEntry } from './policyDraft';
@@ -54,6 +55,12 @@ export class SigstorePolicyInitCommand extends BaseCommand {
       if (others.length > 0 || (existing.length > 0 && !this.force)) {
         const hint = others.length > 0 ? 'remove it first (several policy files are ambiguous)' : 'pass --force to overwrite it';
         return report.reportError(MessageName.UNNAMED, `sigstore [${ErrorCodes.POLICY_EXISTS}] a trust policy already exists: ${existing.join(', ')}; ${hint}`);
+      }
+      // A policy drafted from a missing or stale lockfile would deny what the next install resolves.
+      try {
+        assertLockfileCurrent(open.project, 'yarn sigstore policy init');
+      } catch (error) {
+        return reportPluginError(report, error, 'yarn.lock');
       }
       const entries = await report.startTimerPromise('Verifying the lockfile\'s registry packages', () => collectEntries(open, report));
       if (entries === null) return;

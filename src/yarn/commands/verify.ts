@@ -39,7 +39,7 @@ export class SigstoreVerifyCommand extends BaseCommand {
     const cache = await Cache.find(configuration);
     return runReport(configuration, this.context, this.json, async (report) => {
       try {
-        assertLockfileCurrent(project);
+        assertLockfileCurrent(project, 'yarn sigstore verify');
         await report.startTimerPromise('Resolution step (lockfile only)', () => resolveFromLockfile(project, report));
         if (report.hasErrors()) return;
         // The gate's fetch-step hook announces the policy, verifies and prints the summary.
