@@ -39,6 +39,8 @@ export const ErrorCodes = {
   // Offline (enableOfflineMode, enableNetwork: false) and no answer cached for the package
   SOURCE_OFFLINE: 'SOURCE_OFFLINE',
   SOURCE_DENIED: 'SOURCE_DENIED',
+  // A JSON document nested deeper than any real one (a parser or structured-clone stack exhaustion attempt)
+  DOCUMENT_TOO_DEEP: 'DOCUMENT_TOO_DEEP',
   LOCKFILE_PROTOCOL_MISMATCH: 'LOCKFILE_PROTOCOL_MISMATCH',
   CACHE_BINDING_MISSING: 'CACHE_BINDING_MISSING',
   INTERNAL: 'INTERNAL',

@@ -82,6 +82,21 @@ export function findPolicyFiles(projectDir: string): string[] {
   }).map((name) => path.join(projectDir, name));
 }
 
+/** A real policy nests about 5 levels; validation walks the document recursively. */
+const MAX_POLICY_DEPTH = 32;
+
+/** Whether a parsed document nests objects/arrays deeper than `limit` (walked without recursion). */
+function depthExceeds(document: unknown, limit: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: document, depth: 0 }];
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Object.values(value)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return false;
+}
+
 function digestOf(model: PolicyModel, baseline: LoadedPolicy | undefined): string {
   const canonical = JSON.stringify({ model, baseline: baseline?.digest }, (key, value) => (key === 'selectors' ? undefined : value));
   return createHash('sha256').update(canonical).digest('hex');
@@ -121,6 +136,7 @@ export async function validatePolicyText(text: string, filepath: string): Promis
 }
 
 async function checkDocument(document: unknown, absolute: string, chain: string[]): Promise<PolicyFileCheck> {
+  if (depthExceeds(document, MAX_POLICY_DEPTH)) return fileProblem(absolute, `a policy nested at most ${MAX_POLICY_DEPTH} levels deep`, 'a deeper document');
   const validation = validatePolicyDocument(document, absolute);
   const problems = [...validation.problems];
   let baseline: LoadedPolicy | undefined;

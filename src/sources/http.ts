@@ -1,13 +1,52 @@
-/** Size cap and parsing shared by every bundle source: each failure names the package and the URL. */
+/** Size cap, nesting cap and parsing shared by every bundle source: each failure names the package and the URL. */
 import { ErrorCodes, SigstorePluginError } from '../errors';
+
+/**
+ * Deepest nesting accepted in a fetched JSON document. A Sigstore bundle in an
+ * npm attestations document nests about 8 levels, a packument about 6; a
+ * document nested thousands of levels deep only exists to exhaust a stack
+ * (structured cloning to the verification worker, recursive walkers).
+ */
+export const MAX_JSON_DEPTH = 64;
 
 export function parseJsonBody(body: Buffer, maxBytes: number, subject: string, url: string): unknown {
   if (body.length > maxBytes) throw sourceError(subject, url, `answer of ${body.length} bytes exceeds the ${maxBytes}-byte limit`);
+  if (nestingExceeds(body, MAX_JSON_DEPTH)) {
+    throw new SigstorePluginError(ErrorCodes.DOCUMENT_TOO_DEEP, `${subject}: the document at ${url} nests deeper than ${MAX_JSON_DEPTH} levels; refused`, { subject, details: { url } });
+  }
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (error) {
     throw sourceError(subject, url, 'answer is not valid JSON', error);
   }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * Whether a JSON text nests arrays/objects deeper than `limit`, scanned over
+ * its bytes without parsing (UTF-8 continuation bytes never equal these ASCII
+ * ones). A malformed text is left to JSON.parse to reject.
+ */
+export function nestingExceeds(text: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const byte = text[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) inString = true;
+    else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      if (++depth > limit) return true;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) depth--;
+  }
+  return false;
 }
 
 export function sourceError(subject: string, url: string, cause: string, error?: unknown): SigstorePluginError {

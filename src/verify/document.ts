@@ -10,6 +10,9 @@ import { verifyBundleForPackage } from './attestation';
 import { describeSubject } from './statement';
 import type { PackageSubject, PackageVerification, VerifiedProvenance, VerifiedPublish } from './types';
 
+/** npm publishes at most a publish attestation and a provenance: a long list only costs verification time. */
+export const MAX_ATTESTATIONS = 16;
+
 interface DocumentEntry {
   label: string;
   bundle: unknown;
@@ -30,6 +33,7 @@ function parseDocument(document: unknown, label: string): DocumentEntry[] {
   const list = (parsed as { attestations?: unknown } | null)?.attestations;
   if (!Array.isArray(list)) return malformed('has no "attestations" array');
   if (list.length === 0) malformed('lists no attestation');
+  if (list.length > MAX_ATTESTATIONS) malformed(`lists ${list.length} attestations (at most ${MAX_ATTESTATIONS} are accepted; npm publishes two)`);
   return list.map((entry: unknown, index: number) => {
     const { predicateType, bundle } = (entry ?? {}) as { predicateType?: unknown; bundle?: unknown };
     if (typeof predicateType !== 'string' || typeof bundle !== 'object' || bundle === null) {

@@ -56,10 +56,17 @@ export class VerifierThread {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise<PackageVerification>((resolve, reject) => {
-      this.pending.set(id, { label: `${subject.name}@${subject.version}`, resolve, reject });
+      const label = `${subject.name}@${subject.version}`;
+      try {
+        // Cloning may throw (a document too deep or too large to clone): nothing was sent, so nothing is owed.
+        worker.postMessage({ id, document, subject } satisfies VerifyRequest);
+      } catch (error) {
+        reject(new SigstorePluginError(ErrorCodes.INTERNAL, `${label}: the document could not be handed to the verification worker: ${(error as Error).message}`, { subject: label }));
+        return;
+      }
+      this.pending.set(id, { label, resolve, reject });
       // Keep the process alive only while the worker owes an answer.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, document, subject } satisfies VerifyRequest);
     });
   }
 

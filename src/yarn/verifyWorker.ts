@@ -23,5 +23,10 @@ parentPort!.on('message', ({ id, document, subject }: VerifyRequest) => {
     const coded = error as { name?: string; code?: string; message?: string; subject?: string; details?: Record<string, unknown> };
     reply = { id, error: { coded: coded?.name === 'SigstorePluginError', code: coded?.code, message: String(coded?.message ?? error), subject: coded?.subject, details: coded?.details } };
   }
-  parentPort!.postMessage(reply);
+  try {
+    parentPort!.postMessage(reply);
+  } catch (error) {
+    // A reply that cannot be cloned must still answer: the main thread waits for every id.
+    parentPort!.postMessage({ id, error: { coded: false, message: `the verification result could not be returned: ${String((error as Error)?.message ?? error)}` } } satisfies VerifyReply);
+  }
 });
