@@ -72,7 +72,9 @@ export type FaultAction =
   /** The real answer, `chunkBytes` every `intervalMs`. */
   | { type: 'trickle'; chunkBytes?: number; intervalMs?: number }
   /** 200 with a streamed body of this many bytes (default 100 MB), never held in memory. */
-  | { type: 'huge'; bytes?: number; contentLength?: boolean };
+  | { type: 'huge'; bytes?: number; contentLength?: boolean }
+  /** A redirect (default 302) to `location`, another host's URL for instance. */
+  | { type: 'redirect'; location: string; status?: number };
 
 export type RequestMatcher = string | RegExp | ((request: RequestInfo) => boolean) | { kind?: RequestKind; name?: string; version?: string; method?: string };
 
@@ -462,6 +464,10 @@ class Registry implements TestRegistry {
       case 'huge':
         record.status = 200;
         return this.huge(response, fault.bytes ?? 100 * 1024 * 1024, fault.contentLength ?? true);
+      case 'redirect':
+        record.status = fault.status ?? 302;
+        response.writeHead(record.status, { location: fault.location, 'content-length': 0 });
+        return void response.end();
     }
   }
 

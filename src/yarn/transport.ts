@@ -2,9 +2,9 @@
  * The bundle sources' transport: the plugin's own HTTP client (deadline that
  * aborts, size cap, bounded retries) with Yarn's network settings for each
  * URL (per-host `networkSettings` over the global ones: enableNetwork, proxy,
- * CA, client certificate), and the registry's credentials computed as
- * plugin-npm does but sent only to that registry. Absolute URLs on other
- * hosts go without credentials.
+ * CA, client certificate), and credentials only for the registry they were
+ * configured for (see `credentialsFor`). Absolute URLs on other hosts go
+ * without credentials; redirects are never followed.
  */
 import { httpUtils, type Configuration, type Ident } from '@yarnpkg/core';
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
@@ -67,11 +67,34 @@ function cachedFile(path: string | null): Buffer | undefined {
   return content;
 }
 
-/** As plugin-npm's best-effort authentication: a plugin's header hook, then npmAuthToken, then npmAuthIdent. */
+/**
+ * The settings whose credentials may go to `registry`, or null when none may.
+ * The package's own registry gets what Yarn itself sends there for the
+ * tarball (plugin-npm's choice: the scope's credentials, the registry's
+ * `npmRegistries` entry, else the global ones). Any other host (an attestation
+ * registry) gets only credentials configured for that very registry: its
+ * `npmRegistries` entry, or the global ones when it is `npmRegistryServer`.
+ * A scope's token or the global token never travels to a host they were not
+ * configured for.
+ */
+export function credentialsFor(configuration: Configuration, registry: string, ident: Ident): { auth: npmConfigUtils.MapLike; ownRegistry: boolean } | null {
+  const target = npmConfigUtils.normalizeRegistry(registry);
+  if (target === npmConfigUtils.normalizeRegistry(npmConfigUtils.getScopeRegistry(ident.scope, { configuration }))) {
+    return { auth: npmConfigUtils.getAuthConfiguration(registry, { configuration, ident }), ownRegistry: true };
+  }
+  const entry = npmConfigUtils.getRegistryConfiguration(registry, { configuration });
+  if (entry) return { auth: entry, ownRegistry: false };
+  return target === npmConfigUtils.normalizeRegistry(npmConfigUtils.getDefaultRegistry({ configuration })) ? { auth: configuration, ownRegistry: false } : null;
+}
+
+/** As plugin-npm's best-effort authentication: a plugin's header hook (own registry only), then npmAuthToken, then npmAuthIdent. */
 async function authorizationFor(configuration: Configuration, registry: string, ident: Ident): Promise<string | null> {
-  const auth = npmConfigUtils.getAuthConfiguration(registry, { configuration, ident });
+  const credentials = credentialsFor(configuration, registry, ident);
+  if (!credentials) return null;
+  const { auth, ownRegistry } = credentials;
   if (!ident.scope && !auth.get('npmAlwaysAuth') && !auth.get('npmAuthToken') && !auth.get('npmAuthIdent')) return null;
-  const hooked = await configuration.reduceHook((hooks: any) => hooks.getNpmAuthenticationHeader, undefined as string | undefined, registry, { configuration, ident });
+  // A hook computes credentials for whatever registry it is given: ask it only for the registry Yarn itself asks it for.
+  const hooked = ownRegistry ? await configuration.reduceHook((hooks: any) => hooks.getNpmAuthenticationHeader, undefined as string | undefined, registry, { configuration, ident }) : undefined;
   if (hooked) return hooked;
   const token = auth.get('npmAuthToken');
   if (token) return `Bearer ${token}`;
