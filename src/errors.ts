@@ -51,6 +51,8 @@ export const ErrorCodes = {
   TUF_METADATA_INVALID: 'TUF_METADATA_INVALID',
   TRUSTED_ROOT_TOO_OLD: 'TRUSTED_ROOT_TOO_OLD',
   TRUST_CONFIG_INVALID: 'TRUST_CONFIG_INVALID',
+  // A YARN_SIGSTORE_* variable (or an rc file chosen by YARN_RC_FILENAME) that would loosen the committed configuration
+  ENVIRONMENT_OVERRIDE_REFUSED: 'ENVIRONMENT_OVERRIDE_REFUSED',
   // What registry metadata or yarn.lock give a package differs from what its verified package.json makes
   MANIFEST_MISMATCH: 'MANIFEST_MISMATCH',
   // Commands

@@ -7,7 +7,7 @@ import { evaluateModel, evaluateZeroConfig, stricterVerdict, type EvaluateOption
 import type { LoadedPolicy } from './load';
 
 export type { VerificationOutcome, PackageRef, Verdict, EvaluateOptions } from './evaluate';
-export { allowCommand, describeRule, firstPackages, isExpired, matchRule, trustCommand, POLICY_INIT_HINT, type RuleRef } from './evaluate';
+export { allowCommand, describeRule, firstPackages, isExpired, matchRule, stricterVerdict, trustCommand, POLICY_INIT_HINT, type RuleRef } from './evaluate';
 export { loadPolicy, validatePolicyFile, validatePolicyText, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type PolicyFileCheck } from './load';
 export { resolveMode, type ResolvedMode } from './mode';
 export { evaluateSource, classifySource, type SourcePolicy, type SourceRequest, type SourceDecision, type SourceCategory } from './sources';

@@ -4,8 +4,6 @@
  * ends (or fails), print the summary and write the evidence file.
  */
 import { Project, structUtils, type Locator } from '@yarnpkg/core';
-import { npath } from '@yarnpkg/fslib';
-import path from 'path';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
 import { closeIdleConnections } from '../sources/httpClient';
@@ -30,8 +28,7 @@ export function installFetchStepHooks(): void {
         options.report.reportWarning(0, `sigstore: ${warning}`);
         options.report.reportJson({ type: 'sigstore-warning', about: 'trust', message: warning });
       }
-      const policyName = policy.loaded?.filepath ? path.relative(npath.fromPortablePath(this.cwd), policy.loaded.filepath) : 'none (zero-config)';
-      options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policyName}, trust: ${trustInfo.summary})`);
+      options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policy.label}, trust: ${trustInfo.summary})`);
       const immutable = (options as { immutable?: boolean }).immutable === true;
       startPinning(session, immutable);
       let outcome: 'completed' | 'failed' = 'failed';

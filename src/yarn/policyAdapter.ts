@@ -1,7 +1,16 @@
 /**
  * The Yarn layer's view of the trust policy: loads it with the settings'
  * mode override and answers package and source questions. Imported lazily.
+ *
+ * Which policy: the project's (its `sigstorePolicyPath`, else the policy file
+ * at its root, else zero-config); for `yarn dlx`'s temporary project, the
+ * policy of the project dlx runs from (dlx.ts). A policy path chosen by the
+ * environment applies in addition to that committed policy: every package
+ * gets the stricter verdict and every source must be allowed by both
+ * (overrides.ts says why).
  */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import {
   POLICY_MODES,
@@ -10,6 +19,7 @@ import {
   formatProblem,
   loadPolicy,
   resolveMode,
+  stricterVerdict,
   type LoadedPolicy,
   type PackageRef,
   type PolicyMode,
@@ -18,11 +28,15 @@ import {
   type Verdict,
   type VerificationOutcome,
 } from '../policy';
+import { originPath, projectScope, type ProjectScope } from './dlx';
 import { reportError } from './errors';
+import { committedSetting } from './overrides';
 import type { SigstoreSettings } from './settings';
 
 export interface PolicyHandle {
   readonly loaded: LoadedPolicy | undefined;
+  /** Which policy applies, for the install's first line (e.g. `sigstore-policy.yml`, `none (zero-config)`). */
+  readonly label: string;
   /** Notes to print once per install (mode override applied or refused, policy warnings). */
   readonly notes: string[];
   judge(pkg: PackageRef, outcome: VerificationOutcome): Verdict;
@@ -31,25 +45,70 @@ export interface PolicyHandle {
 
 const OVERRIDE_SOURCE = 'the sigstoreMode setting (.yarnrc.yml or YARN_SIGSTORE_MODE)';
 
-export async function loadPolicyHandle(projectDir: string, settings: SigstoreSettings): Promise<PolicyHandle> {
-  let loaded: LoadedPolicy | undefined;
+interface Policies {
+  /** The committed policy (undefined: zero-config). */
+  committed: LoadedPolicy | undefined;
+  /** A policy the environment chose, applied in addition. */
+  additional?: LoadedPolicy;
+}
+
+async function loadPolicies(scope: ProjectScope, settings: SigstoreSettings): Promise<Policies> {
+  // In a `yarn dlx` project, a relative path of the copied .yarnrc.yml names a file of the project dlx runs from.
+  const configured = scope.dlx ? originPath(settings.policyPath, scope.dlx.tempDir, scope.dir) : settings.policyPath;
   try {
-    loaded = await loadPolicy(projectDir, { path: settings.policyPath ?? undefined });
+    if (!settings.fromEnvironment.some((setting) => setting.key === 'sigstorePolicyPath')) {
+      return { committed: await loadPolicy(scope.dir, { path: configured ?? undefined }) };
+    }
+    const committedPath = committedSetting(scope.dir, 'sigstorePolicyPath');
+    return {
+      committed: await loadPolicy(scope.dir, { path: typeof committedPath === 'string' ? committedPath : undefined }),
+      additional: await loadPolicy(scope.dir, { path: configured ?? undefined }),
+    };
   } catch (error) {
     const coded = error instanceof SigstorePluginError ? error : new SigstorePluginError(ErrorCodes.POLICY_INVALID, `cannot load the trust policy: ${(error as Error).message}`, { cause: error });
     throw reportError(coded);
   }
+}
+
+/** `policy` with `last` appended to its `extends` chain: evaluation already applies a whole chain and keeps the stricter verdict. */
+function withFinalBaseline(policy: LoadedPolicy, last: LoadedPolicy): LoadedPolicy {
+  const baseline = policy.baseline ? withFinalBaseline(policy.baseline, last) : last;
+  return { ...policy, baseline, digest: createHash('sha256').update(`${policy.digest}+${last.digest}`).digest('hex') };
+}
+
+function labelOf(policies: Policies, scope: ProjectScope): string {
+  const name = (policy: LoadedPolicy) => (scope.dlx ? policy.filepath! : path.relative(scope.dir, policy.filepath!));
+  let label = policies.committed ? name(policies.committed) : 'none (zero-config)';
+  if (policies.additional) label += ` + ${name(policies.additional)} from the environment`;
+  if (!scope.dlx) return label;
+  return scope.dlx.origin === null ? `${label}, yarn dlx runs outside any project` : `${label}, the policy of ${scope.dlx.origin}, where yarn dlx runs`;
+}
+
+export async function loadPolicyHandle(projectDir: string, settings: SigstoreSettings): Promise<PolicyHandle> {
+  const scope = await projectScope(projectDir);
+  const policies = await loadPolicies(scope, settings);
+  const { committed, additional } = policies;
+  const loaded = committed && additional ? { ...withFinalBaseline(committed, additional), warnings: [...committed.warnings, ...additional.warnings] } : (committed ?? additional);
   const notes = (loaded?.warnings ?? []).map((problem) => `policy warning: ${formatProblem(problem)}`);
   const modeOverride = settings.mode === null ? undefined : { mode: parseMode(settings.mode), source: OVERRIDE_SOURCE };
   if (modeOverride) {
     const resolved = resolveMode({ policy: loaded?.model, override: modeOverride.mode, overrideSource: modeOverride.source });
     if (resolved.override) notes.push(resolved.override.note);
   }
+  // An environment policy over zero-config is still held to zero-config's verdicts (it cannot skip a failed bundle).
+  const overZeroConfig = additional !== undefined && committed === undefined;
   return {
     loaded,
+    label: labelOf(policies, scope),
     notes,
-    judge: (pkg, outcome) => evaluate(loaded, pkg, outcome, { modeOverride }),
-    judgeSource: (request) => evaluateSource(loaded?.model, request),
+    judge: (pkg, outcome) => {
+      const verdict = evaluate(loaded, pkg, outcome, { modeOverride });
+      return overZeroConfig ? stricterVerdict(evaluate(undefined, pkg, outcome), verdict) : verdict;
+    },
+    judgeSource: (request) => {
+      const decision = evaluateSource(loaded, request);
+      return overZeroConfig && decision.decision === 'allow' ? evaluateSource(undefined, request) : decision;
+    },
   };
 }
 

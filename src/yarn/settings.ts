@@ -112,6 +112,8 @@ export interface SigstoreSettings {
   requestTimeoutMs: number;
   concurrency: number;
   maxResponseBytes: number;
+  /** The settings above that a `YARN_SIGSTORE_*` variable (or an rc file chosen by `YARN_RC_FILENAME`) decided. */
+  fromEnvironment: EnvironmentSetting[];
 }
 
 /** Reads the settings through `configuration.get`, untyped on purpose: the keys are ours, not Yarn's. */
@@ -137,6 +139,7 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
     requestTimeoutMs: positive(get('sigstoreRequestTimeout'), DEFAULT_REQUEST_TIMEOUT_MS),
     concurrency: positive(get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
     maxResponseBytes: positive(get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),
+    fromEnvironment: settingsFromEnvironment(configuration, Object.keys(sigstoreSettings) as Array<keyof typeof sigstoreSettings>),
   };
 }
 
@@ -150,19 +153,31 @@ function nonNegative(value: unknown, fallback: number): number {
 
 /** Yarn's marker in `configuration.sources` for a value taken from a `YARN_*` variable. */
 const ENVIRONMENT_SOURCE = '<environment>';
+/** The rc file name a repository commits; `YARN_RC_FILENAME` makes Yarn read another one instead. */
+export const COMMITTED_RC_FILENAME = '.yarnrc.yml';
 
 export interface EnvironmentSetting {
   key: keyof typeof sigstoreSettings;
-  /** The variable Yarn read it from, e.g. `YARN_SIGSTORE_TRUSTED_ROOT_PATH`. */
+  /** What chose it, e.g. `YARN_SIGSTORE_TRUSTED_ROOT_PATH`, or `YARN_RC_FILENAME=ci.yml`. */
   variable: string;
   value: unknown;
 }
 
-/** Those of `keys` whose value Yarn took from the environment rather than a `.yarnrc.yml`. */
-export function settingsFromEnvironment(configuration: Configuration, keys: ReadonlyArray<keyof typeof sigstoreSettings>): EnvironmentSetting[] {
-  return keys
-    .filter((key) => configuration.sources.get(key) === ENVIRONMENT_SOURCE)
-    .map((key) => ({ key, variable: environmentVariableOf(key), value: (configuration as any).get(key) }));
+/**
+ * Those of `keys` whose value the environment chose rather than a committed
+ * `.yarnrc.yml`: a `YARN_*` variable, or an rc file that `YARN_RC_FILENAME`
+ * named in place of `.yarnrc.yml`.
+ */
+export function settingsFromEnvironment(configuration: Configuration, keys: ReadonlyArray<keyof typeof sigstoreSettings>, rcFilename = process.env.YARN_RC_FILENAME): EnvironmentSetting[] {
+  const chosenRc = rcFilename && rcFilename !== COMMITTED_RC_FILENAME ? rcFilename : undefined;
+  const found: EnvironmentSetting[] = [];
+  for (const key of keys) {
+    const source = configuration.sources.get(key);
+    const value = (configuration as any).get(key);
+    if (source === ENVIRONMENT_SOURCE) found.push({ key, variable: environmentVariableOf(key), value });
+    else if (chosenRc && source !== undefined && source.split(/[\\/]/).pop() === chosenRc) found.push({ key, variable: `YARN_RC_FILENAME=${chosenRc} (${key})`, value });
+  }
+  return found;
 }
 
 /** The inverse of Yarn's mapping (`YARN_FOO_BAR` -> `fooBar`). */

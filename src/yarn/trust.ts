@@ -8,8 +8,10 @@ import type { Configuration } from '@yarnpkg/core';
 import { SigstorePluginError, ErrorCodes } from '../errors';
 import type { TrustContext, TrustMaterialInput } from '../trust';
 import type { ResolvedTrust, TrustMode } from '../trust/tuf';
+import { originPath, projectScope } from './dlx';
 import { reportError } from './errors';
-import { settingsFromEnvironment, type EnvironmentSetting, type SigstoreSettings } from './settings';
+import { enforceOverrides } from './overrides';
+import type { SigstoreSettings } from './settings';
 
 export interface GateTrust {
   context: TrustContext;
@@ -19,38 +21,10 @@ export interface GateTrust {
   summary: string;
   source: ResolvedTrust['source'];
   ageDays?: number;
-  /** To print through the install report (unreachable repository, stale root, trust settings from the environment...). */
+  /** To print through the install report (unreachable repository, stale root, settings from the environment...). */
   warnings: string[];
-  /** The `YARN_*` variables that chose trust settings: a CI variable swapping the root must show in the evidence. */
+  /** The `YARN_*` variables that chose plugin settings: a CI variable changing the gate must show in the evidence. */
   fromEnvironment: string[];
-}
-
-/** The trust settings a `YARN_*` variable may set, named as the warning says them. */
-const TRUST_SETTING_LABELS = {
-  sigstoreTrustedRootPath: 'the trusted root',
-  sigstoreNpmKeysPath: 'the npm registry keys file',
-  sigstoreTufMirrorUrl: 'the TUF mirror',
-  sigstoreTufRootPath: 'the TUF root',
-  sigstoreTrustMode: 'the trust mode',
-  sigstoreTrustMaxAgeDays: 'the trust maximum age',
-} as const;
-
-/** One warning per trust setting taken from the environment; values are paths, URLs or words, never file contents. */
-export function environmentTrustWarnings(settings: EnvironmentSetting[]): string[] {
-  return settings.map(({ key, variable, value }) => {
-    const label = TRUST_SETTING_LABELS[key as keyof typeof TRUST_SETTING_LABELS] ?? key;
-    return `${label} was set by the environment (${variable}=${withoutCredentials(String(value))}): check that this CI variable is intended`;
-  });
-}
-
-/** A mirror URL may carry a user and password: print it without them. */
-function withoutCredentials(value: string): string {
-  if (!URL.canParse(value)) return value;
-  const url = new URL(value);
-  if (!url.username && !url.password) return value;
-  url.username = '';
-  url.password = '';
-  return url.href;
 }
 
 /** Yarn's own offline mode implies ours: an offline install must not reach the TUF repository. */
@@ -67,16 +41,19 @@ export function trustModeOf(configuration: Configuration, settings: SigstoreSett
 export async function loadGateTrust(configuration: Configuration, settings: SigstoreSettings): Promise<GateTrust> {
   const [{ resolveTrustMaterial }, { createTrustContext }] = await Promise.all([import('../trust/tuf'), import('../trust')]);
   const globalFolder = configuration.get('globalFolder') as PortablePath;
-  const environment = settingsFromEnvironment(configuration, Object.keys(TRUST_SETTING_LABELS) as Array<keyof typeof TRUST_SETTING_LABELS>);
+  const scope = await projectScope(npath.fromPortablePath(configuration.projectCwd ?? configuration.startingCwd));
+  // In a `yarn dlx` project, relative paths of the copied .yarnrc.yml name files of the project dlx runs from.
+  const local = (value: string | null) => (scope.dlx ? originPath(value, scope.dlx.tempDir, scope.dir) : value);
   try {
+    const overrideWarnings = enforceOverrides(settings.fromEnvironment, scope.dir);
     const resolved = await resolveTrustMaterial({
       // The TUF cache lands in <globalFolder>/sigstore-tuf/<mirror>/ (as the README's "Trust roots" section says).
       cacheDir: npath.fromPortablePath(globalFolder),
       mode: trustModeOf(configuration, settings),
       tufMirrorUrl: settings.tufMirrorUrl ?? undefined,
-      tufRootPath: settings.tufRootPath ?? undefined,
-      trustedRootPath: settings.trustedRootPath ?? undefined,
-      npmKeysPath: settings.npmKeysPath ?? undefined,
+      tufRootPath: local(settings.tufRootPath) ?? undefined,
+      trustedRootPath: local(settings.trustedRootPath) ?? undefined,
+      npmKeysPath: local(settings.npmKeysPath) ?? undefined,
       maxAgeDays: settings.trustMaxAgeDays ?? undefined,
       ci: configuration.isCI,
       timeoutMs: Math.min(settings.requestTimeoutMs, 10_000),
@@ -87,8 +64,8 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
       summary: resolved.summary,
       source: resolved.source,
       ageDays: resolved.ageDays,
-      warnings: [...environmentTrustWarnings(environment), ...resolved.warnings],
-      fromEnvironment: environment.map((setting) => setting.variable),
+      warnings: [...overrideWarnings, ...resolved.warnings],
+      fromEnvironment: settings.fromEnvironment.map((setting) => setting.variable),
     };
   } catch (error) {
     if (error instanceof Error && error.name === 'SigstorePluginError') throw reportError(error as SigstorePluginError);

@@ -111,8 +111,8 @@ describe('yarn install with the trusted root from a TUF repository', () => {
 describe('yarn install with the trust files chosen by YARN_* variables', () => {
   const ENVIRONMENT_WARNING = 'was set by the environment';
 
-  it('verifies with the environment trusted root and keys, warns about each variable in install and verify, and records them in the evidence', async () => {
-    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version } });
+  it('verifies with the environment repeating the committed trusted root and keys, warns about each variable in install and verify, and records them in the evidence', async () => {
+    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, trustedRootPath: kit.trustedRootPath, npmKeysPath: kit.npmKeysPath });
     const env = { YARN_SIGSTORE_TRUSTED_ROOT_PATH: kit.trustedRootPath, YARN_SIGSTORE_NPM_KEYS_PATH: kit.npmKeysPath };
 
     const result = await project.install(env);
@@ -136,13 +136,13 @@ describe('yarn install with the trust files chosen by YARN_* variables', () => {
     expect(project.evidence().trust.fromEnvironment).toEqual([]);
   });
 
-  it('prints a TUF mirror URL from the environment without its credentials', async () => {
+  it('prints a TUF mirror URL from the environment (the committed one, with credentials added) without its credentials', async () => {
     const mirror = await tufMirror(kit.mergedMaterial);
-    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, yarnrc: `sigstoreTufRootPath: "${mirror.rootPath}"` });
+    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, yarnrc: `sigstoreTufRootPath: "${mirror.rootPath}"\nsigstoreTufMirrorUrl: "${mirror.served.url}"` });
     const withCredentials = mirror.served.url.replace('http://', 'http://ci-user:s3cret-token@');
     const result = await project.install({ YARN_SIGSTORE_TUF_MIRROR_URL: withCredentials });
     const warning = result.output.split('\n').find((line) => line.includes('the TUF mirror was set by the environment'));
-    expect(warning).toContain(`(YARN_SIGSTORE_TUF_MIRROR_URL=${mirror.served.url}/)`);
+    expect(warning).toContain(`(YARN_SIGSTORE_TUF_MIRROR_URL=${mirror.served.url})`);
     // Only this warning's line: the trust summary still names the mirror as configured (see the report).
     expect(warning).not.toContain('s3cret-token');
     expect(project.evidence().trust.fromEnvironment).toEqual(['YARN_SIGSTORE_TUF_MIRROR_URL']);
