@@ -10,7 +10,8 @@
  * - the trust anchors (trusted root, npm keys, TUF mirror, TUF root): they
  *   decide which signatures are genuine, so the environment may only repeat
  *   the committed value; anything else is refused;
- * - the trust maximum age: lowered only; recheck of attestations: turned on only;
+ * - the trust maximum age and how long "unsigned" is remembered: lowered only;
+ *   recheck of attestations: turned on only;
  * - the rest (where documents are looked for, the evidence path, timeouts,
  *   concurrency, size cap, trust mode) cannot make a package pass that would
  *   fail: honoured.
@@ -39,6 +40,7 @@ const LABELS: Record<SettingKey, string> = {
   sigstoreAttestationRegistries: 'the attestation registries',
   sigstoreEvidencePath: 'the evidence path',
   sigstoreRecheckAttestations: 'the attestation recheck',
+  sigstoreUnsignedMaxAgeDays: 'how long an unsigned answer is remembered',
   sigstoreRequestTimeout: 'the request timeout',
   sigstoreNetworkConcurrency: 'the network concurrency',
   sigstoreMaxResponseSize: 'the response size cap',
@@ -97,9 +99,9 @@ function loosening(setting: EnvironmentSetting, committed: unknown): string | un
     const same = committed !== undefined && (PATH_SETTINGS.has(key) ? path.resolve(String(committed)) === path.resolve(String(value)) : printable(committed).replace(/\/+$/, '') === printable(value).replace(/\/+$/, ''));
     return same ? undefined : 'it would decide which signatures are genuine, and the environment may only repeat the committed value';
   }
-  if (key === 'sigstoreTrustMaxAgeDays') {
-    const limit = typeof committed === 'number' ? committed : (sigstoreSettings.sigstoreTrustMaxAgeDays.default as number);
-    return typeof value === 'number' && value <= limit ? undefined : `it may only lower the committed maximum age (${limit} days)`;
+  if (key === 'sigstoreTrustMaxAgeDays' || key === 'sigstoreUnsignedMaxAgeDays') {
+    const limit = typeof committed === 'number' ? committed : (sigstoreSettings[key].default as number);
+    return typeof value === 'number' && value <= limit ? undefined : `it may only lower the committed value (${limit} days)`;
   }
   if (key === 'sigstoreRecheckAttestations') {
     return value === true || committed !== true ? undefined : 'the committed configuration rechecks attestations on every install, and the environment may only turn that on';

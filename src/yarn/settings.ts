@@ -56,7 +56,7 @@ export const sigstoreSettings = {
     default: null,
   },
   sigstoreAttestationRegistries: {
-    description: 'Per scope (acme, or *), a registry serving /-/npm/v1/attestations/<name>@<version> (for mirrors that do not proxy attestations); fetched without the package registry\'s credentials',
+    description: 'Per scope (acme, or *), a registry serving /-/npm/v1/attestations/<name>@<version> (for mirrors that do not proxy attestations); fetched with no credential but its own npmRegistries entry',
     type: SettingsType.MAP,
     valueDefinition: { description: 'Attestation registry URL', type: SettingsType.STRING },
   },
