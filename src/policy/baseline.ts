@@ -7,6 +7,7 @@
 import { MODE_STRICTNESS, REQUIREMENT_STRICTNESS, SOURCE_KINDS, type PolicyModel, type PolicyProblem, type PolicyRule } from './model';
 import { selectorCovers, selectorsOverlap, type PackageSelector } from './packages';
 import { describeRule } from './evaluate';
+import { allowanceCovers } from './sources';
 
 function effectiveMode(model: PolicyModel, rule: PolicyRule) {
   return rule.mode ?? model.mode;
@@ -52,8 +53,8 @@ export function baselineLoosenings(local: PolicyModel, baseline: PolicyModel, fi
   if (MODE_STRICTNESS[local.mode] < MODE_STRICTNESS[baseline.mode]) error('mode', `mode ${baseline.mode} or stricter, as the baseline ${baselineFile} says`, local.mode);
   if (local.allowLooseningOverrides && !baseline.allowLooseningOverrides) error('allowLooseningOverrides', `false, as the baseline ${baselineFile} says`, 'true');
   for (const kind of SOURCE_KINDS) {
-    local.sources[kind].forEach((selector, i) => {
-      if (!baseline.sources[kind].some((allowed) => selectorCovers(allowed, selector))) error(`sources.${kind}[${i}]`, `only sources the baseline ${baselineFile} allows`, selector.source);
+    local.sources[kind].forEach((allowance, i) => {
+      if (!baseline.sources[kind].some((allowed) => allowanceCovers(allowed, allowance))) error(`sources.${kind}[${i}]`, `only sources the baseline ${baselineFile} allows`, allowance.selector.source);
     });
   }
   for (const rule of [...local.rules, local.default]) {

@@ -51,12 +51,27 @@ export interface PolicyRule {
   pin: boolean;
 }
 
+/**
+ * One entry of `sources`: the package names it allows and, for git and
+ * tarball sources, where they may come from (a name alone would let registry
+ * metadata point that name at any repository or URL).
+ */
+export interface SourceAllowance {
+  selector: PackageSelector;
+  /** git: the repository, canonical (`host/owner/name`, lowercase, no scheme, no `.git`); a glob (`*` within a segment). */
+  repository?: string;
+  /** git: the one commit allowed (40 lowercase hex), when set. */
+  commit?: string;
+  /** tarball: the URL the tarball must come from, a glob (`*` within a segment, `**` across). */
+  url?: string;
+}
+
 export interface SourceAllowances {
-  git: PackageSelector[];
-  tarball: PackageSelector[];
-  exec: PackageSelector[];
+  git: SourceAllowance[];
+  tarball: SourceAllowance[];
+  exec: SourceAllowance[];
   /** `file:` / `portal:` / `link:` pointing outside the project. */
-  local: PackageSelector[];
+  local: SourceAllowance[];
 }
 
 export type SourceKind = keyof SourceAllowances;

@@ -8,6 +8,7 @@ import {
   REQUIREMENTS,
   RUNNERS,
   SOURCE_KINDS,
+  type SourceAllowance,
   type IdentityRequirement,
   type PolicyMode,
   type PolicyModel,
@@ -17,6 +18,7 @@ import {
   type SourceAllowances,
 } from './model';
 import { parseSelector, selectorCovers, selectorProblem, type PackageSelector } from './packages';
+import { canonicalRepository } from './sources';
 
 type Dict = Record<string, unknown>;
 
@@ -222,17 +224,54 @@ function validateSources(value: unknown, problems: Problems): SourceAllowances {
   for (const kind of SOURCE_KINDS) {
     const list = value[kind];
     if (list === undefined) continue;
+    const located = kind === 'git' || kind === 'tarball';
     if (!Array.isArray(list)) {
-      problems.error(`sources.${kind}`, 'a list of package names or name globs', list);
+      problems.error(`sources.${kind}`, located ? `a list of ${LOCATED_SHAPES[kind]}` : 'a list of package names or name globs', list);
       continue;
     }
     list.forEach((item, i) => {
-      const problem = typeof item === 'string' ? selectorProblem(item) : 'a package name or name glob';
-      if (problem || (typeof item === 'string' && item.indexOf('@', 1) !== -1)) problems.error(`sources.${kind}[${i}]`, problem ?? 'a package name or name glob without a version range', item);
-      else sources[kind].push(parseSelector(item as string));
+      const at = `sources.${kind}[${i}]`;
+      const allowance = located ? locatedAllowance(kind, item, at, problems) : nameOnly(item, at, problems);
+      if (allowance) sources[kind].push(allowance);
     });
   }
   return sources;
+}
+
+const LOCATED_SHAPES = {
+  git: '{ package: <name or glob>, repository: <repository URL>, commit: <optional 40-hex commit> }',
+  tarball: '{ package: <name or glob>, url: <tarball URL or URL glob> }',
+} as const;
+
+function packageSelector(item: unknown, at: string, problems: Problems): PackageSelector | undefined {
+  const problem = typeof item === 'string' ? selectorProblem(item) : 'a package name or name glob';
+  if (problem || (typeof item === 'string' && item.indexOf('@', 1) !== -1)) return problems.error(at, problem ?? 'a package name or name glob without a version range', item);
+  return parseSelector(item as string);
+}
+
+function nameOnly(item: unknown, at: string, problems: Problems): SourceAllowance | undefined {
+  const selector = packageSelector(item, at, problems);
+  return selector && { selector };
+}
+
+/** A git or tarball allowance: the package names and where they may come from, checked before anything is fetched. */
+function locatedAllowance(kind: 'git' | 'tarball', item: unknown, at: string, problems: Problems): SourceAllowance | undefined {
+  if (typeof item === 'string') {
+    const where = kind === 'git' ? 'repository' : 'URL';
+    return problems.error(at, `${LOCATED_SHAPES[kind]}: a name alone lets registry metadata point "${item}" at any ${where}, so the name-only form is no longer accepted`, item);
+  }
+  if (!isDict(item)) return problems.error(at, LOCATED_SHAPES[kind], item);
+  checkKeys(item, kind === 'git' ? ['package', 'repository', 'commit'] : ['package', 'url'], at, problems);
+  const selector = packageSelector(item.package, join(at, 'package'), problems);
+  if (kind === 'git') {
+    const repository = typeof item.repository === 'string' ? canonicalRepository(item.repository) : undefined;
+    if (repository === undefined) return problems.error(join(at, 'repository'), 'a git repository URL (https://github.com/acme/tool.git, github:acme/tool, git+ssh://...)', item.repository);
+    if (item.commit !== undefined && !(typeof item.commit === 'string' && /^[0-9a-f]{40}$/i.test(item.commit))) return problems.error(join(at, 'commit'), 'a full 40-hex commit', item.commit);
+    return selector && { selector, repository, commit: typeof item.commit === 'string' ? item.commit.toLowerCase() : undefined };
+  }
+  const url = item.url;
+  if (typeof url !== 'string' || !/^https?:\/\/[^/*]+\//i.test(url) || globProblem(url)) return problems.error(join(at, 'url'), 'an http(s) URL with its host written out (`*` within a path segment, `**` across)', url);
+  return selector && { selector, url };
 }
 
 /** A rule is shadowed when earlier, non-expiring rules select every package it selects. */

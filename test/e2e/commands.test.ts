@@ -94,7 +94,7 @@ describe('yarn sigstore verify', () => {
 
   it('--json reports every package once (registry, policy-allowed tarball URL, workspaces) and ends with a completed summary', async () => {
     const tarballUrl = registry.tarballUrl(UNSIGNED.name, UNSIGNED.version);
-    const p = await project({ policy: `${fixturePolicy()}sources:\n  tarball: ["url-dep"]\n`, dependencies: { [GUNDAM.name]: GUNDAM.version, 'url-dep': tarballUrl, lib: 'workspace:*' } });
+    const p = await project({ policy: `${fixturePolicy()}sources:\n  tarball:\n    - { package: url-dep, url: "${tarballUrl}" }\n`, dependencies: { [GUNDAM.name]: GUNDAM.version, 'url-dep': tarballUrl, lib: 'workspace:*' } });
     p.write('package.json', JSON.stringify({ ...JSON.parse(p.read('package.json')!), workspaces: ['packages/*'] }));
     mkdirSync(join(p.cwd, 'packages/lib'), { recursive: true });
     p.write('packages/lib/package.json', JSON.stringify({ name: 'lib', version: '1.0.0' }));
@@ -201,7 +201,7 @@ describe('yarn sigstore explain', () => {
     expect(denied.output).toMatch(/Verdict: DENY: .*some-tool/);
     expect(registry.requests.slice(before).filter((request) => request.url.includes('not-served'))).toEqual([]);
 
-    p.write('sigstore-policy.yml', `${fixturePolicy()}sources:\n  tarball: ["some-tool"]\n`);
+    p.write('sigstore-policy.yml', `${fixturePolicy()}sources:\n  tarball:\n    - { package: some-tool, url: "${url}" }\n`);
     const allowed = await p.run(['sigstore', 'explain', `some-tool@${url}`]);
     expect(allowed.code).toBe(0);
     expect(allowed.output).toMatch(/Verdict: ALLOW: .*some-tool/);

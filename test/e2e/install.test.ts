@@ -277,12 +277,12 @@ describe('yarn install through the sigstore gate', () => {
     // Refused on the descriptor: Yarn never downloaded the tarball to resolve it.
     expect(registry.requests.filter((request) => request.kind === 'tarball' || request.url.includes('acme/tool'))).toEqual([]);
 
-    const allowed = await project({ policy: policy({ sources: 'sources:\n  tarball: ["url-dep"]' }), dependencies: { 'url-dep': tarballUrl } });
+    const allowed = await project({ policy: policy({ sources: `sources:\n  tarball:\n    - { package: url-dep, url: "${tarballUrl}" }` }), dependencies: { 'url-dep': tarballUrl } });
     const allowedResult = await allowed.install();
     expect(allowedResult.code).toBe(0);
     expect(allowed.exists('node_modules/url-dep/package.json')).toBe(true);
 
-    const edited = await project({ policy: policy({ sources: 'sources:\n  tarball: ["gundam-visor"]' }), dependencies: { [GUNDAM.name]: GUNDAM.version } });
+    const edited = await project({ policy: policy({ sources: `sources:\n  tarball:\n    - { package: gundam-visor, url: "${registry.url}/**" }` }), dependencies: { [GUNDAM.name]: GUNDAM.version } });
     expect((await edited.install()).code).toBe(0);
     const lockfile = edited.read('yarn.lock')!;
     const evilUrl = `${registry.url}/evil/-/evil-1.0.0.tgz`;
@@ -329,7 +329,7 @@ describe('yarn install through the sigstore gate', () => {
     const path = `/files/${name}-1.0.0.tgz`;
     const provenanceOf = async (repository: string, bytes: Buffer) =>
       (await mock.signPackage({ name, version: '1.0.0', tarball: bytes, identity: githubIdentity({ repository }), publish: false })).attestations[0].bundle;
-    const sources = `sources:\n  tarball: ["${name}"]`;
+    const sources = `sources:\n  tarball:\n    - { package: ${name}, url: "${registry.url}/files/*" }`;
     const toolRule = rule(name, 'https://github.com/acme/tool', '.github/workflows/release.yml');
     registry.setRoute(path, { body: tarball, contentType: 'application/octet-stream' });
     const cases = [

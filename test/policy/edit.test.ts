@@ -35,7 +35,8 @@ rules:
     reason: "legacy"
     expires: "2027-01-01"
 sources:
-  git: ["@acme/build-tools"]
+  git:
+    - { package: "@acme/build-tools", repository: "https://github.com/acme/build-tools" }
 `;
 
 function allow(text: string, request: Partial<AllowRequest> & { selector: string }) {

@@ -139,7 +139,7 @@ describe('extends', () => {
     '    require: none',
     '    reason: upstream has no provenance',
     'sources:',
-    '  git: ["@acme/*"]',
+    '  git: [{ package: "@acme/*", repository: "https://github.com/acme/*" }]',
     '',
   ].join('\n');
   const local = (...lines: string[]) => ['version: 1', 'extends: ./org/baseline.yml', ...lines, ''].join('\n');
@@ -149,12 +149,12 @@ describe('extends', () => {
   });
 
   it('loads the baseline and accepts a tightening', async () => {
-    write('sigstore-policy.yml', local('default: { require: provenance }', 'rules:', '  - packages: ["@acme/x"]', '    require: provenance', '    identity: { repository: github.com/acme/x, ref: "refs/tags/v*" }', '  - { packages: [left-pad], require: none, reason: same as the baseline }', 'sources: { git: ["@acme/tools"] }'));
+    write('sigstore-policy.yml', local('default: { require: provenance }', 'rules:', '  - packages: ["@acme/x"]', '    require: provenance', '    identity: { repository: github.com/acme/x, ref: "refs/tags/v*" }', '  - { packages: [left-pad], require: none, reason: same as the baseline }', 'sources: { git: [{ package: "@acme/tools", repository: "github:acme/tools" }] }'));
     const policy = await loadPolicy(dir);
     expect(policy?.baseline?.filepath).toBe(path.join(dir, 'org/baseline.yml'));
     expect(policy?.baseline?.model.rules).toHaveLength(2);
-    const git = (name: string) => evaluateSource(policy, { name, protocol: 'git:', reference: '//h/x.git' }).decision;
-    expect([git('@acme/tools'), git('@acme/other'), git('lodash')]).toEqual(['allow', 'deny', 'deny']);
+    const git = (name: string, repository = 'acme/tools') => evaluateSource(policy, { name, protocol: 'github:', reference: repository }).decision;
+    expect([git('@acme/tools'), git('@acme/other'), git('lodash'), git('@acme/tools', 'evil/tools')]).toEqual(['allow', 'deny', 'deny', 'deny']);
   });
 
   it.each([
@@ -165,6 +165,7 @@ describe('extends', () => {
     ['a new exception', ['default: { require: publish }', 'rules:', '  - { packages: [lodash], require: none }'], 'rules[0].require'],
     ['a verify: skip the baseline lacks', ['default: { require: publish }', 'rules:', '  - { packages: [left-pad], verify: skip, reason: r, expires: 2027-01-01 }'], 'rules[0].verify'],
     ['a source the baseline does not allow', ['default: { require: publish }', 'sources: { exec: [gen] }'], 'sources.exec[0]'],
+    ['a git repository the baseline does not allow', ['default: { require: publish }', 'sources: { git: [{ package: "@acme/x", repository: "github:evil/x" }] }'], 'sources.git[0]'],
     ['allowing loosening overrides', ['allowLooseningOverrides: true', 'default: { require: publish }'], 'allowLooseningOverrides'],
   ])('refuses %s', async (_title, lines, errorPath) => {
     const file = write('sigstore-policy.yml', local(...lines));

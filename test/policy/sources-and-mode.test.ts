@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { classifySource, evaluateSource, resolveMode, type PolicyMode } from '../../src/policy';
 import { policyOf } from './helpers';
 
-const policy = policyOf({ version: 1, default: { require: 'none' }, sources: { git: ['@acme/*'], tarball: ['vendored'], exec: ['generated'], local: ['shared-config'] } });
+const policy = policyOf({ version: 1, default: { require: 'none' }, sources: { git: [{ package: '@acme/*', repository: 'https://github.com/acme/*' }], tarball: [{ package: 'vendored', url: 'https://cdn.example/**' }], exec: ['generated'], local: ['shared-config'] } });
 const source = (name: string, protocol: string, reference: string, outsideProject?: boolean) => ({ name, protocol, reference, outsideProject });
 
 describe('classifySource', () => {
@@ -50,6 +50,32 @@ describe('evaluateSource', () => {
     expect(evaluateSource(policy, source('@acme-evil/fork', 'git+https:', '//github.com/x/fork.git')).decision).toBe('deny');
   });
 
+  it('allows a git source only from the repository its allowance names, however the URL is written', () => {
+    for (const [protocol, reference] of [['github:', 'acme/fork'], ['git+ssh:', '//git@github.com/Acme/fork.git'], ['https:', '//github.com/acme/fork.git#commit=0123456789abcdef0123456789abcdef01234567'], ['git:', '//github.com/acme/fork']]) {
+      expect(evaluateSource(policy, source('@acme/fork', protocol, reference)).decision, protocol + reference).toBe('allow');
+    }
+    // Registry metadata pointing an allowed name at another repository: denied, naming what to add.
+    const elsewhere = evaluateSource(policy, source('@acme/fork', 'git+https:', '//evil.example/acme/fork.git'));
+    expect(elsewhere.decision).toBe('deny');
+    expect(elsewhere.message).toContain('add { package: "@acme/fork", repository: "https://evil.example/acme/fork" } to sources.git');
+    expect(evaluateSource(policy, source('@acme/fork', 'github:', 'evil/fork')).decision).toBe('deny');
+  });
+
+  it('a commit-pinned git allowance admits that commit only', () => {
+    const commit = '0123456789abcdef0123456789abcdef01234567';
+    const pinned = policyOf({ version: 1, default: { require: 'none' }, sources: { git: [{ package: 'tool', repository: 'github:acme/tool', commit }] } });
+    expect(evaluateSource(pinned, source('tool', 'git+https:', `//github.com/acme/tool.git#commit=${commit}`)).decision).toBe('allow');
+    expect(evaluateSource(pinned, source('tool', 'github:', `acme/tool#${commit}`)).decision).toBe('allow');
+    expect(evaluateSource(pinned, source('tool', 'github:', 'acme/tool#v1.0.0')).decision).toBe('deny');
+    expect(evaluateSource(pinned, source('tool', 'github:', `acme/tool#commit=${'f'.repeat(40)}`)).decision).toBe('deny');
+  });
+
+  it('allows a tarball only from the URLs its allowance names', () => {
+    expect(evaluateSource(policy, source('vendored', 'https:', '//cdn.example/v/vendored-1.0.0.tgz')).decision).toBe('allow');
+    expect(evaluateSource(policy, source('vendored', 'https:', '//evil.example/vendored-1.0.0.tgz')).decision).toBe('deny');
+    expect(evaluateSource(policy, source('vendored', 'http:', '//cdn.example/vendored-1.0.0.tgz')).decision).toBe('deny');
+  });
+
   it('says how to allow a denied source', () => {
     expect(evaluateSource(policy, source('left-pad', 'exec:', './build.js')).message).toBe('left-pad@exec:./build.js: a exec source is denied; to allow it, add "left-pad" to sources.exec in the policy');
     expect(evaluateSource(policy, source('x', 'svn:', 'repo')).message).toContain('unknown protocol');
@@ -92,7 +118,7 @@ describe('resolveMode precedence', () => {
 
 describe('evaluateSource with a model only', () => {
   it('decides from the model\'s own sources', () => {
-    expect(evaluateSource(policy.model, source('@acme/fork', 'git:', '//h/fork.git')).decision).toBe('allow');
+    expect(evaluateSource(policy.model, source('@acme/fork', 'git:', '//github.com/acme/fork.git')).decision).toBe('allow');
     expect(evaluateSource(policy.model, source('other', 'git:', '//h/other.git')).decision).toBe('deny');
   });
 });

@@ -39,7 +39,7 @@ describe('a valid policy', () => {
         { packages: ['odd-format'], verify: 'skip', reason: 'new bundle format, verifier update pending', expires: '2027-01-31' },
         { packages: ['legacy'], require: 'publish', mode: 'off', expires: '2027-01-31' },
       ],
-      sources: { git: ['@acme/fork'], tarball: ['vendored'], exec: [], local: ['@acme/*'] },
+      sources: { git: [{ package: '@acme/fork', repository: 'https://github.com/acme/fork.git' }], tarball: [{ package: 'vendored', url: 'https://cdn.example/vendored-*.tgz' }], exec: [], local: ['@acme/*'] },
       extends: './baseline.yml',
     });
     const { model } = policy;
@@ -64,8 +64,9 @@ describe('a valid policy', () => {
     expect(model.rules[1]).toMatchObject({ require: 'none', expires: '2027-06-30', pin: true });
     expect(model.rules[2]).toMatchObject({ require: 'none', verify: 'skip' });
     expect(model.rules[3]).toMatchObject({ require: 'publish', mode: 'off' });
-    expect(model.sources.git.map((s) => s.source)).toEqual(['@acme/fork']);
-    expect(model.sources.local.map((s) => s.source)).toEqual(['@acme/*']);
+    expect(model.sources.git.map((s) => [s.selector.source, s.repository])).toEqual([['@acme/fork', 'github.com/acme/fork']]);
+    expect(model.sources.tarball.map((s) => s.url)).toEqual(['https://cdn.example/vendored-*.tgz']);
+    expect(model.sources.local.map((s) => s.selector.source)).toEqual(['@acme/*']);
     expect(policy.warnings).toEqual([]);
   });
 
@@ -131,7 +132,13 @@ describe('validation errors name the path and what was expected', () => {
     ['sources not a mapping', { ...minimal, sources: ['git'] }, 'sources'],
     ['an unknown source kind', { ...minimal, sources: { svn: ['x'] } }, 'sources.svn'],
     ['a source list that is not a list', { ...minimal, sources: { git: 'x' } }, 'sources.git'],
-    ['a source entry with a range', { ...minimal, sources: { git: ['x@1'] } }, 'sources.git[0]'],
+    ['a source entry with a range', { ...minimal, sources: { exec: ['x@1'] } }, 'sources.exec[0]'],
+    ['a git source allowed by name alone (the old form)', { ...minimal, sources: { git: ['x'] } }, 'sources.git[0]'],
+    ['a tarball source allowed by name alone (the old form)', { ...minimal, sources: { tarball: ['x'] } }, 'sources.tarball[0]'],
+    ['a git source without its repository', { ...minimal, sources: { git: [{ package: 'x' }] } }, 'sources.git[0].repository'],
+    ['a git source with a short commit', { ...minimal, sources: { git: [{ package: 'x', repository: 'github:a/x', commit: 'abc123' }] } }, 'sources.git[0].commit'],
+    ['a tarball source with a URL of no host', { ...minimal, sources: { tarball: [{ package: 'x', url: 'https://*/x.tgz' }] } }, 'sources.tarball[0].url'],
+    ['a git source with a package range', { ...minimal, sources: { git: [{ package: 'x@1', repository: 'github:a/x' }] } }, 'sources.git[0].package'],
     ['a bad extends', { ...minimal, extends: 3 }, 'extends'],
     ['a non-boolean allowLooseningOverrides', { ...minimal, allowLooseningOverrides: 'yes' }, 'allowLooseningOverrides'],
   ])('%s', (_title, document, path) => {

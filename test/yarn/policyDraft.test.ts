@@ -40,7 +40,7 @@ describe('draftPolicy', () => {
     { name: 'published-only', version: '3.0.0', kind: 'publish' },
     { name: 'plain', version: '1.0.0', kind: 'unsigned' },
   ];
-  const text = draftPolicy({ entries, sources: new Map([['tarball', new Set(['some-tool'])], ['git', new Set()]]), reviewBy: '2030-01-31', generatedAt: '2029-11-02' });
+  const text = draftPolicy({ entries, sources: new Map([['tarball', new Map([['some-tool', new Set(['https://example.com/some-tool-1.0.0.tgz'])]])], ['git', new Map()]]), reviewBy: '2030-01-31', generatedAt: '2029-11-02' });
   const policy = load(text);
   const now = { now: new Date('2029-11-03T00:00:00Z') };
 
@@ -51,14 +51,14 @@ describe('draftPolicy', () => {
     expect(text).toContain('workflow: ".github/workflows/npm-publish.yml"');
     // The same identity, but split@1.0.0 was not built from its own tag: a rule of its own (see below).
     expect(text).toContain('  - packages:\n      - "split@1.0.0"\n    require: provenance');
-    expect(text).toContain('sources:\n  tarball:\n    - "some-tool"');
+    expect(text).toContain('sources:\n  tarball:\n    - { package: "some-tool", url: "https://example.com/some-tool-1.0.0.tgz" }');
     expect(text).not.toContain('git:');
   });
 
   it('writes one package a line, sorted, and no flow list anywhere (a reviewable diff)', () => {
-    const many = draftPolicy({ entries: ['zeta', 'alpha', '@scope/mid', 'beta'].map((name) => ({ name, version: '1.0.0', kind: 'unsigned' as const })), sources: new Map([['git', new Set(['z-git', 'a-git'])]]), reviewBy: '2030-01-31', generatedAt: '2029-11-02' });
+    const many = draftPolicy({ entries: ['zeta', 'alpha', '@scope/mid', 'beta'].map((name) => ({ name, version: '1.0.0', kind: 'unsigned' as const })), sources: new Map([['git', new Map([['z-git', new Set(['https://github.com/acme/z-git.git#commit=0123456789abcdef0123456789abcdef01234567'])], ['a-git', new Set(['github:acme/a-git'])]])]]), reviewBy: '2030-01-31', generatedAt: '2029-11-02' });
     expect(many).toContain('  - packages:\n      - "@scope/mid"\n      - "alpha"\n      - "beta"\n      - "zeta"\n    require: none');
-    expect(many).toContain('  git:\n    - "a-git"\n    - "z-git"');
+    expect(many).toContain('  git:\n    - { package: "a-git", repository: "https://github.com/acme/a-git" }\n    - { package: "z-git", repository: "https://github.com/acme/z-git", commit: "0123456789abcdef0123456789abcdef01234567" }');
     expect(many).not.toMatch(/\[[^\]]/);
     expect(load(many).model.rules[0].packages).toEqual(['@scope/mid', 'alpha', 'beta', 'zeta']);
   });

@@ -6,7 +6,8 @@
  */
 import { withVersion } from '../../policy/glob';
 import { identityPinOf, type IdentityPin } from '../../policy/identityPin';
-import type { SourceKind } from '../../policy';
+import { gitTarget, tarballUrl, type SourceKind } from '../../policy';
+import { splitProtocol } from '../locators';
 import type { SignerIdentity } from '../../verify/types';
 
 export type DraftEntry =
@@ -15,8 +16,8 @@ export type DraftEntry =
 
 export interface DraftInput {
   entries: DraftEntry[];
-  /** Non-registry packages the policy's `sources` must allow, by kind. */
-  sources: Map<SourceKind, Set<string>>;
+  /** Non-registry packages the policy's `sources` must allow, by kind: each name with the ranges the lockfile resolves it to. */
+  sources: Map<SourceKind, Map<string, Set<string>>>;
   /** Expiry written on the unsigned exceptions (YYYY-MM-DD). */
   reviewBy: string;
   generatedAt: string;
@@ -108,11 +109,29 @@ function exceptionRules(entries: DraftEntry[], reviewBy: string): string[] {
   return lines;
 }
 
-function sourceLines(sources: Map<SourceKind, Set<string>>): string[] {
-  const kinds = [...sources.entries()].filter(([, names]) => names.size > 0);
+/** One `sources` entry: git and tarball sources are allowed from the repository (at the locked commit) or URL the lockfile names. */
+function allowanceOf(kind: SourceKind, name: string, range: string): string {
+  const request = { name, ...splitProtocol(range) };
+  if (kind === 'git') {
+    const { repository, commit } = gitTarget(request);
+    return `{ package: ${quote(name)}, repository: ${quote(`https://${repository}`)}${commit ? `, commit: ${quote(commit)}` : ''} }`;
+  }
+  return `{ package: ${quote(name)}, url: ${quote(tarballUrl(request))} }`;
+}
+
+function sourceLines(sources: Map<SourceKind, Map<string, Set<string>>>): string[] {
+  const kinds = [...sources.entries()].filter(([, found]) => found.size > 0);
   if (kinds.length === 0) return [];
-  const lines = ['', '# Dependencies that do not come from the registry, allowed by name (their bytes carry no registry provenance).', 'sources:'];
-  for (const [kind, names] of kinds) lines.push(`  ${kind}:`, ...[...names].sort().map((name) => `    - ${quote(name)}`));
+  const lines = ['', '# Dependencies that do not come from the registry (their bytes carry no registry provenance): git and', '# tarball sources only from the repository, commit or URL the lockfile names today.', 'sources:'];
+  for (const [kind, found] of kinds) {
+    const names = [...found.keys()].sort();
+    if (kind !== 'git' && kind !== 'tarball') {
+      lines.push(`  ${kind}:`, ...names.map((name) => `    - ${quote(name)}`));
+      continue;
+    }
+    lines.push(`  ${kind}:`);
+    for (const name of names) for (const range of [...found.get(name)!].sort()) lines.push(`    - ${allowanceOf(kind, name, range)}`);
+  }
   return lines;
 }
 

@@ -127,17 +127,18 @@ async function collectEntries(open: OpenProject, report: StreamReport): Promise<
 }
 
 /** Non-registry packages of the lockfile the policy's `sources` must name. */
-function collectSources(open: OpenProject, classifySource: typeof import('../../policy').classifySource): Map<SourceKind, Set<string>> {
-  const sources = new Map<SourceKind, Set<string>>();
+function collectSources(open: OpenProject, classifySource: typeof import('../../policy').classifySource): Map<SourceKind, Map<string, Set<string>>> {
+  const sources = new Map<SourceKind, Map<string, Set<string>>>();
   for (const pkg of open.project.originalPackages.values() as Iterable<Package>) {
     const route = routeOf(pkg.reference);
     if (route !== 'foreign' && route !== 'local') continue;
     const { protocol, reference } = splitProtocol(pkg.reference);
     const category = classifySource({ protocol, reference, outsideProject: route === 'local' ? isOutsideProject(open.project, pkg.reference) : undefined });
     if (category === 'git' || category === 'tarball' || category === 'exec' || category === 'local') {
-      const names = sources.get(category) ?? new Set<string>();
-      names.add(structUtils.stringifyIdent(pkg));
-      sources.set(category, names);
+      const found = sources.get(category) ?? new Map<string, Set<string>>();
+      const name = structUtils.stringifyIdent(pkg);
+      found.set(name, (found.get(name) ?? new Set<string>()).add(pkg.reference));
+      sources.set(category, found);
     }
   }
   return sources;
