@@ -203,15 +203,16 @@ describe.concurrent('archives Yarn derives from a verified one', () => {
   const indexPatch = (label: string) =>
     ['diff --git a/index.js b/index.js', '--- a/index.js', '+++ b/index.js', '@@ -1 +1 @@', `-module.exports = "${label}";`, `+module.exports = "${label} (patched)";`, ''].join('\n');
 
-  /** Patches over other kinds of base: the dependency's range (given the base's tarball URL), the policy's head lines, the lockfile entry. */
+  /** Patches over other kinds of base: the dependency's range and the policy's head lines (given the base's tarball URL), the lockfile entry. */
   const wrappedBases = [
-    { label: 'an npm: alias', name: 'dz-alias', base: 'dz-aliased', range: () => 'patch:dz-alias@npm%3Adz-aliased%401.0.0#./p.patch', head: [], entry: 'dz-alias@patch:dz-alias@npm%3Adz-aliased' },
-    { label: 'a tarball URL the policy sources allow', name: 'dz-url', base: 'dz-url', range: (url: string) => `patch:${encodeURIComponent(`dz-url@${url}`)}#./p.patch`, head: ['sources:', '  tarball: ["dz-url"]'], entry: 'dz-url@patch:dz-url@' },
+    { label: 'an npm: alias', name: 'dz-alias', base: 'dz-aliased', range: () => 'patch:dz-alias@npm%3Adz-aliased%401.0.0#./p.patch', head: (): string[] => [], entry: 'dz-alias@patch:dz-alias@npm%3Adz-aliased' },
+    { label: 'a tarball URL the policy sources allow', name: 'dz-url', base: 'dz-url', range: (url: string) => `patch:${encodeURIComponent(`dz-url@${url}`)}#./p.patch`, head: (url: string) => ['sources:', '  tarball:', `    - { package: dz-url, url: "${url}" }`], entry: 'dz-url@patch:dz-url@' },
   ];
   for (const { label, name, base, range, head, entry } of wrappedBases) {
     it(`a patch over ${label}: the forged patched zip is refused, the genuine one installs on a fresh CI machine`, async () => {
       const staged = await publishSigned(kit, { name: base, version: '1.0.0' });
-      const p = await zeroInstallProject('node-modules', { [name]: range(kit.registry.tarballUrl(staged.name, staged.version)) }, { head });
+      const url = kit.registry.tarballUrl(staged.name, staged.version);
+      const p = await zeroInstallProject('node-modules', { [name]: range(url) }, { head: head(url) });
       p.write('p.patch', indexPatch(`${base}@1.0.0`));
       expectInstalledWith(p, await p.install(), base, '1.0.0');
       expect(p.read(`node_modules/${name}/index.js`)).toContain('(patched)');
