@@ -57,6 +57,11 @@ export class YarnProject {
     return result;
   }
 
+  /** Runs Yarn with a terminal as its stdout (util-linux `script`), where Yarn draws progress bars. */
+  runInTerminal(args: string[], extraEnv: Record<string, string> = {}): Promise<YarnResult> {
+    return runYarn(this.cwd, args, { ...this.env, ...extraEnv }, { terminal: true });
+  }
+
   install(extraEnv: Record<string, string> = {}): Promise<YarnResult> {
     return this.run(['install'], extraEnv);
   }
@@ -133,13 +138,16 @@ export function jsonEvents(stdout: string): any[] {
 }
 
 /** Runs the pinned Yarn with a clean environment (no inherited YARN_* or CI settings). */
-export function runYarn(cwd: string, args: string[], env: Record<string, string>): Promise<YarnResult> {
+export function runYarn(cwd: string, args: string[], env: Record<string, string>, { terminal = false } = {}): Promise<YarnResult> {
   const base: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !/^(YARN_|npm_|CI$|GITHUB_)/i.test(key)) base[key] = value;
   }
+  const command = [process.execPath, YARN_BIN, ...args];
+  // A pseudo-terminal 100 columns wide (a fresh one has 0, and Yarn draws no bar under 23); its output is stdout and stderr merged, lines ending in CRLF.
+  const [file, argv] = terminal ? ['script', ['-qec', `stty cols 100 rows 40; exec ${command.map(shellQuote).join(' ')}`, '/dev/null']] : [command[0], command.slice(1)];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [YARN_BIN, ...args], { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -147,4 +155,8 @@ export function runYarn(cwd: string, args: string[], env: Record<string, string>
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, output: `${stdout}\n${stderr}` }));
   });
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
 }

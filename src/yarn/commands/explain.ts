@@ -14,6 +14,7 @@ import { openProject, resolveFromLockfile, runReport, type OpenProject } from '.
 import { installedLocators, runGate, runGateOutsideProject } from './gateRun';
 import { isOutsideProject, routeOf, splitProtocol } from '../locators';
 import { resolveTarget, type ResolvedTarget, type SourceTarget } from './resolve';
+import { withPackageProgress } from './progress';
 import { reportPluginError } from './reporting';
 
 export class SigstoreExplainCommand extends BaseCommand {
@@ -48,7 +49,12 @@ export class SigstoreExplainCommand extends BaseCommand {
         return reportPluginError(report, error, this.request);
       }
       if (!Array.isArray(targets)) return explainSource(open, targets, report);
-      for (const target of targets) await explainOne(open, target, report);
+      await withPackageProgress(report, targets.length, async (tick) => {
+        for (const target of targets) {
+          await explainOne(open, target, report);
+          tick();
+        }
+      });
     });
   }
 }

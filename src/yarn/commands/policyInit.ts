@@ -14,6 +14,7 @@ import { isOutsideProject, patchBase, routeOf, splitProtocol } from '../locators
 import { assertLockfileCurrent } from './lockfileCoverage';
 import { createPool } from '../pool';
 import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
+import { withPackageProgress } from './progress';
 import type { DraftEntry } from './policyDraft';
 import { reportPluginError } from './reporting';
 
@@ -98,8 +99,9 @@ async function collectEntries(open: OpenProject, report: StreamReport): Promise<
     return null;
   }
   const pool = createPool(open.session.settings.concurrency);
-  const results = await Promise.all(
-    lockfileRegistryPackages(open).map((locator) =>
+  const packages = lockfileRegistryPackages(open);
+  const results = await withPackageProgress(report, packages.length, (tick) => Promise.all(
+    packages.map((locator) =>
       pool(async (): Promise<DraftEntry | null> => {
         const subject = structUtils.stringifyLocator(locator);
         try {
@@ -115,10 +117,12 @@ async function collectEntries(open: OpenProject, report: StreamReport): Promise<
         } catch (error) {
           reportPluginError(report, error, subject);
           return null;
+        } finally {
+          tick();
         }
       }),
     ),
-  );
+  ));
   if (results.some((entry) => entry === null)) {
     report.reportError(MessageName.UNNAMED, 'sigstore: no policy written: fix or remove the packages above first (a policy must never allow a bundle that fails verification)');
     return null;

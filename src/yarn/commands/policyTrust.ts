@@ -4,13 +4,14 @@
  * `require: provenance` rule pinned to the verified signer identity.
  */
 import { BaseCommand } from '@yarnpkg/cli';
-import { MessageName, structUtils, type Locator } from '@yarnpkg/core';
+import { MessageName, structUtils, type Locator, type StreamReport } from '@yarnpkg/core';
 import { Command, Option, type Usage } from 'clipanion';
 import { ErrorCodes, SigstorePluginError } from '../../errors';
 import type { VerificationOutcome } from '../../policy';
 import type { SignerIdentity } from '../../verify/types';
 import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
 import { runPolicyEdit, today } from './policyEdit';
+import { withPackageProgress } from './progress';
 import { reportPluginError } from './reporting';
 import { parseRequest, resolveTarget } from './resolve';
 
@@ -42,7 +43,7 @@ export class SigstorePolicyTrustCommand extends BaseCommand {
     return runReport(open.configuration, this.context, this.json, async (report) => {
       try {
         const [{ trustIdentity }, { identityPinOf, refPatternOf, pinFields }, { evaluate, allowCommand }] = await Promise.all([import('../../policy/edit'), import('../../policy/identityPin'), import('../../policy')]);
-        const verified = await verifyInstalled(open, this.packageName, allowCommand);
+        const verified = await verifyInstalled(open, report, this.packageName, allowCommand);
         const pins = verified.map(({ version, outcome }) => {
           const identity = outcome.result.provenance!.identity;
           return { version, pin: { ...identityPinOf(identity), ref: refPatternOf(identity.sourceRepositoryRef, version) } };
@@ -74,7 +75,7 @@ export class SigstorePolicyTrustCommand extends BaseCommand {
 type Verified = { name: string; version: string; outcome: Extract<VerificationOutcome, { status: 'verified' }> };
 
 /** Every lockfile version of the package, verified; each must carry provenance, or nothing is trusted. */
-async function verifyInstalled(open: OpenProject, request: string, allowCommand: (name: string) => string): Promise<Verified[]> {
+async function verifyInstalled(open: OpenProject, report: StreamReport, request: string, allowCommand: (name: string) => string): Promise<Verified[]> {
   const targets = await resolveTarget(open.project, request);
   if (!Array.isArray(targets)) {
     throw new SigstorePluginError(ErrorCodes.POLICY_EDIT_REFUSED, `${request}: not a registry package (the policy's \`sources\` decide for it); there is no provenance to trust`);
@@ -86,19 +87,27 @@ async function verifyInstalled(open: OpenProject, request: string, allowCommand:
     throw new SigstorePluginError(ErrorCodes.POLICY_EDIT_REFUSED, `${request} is neither in the lockfile nor a dependency in package.json: add it first, or see what it carries with \`yarn sigstore explain ${request}\``);
   }
   const verified: Verified[] = [];
-  for (const locator of installed) {
-    const { subject, outcome } = await verifyRegistryPackage(open, locator);
-    const id = `${subject.name}@${subject.version}`;
-    if (outcome.status === 'failed') {
-      throw new SigstorePluginError(outcome.error.code, `${outcome.error.message}; nothing written: a bundle that fails verification is never trusted`, { subject: id });
+  await withPackageProgress(report, installed.length, async (tick) => {
+    for (const locator of installed) {
+      verified.push(await verifyTrustable(open, locator, allowCommand));
+      tick();
     }
-    if (outcome.status === 'unsigned' || !outcome.result.provenance) {
-      const carries = outcome.status === 'unsigned' ? 'no Sigstore bundle' : 'only an npm publish attestation, which names no builder';
-      throw new SigstorePluginError(ErrorCodes.POLICY_EDIT_REFUSED, `${id} carries ${carries}: there is no identity to trust. To allow it without provenance: ${allowCommand(subject.name)}`, { subject: id });
-    }
-    verified.push({ name: subject.name, version: subject.version, outcome });
-  }
+  });
   return verified;
+}
+
+/** One installed version, verified; it must carry provenance to be trusted. */
+async function verifyTrustable(open: OpenProject, locator: Locator, allowCommand: (name: string) => string): Promise<Verified> {
+  const { subject, outcome } = await verifyRegistryPackage(open, locator);
+  const id = `${subject.name}@${subject.version}`;
+  if (outcome.status === 'failed') {
+    throw new SigstorePluginError(outcome.error.code, `${outcome.error.message}; nothing written: a bundle that fails verification is never trusted`, { subject: id });
+  }
+  if (outcome.status === 'unsigned' || !outcome.result.provenance) {
+    const carries = outcome.status === 'unsigned' ? 'no Sigstore bundle' : 'only an npm publish attestation, which names no builder';
+    throw new SigstorePluginError(ErrorCodes.POLICY_EDIT_REFUSED, `${id} carries ${carries}: there is no identity to trust. To allow it without provenance: ${allowCommand(subject.name)}`, { subject: id });
+  }
+  return { name: subject.name, version: subject.version, outcome };
 }
 
 /** What Yarn resolves for the ranges the workspaces declare for the package (none when no workspace depends on it). */
