@@ -3,7 +3,7 @@
  * against the project's trust policy before Yarn links anything.
  * The factory may run several times per process; the patches apply once.
  */
-import type { Plugin } from '@yarnpkg/core';
+import type { Hooks, Plugin } from '@yarnpkg/core';
 import { SigstoreExplainCommand } from './yarn/commands/explain';
 import { SigstorePinUpdateCommand } from './yarn/commands/pin-update';
 import { SigstorePolicyCheckCommand } from './yarn/commands/policyCheck';
@@ -20,14 +20,14 @@ import { sigstoreSettings } from './yarn/settings';
 installFetcherGate();
 installFetchStepHooks();
 
-const plugin: Plugin = {
-  configuration: sigstoreSettings as any,
+const plugin: Plugin<Hooks> = {
+  configuration: sigstoreSettings,
   // One file per `yarn sigstore ...` command.
   commands: [SigstoreVerifyCommand, SigstoreExplainCommand, SigstorePolicyInitCommand, SigstorePolicyCheckCommand, SigstorePolicyAllowCommand, SigstorePolicyTrustCommand, SigstorePinUpdateCommand],
   hooks: {
     reduceDependency: checkDependency,
     wrapScriptExecution: guardScript,
-  } as any,
+  },
 };
 
 export default plugin;

@@ -32,11 +32,19 @@ export function installFetcherGate(): void {
     };
   });
   patchOnce('npmLoaders', () => {
-    for (const fetcherClass of [NpmSemverFetcher, NpmHttpFetcher]) {
-      (fetcherClass.prototype as any).fetchFromNetwork = gatedLoad;
-    }
+    for (const fetcherClass of [NpmSemverFetcher, NpmHttpFetcher]) replaceNpmLoader(fetcherClass, gatedLoad);
   });
   watchPatchBuilds((locator, opts) => GateSession.for(opts.project).builtPatches.add(locator.locatorHash));
+}
+
+type NpmLoader = typeof gatedLoad;
+
+/**
+ * plugin-npm declares its loader `private fetchFromNetwork`, so its typings
+ * cannot name it: this is the one place that reaches past them.
+ */
+function replaceNpmLoader(fetcherClass: typeof NpmSemverFetcher | typeof NpmHttpFetcher, loader: NpmLoader): void {
+  (fetcherClass.prototype as unknown as { fetchFromNetwork: NpmLoader }).fetchFromNetwork = loader;
 }
 
 function gateFetcher(fetcher: Fetcher): Fetcher {

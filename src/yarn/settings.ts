@@ -2,13 +2,48 @@
  * The plugin's `.yarnrc.yml` settings (also settable as `YARN_SIGSTORE_*`
  * environment variables, as for any Yarn setting).
  */
-import { SettingsType, type Configuration } from '@yarnpkg/core';
+import { SettingsType, type Configuration, type ConfigurationDefinitionMap } from '@yarnpkg/core';
+import type { PortablePath } from '@yarnpkg/fslib';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_UNSIGNED_MAX_AGE_DAYS = 7;
 
+/** The value `configuration.get` returns for each of the plugin's settings. */
+export interface SigstoreConfigurationValues {
+  sigstorePolicyPath: PortablePath | null;
+  sigstoreMode: string | null;
+  sigstoreTrustedRootPath: PortablePath | null;
+  sigstoreTrustMode: string | null;
+  sigstoreTufMirrorUrl: string | null;
+  sigstoreTufRootPath: PortablePath | null;
+  sigstoreTrustMaxAgeDays: number;
+  sigstoreNpmKeysPath: PortablePath | null;
+  sigstoreBundleDirectory: PortablePath | null;
+  sigstoreAttestationRegistries: Map<string, string>;
+  sigstoreEvidencePath: PortablePath | null;
+  sigstoreRecheckAttestations: boolean;
+  sigstoreUnsignedMaxAgeDays: number;
+  sigstoreRequestTimeout: number;
+  sigstoreNetworkConcurrency: number;
+  sigstoreMaxResponseSize: number;
+}
+
+// As berry's own plugins do: `configuration.get('sigstore...')` is typed by this map.
+declare module '@yarnpkg/core' {
+  interface ConfigurationValueMap extends SigstoreConfigurationValues {}
+}
+
+export type SigstoreSettingKey = keyof SigstoreConfigurationValues;
+
+/*
+ * The enum settings (sigstoreMode, sigstoreTrustMode) declare no `values:`: Yarn
+ * 4.18 would refuse a bad value at load with an uncoded "Internal Error: Invalid
+ * value, expected one of auto, offline in <environment>" that names no setting
+ * (and prints a nullable's null as an empty choice). Their readers check them
+ * instead, with a coded error naming the setting.
+ */
 export const sigstoreSettings = {
   sigstorePolicyPath: {
     description: 'The trust policy file; a missing file is POLICY_NOT_FOUND, never zero-config',
@@ -90,7 +125,7 @@ export const sigstoreSettings = {
     type: SettingsType.NUMBER,
     default: DEFAULT_MAX_RESPONSE_BYTES,
   },
-} as const;
+} satisfies ConfigurationDefinitionMap<SigstoreConfigurationValues>;
 
 export interface SigstoreSettings {
   policyPath: string | null;
@@ -116,30 +151,28 @@ export interface SigstoreSettings {
   fromEnvironment: EnvironmentSetting[];
 }
 
-/** Reads the settings through `configuration.get`, untyped on purpose: the keys are ours, not Yarn's. */
+/** Reads the settings through `configuration.get` (typed by the `ConfigurationValueMap` entries above). */
 export function readSettings(configuration: Configuration): SigstoreSettings {
-  const get = (key: keyof typeof sigstoreSettings): any => (configuration as any).get(key);
   const registries = new Map<string, string>();
-  const rawRegistries: Map<string, string> | undefined = get('sigstoreAttestationRegistries');
-  for (const [scope, url] of rawRegistries ?? new Map()) registries.set(scope.replace(/^@/, ''), String(url).replace(/\/+$/, ''));
+  for (const [scope, url] of configuration.get('sigstoreAttestationRegistries')) registries.set(scope.replace(/^@/, ''), String(url).replace(/\/+$/, ''));
   return {
-    policyPath: get('sigstorePolicyPath'),
-    mode: get('sigstoreMode'),
-    trustedRootPath: get('sigstoreTrustedRootPath'),
-    npmKeysPath: get('sigstoreNpmKeysPath'),
-    trustMode: get('sigstoreTrustMode'),
-    tufMirrorUrl: get('sigstoreTufMirrorUrl'),
-    tufRootPath: get('sigstoreTufRootPath'),
-    trustMaxAgeDays: positive(get('sigstoreTrustMaxAgeDays'), 30),
-    bundleDirectory: get('sigstoreBundleDirectory'),
+    policyPath: configuration.get('sigstorePolicyPath'),
+    mode: configuration.get('sigstoreMode'),
+    trustedRootPath: configuration.get('sigstoreTrustedRootPath'),
+    npmKeysPath: configuration.get('sigstoreNpmKeysPath'),
+    trustMode: configuration.get('sigstoreTrustMode'),
+    tufMirrorUrl: configuration.get('sigstoreTufMirrorUrl'),
+    tufRootPath: configuration.get('sigstoreTufRootPath'),
+    trustMaxAgeDays: positive(configuration.get('sigstoreTrustMaxAgeDays'), 30),
+    bundleDirectory: configuration.get('sigstoreBundleDirectory'),
     attestationRegistries: registries,
-    evidencePath: get('sigstoreEvidencePath'),
-    recheckAttestations: get('sigstoreRecheckAttestations') === true,
-    unsignedMaxAgeDays: nonNegative(get('sigstoreUnsignedMaxAgeDays'), DEFAULT_UNSIGNED_MAX_AGE_DAYS),
-    requestTimeoutMs: positive(get('sigstoreRequestTimeout'), DEFAULT_REQUEST_TIMEOUT_MS),
-    concurrency: positive(get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
-    maxResponseBytes: positive(get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),
-    fromEnvironment: settingsFromEnvironment(configuration, Object.keys(sigstoreSettings) as Array<keyof typeof sigstoreSettings>),
+    evidencePath: configuration.get('sigstoreEvidencePath'),
+    recheckAttestations: configuration.get('sigstoreRecheckAttestations') === true,
+    unsignedMaxAgeDays: nonNegative(configuration.get('sigstoreUnsignedMaxAgeDays'), DEFAULT_UNSIGNED_MAX_AGE_DAYS),
+    requestTimeoutMs: positive(configuration.get('sigstoreRequestTimeout'), DEFAULT_REQUEST_TIMEOUT_MS),
+    concurrency: positive(configuration.get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
+    maxResponseBytes: positive(configuration.get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),
+    fromEnvironment: settingsFromEnvironment(configuration, Object.keys(sigstoreSettings) as SigstoreSettingKey[]),
   };
 }
 
@@ -157,7 +190,7 @@ const ENVIRONMENT_SOURCE = '<environment>';
 export const COMMITTED_RC_FILENAME = '.yarnrc.yml';
 
 export interface EnvironmentSetting {
-  key: keyof typeof sigstoreSettings;
+  key: SigstoreSettingKey;
   /** What chose it, e.g. `YARN_SIGSTORE_TRUSTED_ROOT_PATH`, or `YARN_RC_FILENAME=ci.yml`. */
   variable: string;
   value: unknown;
@@ -168,12 +201,12 @@ export interface EnvironmentSetting {
  * `.yarnrc.yml`: a `YARN_*` variable, or an rc file that `YARN_RC_FILENAME`
  * named in place of `.yarnrc.yml`.
  */
-export function settingsFromEnvironment(configuration: Configuration, keys: ReadonlyArray<keyof typeof sigstoreSettings>, rcFilename = process.env.YARN_RC_FILENAME): EnvironmentSetting[] {
+export function settingsFromEnvironment(configuration: Configuration, keys: readonly SigstoreSettingKey[], rcFilename = process.env.YARN_RC_FILENAME): EnvironmentSetting[] {
   const chosenRc = rcFilename && rcFilename !== COMMITTED_RC_FILENAME ? rcFilename : undefined;
   const found: EnvironmentSetting[] = [];
   for (const key of keys) {
     const source = configuration.sources.get(key);
-    const value = (configuration as any).get(key);
+    const value = configuration.get(key);
     if (source === ENVIRONMENT_SOURCE) found.push({ key, variable: environmentVariableOf(key), value });
     else if (chosenRc && source !== undefined && source.split(/[\\/]/).pop() === chosenRc) found.push({ key, variable: `YARN_RC_FILENAME=${chosenRc} (${key})`, value });
   }

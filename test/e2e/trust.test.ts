@@ -127,6 +127,17 @@ describe('yarn install with the trust files chosen by YARN_* variables', () => {
     expect(verify.output).toContain(`the trusted root was set by the environment (YARN_SIGSTORE_TRUSTED_ROOT_PATH=${kit.trustedRootPath})`);
   });
 
+  it('refuses an unknown sigstoreTrustMode or sigstoreMode with a coded error naming the setting; nothing installed', async () => {
+    const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, trustedRootPath: kit.trustedRootPath, npmKeysPath: kit.npmKeysPath });
+    const badTrustMode = await project.install({ YARN_SIGSTORE_TRUST_MODE: 'bogus' });
+    expect(badTrustMode.code).not.toBe(0);
+    expect(badTrustMode.output).toContain('sigstore [TRUST_CONFIG_INVALID] sigstoreTrustMode must be "auto" or "offline", not "bogus"');
+    const badMode = await project.install({ YARN_SIGSTORE_MODE: 'strict' });
+    expect(badMode.code).not.toBe(0);
+    expect(badMode.output).toContain('sigstore [POLICY_INVALID] sigstoreMode is "strict"; expected one of enforce, warn, off');
+    expect(project.exists(`node_modules/${PACKAGE.name}`)).toBe(false);
+  });
+
   it('does not warn when the same trust files are set in .yarnrc.yml', async () => {
     const project = await kit.project({ dependencies: { [PACKAGE.name]: PACKAGE.version }, trustedRootPath: kit.trustedRootPath, npmKeysPath: kit.npmKeysPath });
     const result = await project.install();
