@@ -8,6 +8,7 @@ import type { CommandContext } from '@yarnpkg/core';
 import { sha512Hex } from '../bindings';
 import { GateSession } from '../session';
 import { downloadTarball } from '../tarball';
+import { patchBase, routeOf } from '../locators';
 
 export interface OpenProject {
   configuration: Configuration;
@@ -37,4 +38,15 @@ export async function verifyRegistryPackage(open: OpenProject, locator: Locator)
   // downloadTarball reads only the project's configuration (registry, auth, TLS) from the fetch options.
   const tarball = await downloadTarball(locator, { project: open.project } as FetchOptions);
   return open.session.outcomeFor(locator, sha512Hex(tarball));
+}
+
+/** The lockfile's registry packages (the base of each `patch:` one included), once each. */
+export function lockfileRegistryPackages(open: OpenProject): Locator[] {
+  const byHash = new Map<string, Locator>();
+  for (const pkg of open.project.originalPackages.values()) {
+    const route = routeOf(pkg.reference);
+    const base = route === 'patch' ? patchBase(pkg) : pkg;
+    if (base && routeOf(base.reference) === 'npm') byHash.set(base.locatorHash, base);
+  }
+  return [...byHash.values()];
 }

@@ -7,8 +7,8 @@ import { BaseCommand } from '@yarnpkg/cli';
 import { structUtils } from '@yarnpkg/core';
 import { Command, Option, type Usage } from 'clipanion';
 import type { PackageSelector } from '../../policy';
-import { npmVersion, routeOf } from '../locators';
-import { openProject, runReport, type OpenProject } from './context';
+import { npmVersion } from '../locators';
+import { lockfileRegistryPackages, openProject, runReport, type OpenProject } from './context';
 import { runPolicyEdit, today } from './policyEdit';
 import { reportPluginError } from './reporting';
 
@@ -70,10 +70,8 @@ export class SigstorePolicyAllowCommand extends BaseCommand {
 
 /** The lockfile's versions of the package that the selector takes in: each must be allowed by the edited policy. */
 function lockfileVersions(open: OpenProject, selector: PackageSelector): string[] {
-  const versions: string[] = [];
-  for (const pkg of open.project.originalPackages.values()) {
-    const version = routeOf(pkg.reference) === 'npm' ? npmVersion(pkg) : null;
-    if (version !== null && selector.test(structUtils.stringifyIdent(pkg), version)) versions.push(version);
-  }
-  return versions;
+  return lockfileRegistryPackages(open)
+    .map((locator) => ({ name: structUtils.stringifyIdent(locator), version: npmVersion(locator) }))
+    .filter((pkg): pkg is { name: string; version: string } => pkg.version !== null && selector.test(pkg.name, pkg.version))
+    .map((pkg) => pkg.version);
 }

@@ -10,10 +10,10 @@ import { existsSync, writeFileSync } from 'fs';
 import path from 'path';
 import { ErrorCodes } from '../../errors';
 import type { SourceKind } from '../../policy';
-import { isOutsideProject, patchBase, routeOf, splitProtocol } from '../locators';
+import { isOutsideProject, routeOf, splitProtocol } from '../locators';
 import { assertLockfileCurrent } from './lockfileCoverage';
 import { createPool } from '../pool';
-import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
+import { lockfileRegistryPackages, openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
 import { withPackageProgress } from './progress';
 import type { DraftEntry } from './policyDraft';
 import { reportPluginError } from './reporting';
@@ -76,16 +76,6 @@ export class SigstorePolicyInitCommand extends BaseCommand {
       report.reportJson({ type: 'sigstore-policy-init', file: target, ...counts });
     });
   }
-}
-
-function lockfileRegistryPackages(open: OpenProject): Locator[] {
-  const byHash = new Map<string, Locator>();
-  for (const pkg of open.project.originalPackages.values()) {
-    const route = routeOf(pkg.reference);
-    const base = route === 'patch' ? patchBase(pkg) : pkg;
-    if (base && routeOf(base.reference) === 'npm') byHash.set(base.locatorHash, base);
-  }
-  return [...byHash.values()];
 }
 
 /** What each registry package carries; null (after reporting) when any fails verification. */
