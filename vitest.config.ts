@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects, split by folder (README, Development):
+ * Two projects, split by folder (docs/development.md):
  * - `unit`: the folders listed here, whose tests never spawn Yarn and need no
  *   build (`npm run test:unit`, the inner loop);
  * - `e2e`: every other test file, so a new folder (e.g. `test/real-world/`)

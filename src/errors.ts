@@ -1,6 +1,6 @@
 /**
  * Every failure the plugin can report carries a stable code. Codes are part of
- * the public interface: the README's troubleshooting table lists each one, and
+ * the public interface: docs/errors.md lists each one, and
  * `--json` output and the evidence file carry them verbatim.
  */
 export const ErrorCodes = {

@@ -1,6 +1,6 @@
 /**
  * Trust policy: load, validate, match and evaluate. Knows nothing of Yarn.
- * Reference: the "Trust policy reference" section of the yarn-plugin-sigstore README.
+ * Reference: docs/policy.md of the yarn-plugin-sigstore repository.
  */
 import path from 'node:path';
 import { evaluateModel, evaluateZeroConfig, stricterVerdict, type EvaluateOptions, type PackageRef, type Verdict, type VerificationOutcome } from './evaluate';

@@ -47,7 +47,7 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
   try {
     const overrideWarnings = enforceOverrides(settings.fromEnvironment, scope.dir);
     const resolved = await resolveTrustMaterial({
-      // The TUF cache lands in <globalFolder>/sigstore-tuf/<mirror>/ (as the README's "Trust roots" section says).
+      // The TUF cache lands in <globalFolder>/sigstore-tuf/<mirror>/ (as docs/trust-roots.md says).
       cacheDir: npath.fromPortablePath(globalFolder),
       mode: trustModeOf(configuration, settings),
       tufMirrorUrl: settings.tufMirrorUrl ?? undefined,

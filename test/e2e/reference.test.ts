@@ -1,10 +1,10 @@
 /**
- * The README's references agree with the plugin as Yarn loads it: every
+ * The reference in docs/ agrees with the plugin as Yarn loads it: every
  * setting `yarn config` prints (from the built bundle, through the real Yarn)
- * has a row in the settings reference whose meaning is its description and
- * whose default is its default, and no row names a setting that does not
- * exist; `pin update`'s usage line is the README's; every error code has a
- * row in the troubleshooting tables.
+ * has a row in docs/settings.md whose meaning is its description and whose
+ * default is its default, and no row names a setting that does not exist;
+ * `pin update`'s usage line is docs/commands.md's; every error code has a row
+ * in docs/errors.md, and every code those tables name exists.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,16 +13,19 @@ import { ErrorCodes } from '../../src/errors';
 import { REPO_ROOT } from '../../testkit/fixtures';
 import { createYarnProject, type YarnProject } from '../../testkit/yarn';
 
-const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+const doc = (name: string): string => readFileSync(join(REPO_ROOT, 'docs', name), 'utf8');
+const SETTINGS = doc('settings.md');
+const COMMANDS = doc('commands.md');
+const ERRORS = doc('errors.md');
 
 interface Row {
   defaultCell: string;
   meaning: string;
 }
 
-/** The rows of the table under `## Settings reference`, by setting. */
+/** The rows of the settings table of docs/settings.md, by setting. */
 function settingsRows(): Map<string, Row> {
-  const section = README.slice(README.indexOf('## Settings reference'));
+  const section = SETTINGS.slice(SETTINGS.indexOf('# Settings reference'));
   const table = section.slice(section.indexOf('| setting |'), section.indexOf('\n\n', section.indexOf('| setting |')));
   const rows = new Map<string, Row>();
   for (const line of table.split('\n').slice(2)) {
@@ -33,7 +36,7 @@ function settingsRows(): Map<string, Row> {
   return rows;
 }
 
-/** A README cell as plain text, as `yarn config` prints a description: no code spans, links or escaped pipes. */
+/** A table cell as plain text, as `yarn config` prints a description: no code spans, links or escaped pipes. */
 function plain(markdown: string): string {
   const text = markdown
     .replace(/\\\|/g, '|')
@@ -60,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(project.cwd, { recursive: true, force: true }));
 
-describe('the README settings reference', () => {
+describe('docs/settings.md', () => {
   it('has one row per setting, and only real settings', () => {
     expect(settings.length).toBeGreaterThan(10);
     expect([...settingsRows().keys()].sort()).toEqual(settings.map((setting) => setting.key).sort());
@@ -71,7 +74,7 @@ describe('the README settings reference', () => {
     for (const setting of settings) {
       const row = rows.get(setting.key)!;
       expect(plain(setting.description), setting.key).toBe(plain(row.meaning));
-      // Defaults Yarn knows as a value (others are computed: the README says where they come from).
+      // Defaults Yarn knows as a value (others are computed: the table says where they come from).
       if (typeof setting.default === 'number' || typeof setting.default === 'boolean' || typeof setting.default === 'string') {
         expect(row.defaultCell, setting.key).toBe(`\`${String(setting.default)}\``);
       }
@@ -79,7 +82,7 @@ describe('the README settings reference', () => {
   });
 });
 
-describe('the README Commands section', () => {
+describe('docs/commands.md', () => {
   it("agrees with `pin update`'s usage line: --reason is required", async () => {
     const help = await project.run(['sigstore', 'pin', 'update', '-h']);
     const usage = help.stdout
@@ -88,14 +91,21 @@ describe('the README Commands section', () => {
       .map((line) => line.trim())
       .find((line) => line.startsWith('$ yarn sigstore pin update'));
     expect(usage).toBe('$ yarn sigstore pin update <--reason #0> <package>');
-    expect(README).toContain('### `yarn sigstore pin update <package> --reason <why>`');
-    expect(README).toContain(`\`${usage!.slice(2)}\``);
+    expect(COMMANDS).toContain('## `yarn sigstore pin update <package> --reason <why>`');
+    expect(COMMANDS).toContain(`\`${usage!.slice(2)}\``);
   });
 });
 
-describe('the README troubleshooting tables', () => {
-  it('document every error code', () => {
-    const undocumented = Object.values(ErrorCodes).filter((code) => !README.includes(`| \`${code}\` |`));
+describe('docs/errors.md', () => {
+  it('documents every error code', () => {
+    const undocumented = Object.values(ErrorCodes).filter((code) => !ERRORS.includes(`| \`${code}\` |`));
     expect(undocumented).toEqual([]);
+  });
+
+  it('documents only codes that exist', () => {
+    const known = new Set<string>(Object.values(ErrorCodes));
+    const rows = [...ERRORS.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
+    expect(rows.length).toBeGreaterThan(40);
+    expect(rows.filter((code) => !known.has(code))).toEqual([]);
   });
 });

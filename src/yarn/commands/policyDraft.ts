@@ -140,7 +140,7 @@ export function draftPolicy(input: DraftInput): string {
   return [
     `# Trust policy written by \`yarn sigstore policy init\` on ${input.generatedAt} from the identities`,
     '# the project\'s dependencies carry today. Review it, commit it, and tighten it over time.',
-    '# Reference: the "Trust policy reference" section of the yarn-plugin-sigstore README. Check it with `yarn sigstore policy check`.',
+    '# Reference: docs/policy.md of yarn-plugin-sigstore. Check it with `yarn sigstore policy check`.',
     'version: 1',
     'mode: enforce',
     '',
