@@ -9,7 +9,7 @@ import type { X509Certificate } from '@sigstore/core';
 import type { SignedEntity, TrustMaterial } from '@sigstore/verify';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { FastChainVerifier } from './fast-verifier';
-import { requireReadableLogEntries, signedEntityOf } from './signed-entity';
+import { leafBytes, requireReadableLogEntries, signedEntityOf } from './signed-entity';
 import type { VerifiedProvenance } from './types';
 
 export interface VerifiedSignature {
@@ -68,13 +68,6 @@ function requireProofMatchesCheckpoint(bundle: Bundle): void {
       throw new SigstorePluginError(ErrorCodes.TLOG_INCLUSION_PROOF, 'the inclusion proof names another root hash than its signed checkpoint');
     }
   }
-}
-
-function leafBytes(bundle: Bundle): Uint8Array | undefined {
-  const material = bundle.verificationMaterial.content;
-  if (material.$case === 'certificate') return material.certificate.rawBytes;
-  if (material.$case === 'x509CertificateChain') return material.x509CertificateChain.certificates[0]?.rawBytes;
-  return undefined;
 }
 
 /**

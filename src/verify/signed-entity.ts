@@ -10,6 +10,7 @@ import type { Bundle } from '@sigstore/bundle';
 import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { toSignedEntity, VerificationError, type SignedEntity } from '@sigstore/verify';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { parseCertificate } from './der';
 
 function malformed(what: string, cause: unknown): SigstorePluginError {
   return new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `${what} does not parse: ${(cause as Error)?.message ?? String(cause)}`, { cause });
@@ -34,11 +35,17 @@ function decodeTimestampFields(timestamp: RFC3161Timestamp): void {
   void timestamp.signerIssuer;
 }
 
+/** The signing certificate's bytes exactly as the bundle carries them (undefined for a key-signed bundle). */
+export function leafBytes(bundle: Bundle): Uint8Array | undefined {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case === 'certificate') return material.certificate.rawBytes;
+  if (material.$case === 'x509CertificateChain') return material.x509CertificateChain.certificates[0]?.rawBytes;
+  return undefined;
+}
+
 /** Which DER part of the bundle failed to parse, or undefined when none does (the failure was something else). */
 function unparsablePart(bundle: Bundle): SigstorePluginError | undefined {
-  const material = bundle.verificationMaterial.content;
-  const leaf =
-    material.$case === 'certificate' ? material.certificate.rawBytes : material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+  const leaf = leafBytes(bundle);
   if (leaf) {
     const failure = parseFails(() => X509Certificate.parse(Buffer.from(leaf)));
     if (failure) return malformed('the signing certificate', failure);
@@ -52,6 +59,19 @@ function unparsablePart(bundle: Bundle): SigstorePluginError | undefined {
 }
 
 /**
+ * The library's toSignedEntity with the leaf parsed by der.ts (the library's
+ * tree, built faster): the library gets the bundle without its certificate,
+ * so that it parses the rest (signature content, log entries, timestamps)
+ * as usual, and the certificate is put back parsed.
+ */
+function toSignedEntityParsingLeafFast(bundle: Bundle, artifact?: Buffer): SignedEntity {
+  const leaf = leafBytes(bundle);
+  if (!leaf) return toSignedEntity(bundle, artifact);
+  const keyless: Bundle = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, content: { $case: 'publicKey', publicKey: { hint: '' } } } };
+  return { ...toSignedEntity(keyless, artifact), key: { $case: 'certificate', certificate: parseCertificate(leaf) } };
+}
+
+/**
  * The library's toSignedEntity, with a DER part that does not parse (or an
  * RFC 3161 timestamp whose fields do not decode) refused as BUNDLE_MALFORMED.
  * Only on failure are the parts parsed again to name the culprit.
@@ -59,7 +79,7 @@ function unparsablePart(bundle: Bundle): SigstorePluginError | undefined {
 export function signedEntityOf(bundle: Bundle, artifact?: Buffer): SignedEntity {
   let entity: SignedEntity;
   try {
-    entity = toSignedEntity(bundle, artifact);
+    entity = toSignedEntityParsingLeafFast(bundle, artifact);
     for (const timestamp of entity.timestamps) if (timestamp.$case === 'timestamp-authority') decodeTimestampFields(timestamp.timestamp);
   } catch (error) {
     if (error instanceof VerificationError) throw error;
