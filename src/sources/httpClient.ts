@@ -46,8 +46,8 @@ export class HttpGetError extends Error {
   }
 }
 
-/** Sockets per origin: enough for the sources' concurrency, bounded so a registry sees a fixed number of connections. */
-const MAX_SOCKETS_PER_ORIGIN = 16;
+/** No cap of the agent's own: the callers' pool (sigstoreNetworkConcurrency) bounds the requests in flight, so the connections. */
+const MAX_SOCKETS_PER_ORIGIN = Infinity;
 
 const agents = new Map<string, http.Agent>();
 
