@@ -1,20 +1,30 @@
 /**
  * Install bench: the real pinned Yarn on a large generated registry served on
- * 127.0.0.1 (testkit/large-registry.ts, injected latency per request), without
- * the plugin vs with it, in one run, same registry, same lockfile, same cache
- * state, sides alternated, median of BENCH_RUNS runs:
+ * 127.0.0.1 (testkit/large-registry.ts: injected latency per request, kept-alive
+ * connections as a real registry keeps them), without the plugin vs with it,
+ * in one run, same registry, same lockfile, same cache state. The two sides
+ * alternate within each round (which goes first alternates too), and every
+ * overhead is the median of the per-round ratios (plugin / plain), with their
+ * range: the machine's drift cancels within a pair, not across medians.
  *   cold: empty cache and global folder, committed lockfile (a fresh CI machine);
- *   warm, restored: the cache's files rewritten (new inodes, as a CI cache
- *     restore makes them), lockfile unchanged, node_modules removed;
- *   warm: the same again, cache unchanged since the last install (a
- *     persistent cache, a developer machine);
- *   warm with `sigstoreRecheckAttestations: true`;
- *   `yarn sigstore verify` alone on the warm cache;
- *   plugin load cost on `yarn config get` and `yarn run` (no install).
- * Peak RSS through GNU time. Writes its section of bench/results.md.
+ *   warm, CI cache restore: only `.yarn/cache` restored (rewritten: new inodes,
+ *     as a cache restore makes them), the global folder empty, no node_modules;
+ *   warm, unchanged cache: the same cache and global folder as the last
+ *     install, no node_modules (a persistent CI cache, a developer machine);
+ *   full matrix only: warm with `sigstoreRecheckAttestations: true`,
+ *     `yarn sigstore verify` alone, and the plugin's load cost on `yarn config
+ *     get` and `yarn run` (no install).
+ * Trees: all packages signed, and 20% signed (the shape of a real tree).
+ * Wall time, and CPU time (user + system of Yarn and its children, which a
+ * loaded machine inflates less) and peak RSS through GNU time. Writes its
+ * sections of bench/results.md.
  *
- * Environment: BENCH_PACKAGES (1000), BENCH_RUNS (5), BENCH_LATENCY_MS (20),
- * BENCH_LOAD_RUNS (21), BENCH_NO_BUILD=1 to reuse the built bundle.
+ * `npm run bench` runs the quick preset (300 packages, both shapes, 3 rounds,
+ * a few minutes); `npm run bench -- --full` (or BENCH_FULL=1) the full matrix
+ * (300 and 1,000 packages, both shapes, 5 rounds, the extra scenarios).
+ * Environment overrides: BENCH_PACKAGES (e.g. "300,1000"), BENCH_SIGNED
+ * (shares, e.g. "1,0.2"), BENCH_RUNS, BENCH_LATENCY_MS (20), BENCH_LOAD_RUNS,
+ * BENCH_NO_BUILD=1 to reuse the built bundle.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,24 +38,46 @@ type Side = 'plain' | 'plugin';
 
 interface Measure {
   seconds: number;
+  /** User + system CPU of Yarn and its children: what a loaded machine inflates less than wall time. */
+  cpuSeconds: number;
   rssMb: number;
+  /** Requests the registry answered during the command. */
+  requests?: number;
 }
 
-interface Settings {
+interface Tree {
   packages: number;
+  /** Share of the packages that are signed. */
+  signedShare: number;
+}
+
+export interface Settings {
+  trees: Tree[];
   runs: number;
   latencyMs: number;
+  /** Rounds of the plugin load cost (0: not measured). */
   loadRuns: number;
+  /** Warm with recheck, and `yarn sigstore verify`. */
+  extras: boolean;
 }
 
 const RESULTS = join(REPO_ROOT, 'bench', 'results.md');
 
-function settingsFromEnv(): Settings {
+export function settingsFromEnv(full = process.argv.includes('--full') || process.env.BENCH_FULL === '1'): Settings {
   const number = (name: string, fallback: number) => {
     const value = Number(process.env[name] ?? fallback);
     return Number.isFinite(value) && value >= 0 ? value : fallback;
   };
-  return { packages: number('BENCH_PACKAGES', 1000), runs: Math.max(1, number('BENCH_RUNS', 5)), latencyMs: number('BENCH_LATENCY_MS', 20), loadRuns: Math.max(1, number('BENCH_LOAD_RUNS', 21)) };
+  const list = (name: string, fallback: number[]) => (process.env[name] ? process.env[name]!.split(',').map(Number).filter((value) => Number.isFinite(value) && value > 0) : fallback);
+  const packages = list('BENCH_PACKAGES', full ? [300, 1000] : [300]);
+  const shares = list('BENCH_SIGNED', [1, 0.2]);
+  return {
+    trees: packages.flatMap((count) => shares.map((signedShare) => ({ packages: count, signedShare }))),
+    runs: Math.max(1, number('BENCH_RUNS', full ? 5 : 3)),
+    latencyMs: number('BENCH_LATENCY_MS', 20),
+    loadRuns: number('BENCH_LOAD_RUNS', full ? 21 : 0),
+    extras: full,
+  };
 }
 
 /** One project per side; both share nothing but the registry and the committed lockfile. */
@@ -69,6 +101,8 @@ export class BenchProject {
       'nodeLinker: node-modules',
       'enableTelemetry: false',
       'enableScripts: false',
+      // The cache in the project (`.yarn/cache`), the plugin's own state in the global folder: a CI cache restore brings back the one, not the other.
+      'enableGlobalCache: false',
     ];
     if (side === 'plugin') {
       mkdirSync(join(this.cwd, '.yarn/plugins/@yarnpkg'), { recursive: true });
@@ -94,7 +128,7 @@ export class BenchProject {
     Object.assign(env, { HOME: this.cwd, YARN_GLOBAL_FOLDER: this.globalFolder, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_ENABLE_TELEMETRY: '0', YARN_ENABLE_PROGRESS_BARS: 'false', ...extraEnv });
     const started = process.hrtime.bigint();
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, ...nodeArgs, YARN_BIN, ...args], { cwd: this.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, ...nodeArgs, YARN_BIN, ...args], { cwd: this.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout.on('data', (chunk) => (output += chunk));
       child.stderr.on('data', (chunk) => (output += chunk));
@@ -103,32 +137,36 @@ export class BenchProject {
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (code !== 0) throw new Error(`${this.side}: yarn ${args.join(' ')} exited ${code}\n${output.slice(-3000)}`);
-    const rssKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
-    return { seconds, rssMb: rssKb / 1024 };
+    const [rssKb, user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return { seconds, cpuSeconds: user + system, rssMb: rssKb / 1024 };
+  }
+
+  private get cache(): string {
+    return join(this.cwd, '.yarn', 'cache');
   }
 
   /** Cold: nothing cached anywhere, the committed lockfile only. */
   resetCold(lockfile: string): void {
-    rmSync(this.globalFolder, { recursive: true, force: true });
-    this.resetWarm(lockfile);
-    rmSync(join(this.cwd, '.yarn/cache'), { recursive: true, force: true });
+    rmSync(this.cache, { recursive: true, force: true });
+    this.resetCiRestore(lockfile);
   }
 
   /**
-   * A restored cache: every file of Yarn's cache rewritten (new inodes and
-   * ctimes, as a CI cache restore makes them), then a wait until they are
-   * older than the archive index's 2 s racy window, so that the install after
-   * this one can vouch for them by identity.
+   * A CI job whose cache step restored `.yarn/cache` only: every file of it
+   * rewritten (new inodes and ctimes, as a restore makes them), the global
+   * folder (Yarn's and the plugin's state) empty, no node_modules.
    */
-  async restoreCache(): Promise<void> {
-    const cache = join(this.globalFolder, 'cache');
-    cpSync(cache, `${cache}.restored`, { recursive: true });
-    rmSync(cache, { recursive: true, force: true });
-    renameSync(`${cache}.restored`, cache);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+  resetCiRestore(lockfile: string): void {
+    if (existsSync(this.cache)) {
+      cpSync(this.cache, `${this.cache}.restored`, { recursive: true });
+      rmSync(this.cache, { recursive: true, force: true });
+      renameSync(`${this.cache}.restored`, this.cache);
+    }
+    rmSync(this.globalFolder, { recursive: true, force: true });
+    this.resetWarm(lockfile);
   }
 
-  /** Warm: Yarn's cache and the global folder kept; node_modules and install state gone (a CI job with a restored cache). */
+  /** Warm: Yarn's cache and the global folder as the last install left them; node_modules and install state gone. */
   resetWarm(lockfile: string): void {
     rmSync(join(this.cwd, 'node_modules'), { recursive: true, force: true });
     rmSync(join(this.cwd, '.yarn/install-state.gz'), { force: true });
@@ -142,63 +180,83 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-type Scenario = 'cold' | 'warm-restored' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
-type Samples = Record<Side, Partial<Record<Scenario, Measure[]>>>;
+/** Files just written are older than the archive index's 2 s racy window before the next install may vouch for them by identity. */
+const pastRacyWindow = () => new Promise((resolve) => setTimeout(resolve, 2_100));
 
-function record(samples: Samples, side: Side, scenario: Scenario, measure: Measure): void {
-  (samples[side][scenario] ??= []).push(measure);
+type Scenario = 'cold' | 'warm-ci' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
+/** Per scenario, one pair per round (plain undefined where the scenario has no plain side). */
+type Pairs = Partial<Record<Scenario, Array<{ plain?: Measure; plugin: Measure }>>>;
+
+export interface TreeResult {
+  tree: Tree;
+  registry: LargeRegistry;
+  pairs: Pairs;
+  cacheBytes: number;
+  bundleBytes: number;
+  loadBefore: number;
+  loadAfter: number;
 }
 
-export async function runInstallBench(settings: Settings, log: (line: string) => void = console.log) {
-  if (!process.env.BENCH_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'ignore' });
-  const registry = await largeRegistry({ packages: settings.packages, log });
-  log(`install bench: ${registry.packages.length} packages, ${(registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${settings.latencyMs} ms latency per request${registry.generated ? ' (registry generated now)' : ' (registry from .tmp cache)'}`);
+async function benchTree(settings: Settings, tree: Tree, log: (line: string) => void): Promise<TreeResult> {
+  const registry = await largeRegistry({ packages: tree.packages, signedShare: tree.signedShare, log });
+  const signed = registry.packages.filter((pkg) => pkg.signed).length;
+  log(`install bench: ${registry.packages.length} packages (${signed} signed), ${(registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${settings.latencyMs} ms latency per request${registry.generated ? ' (registry generated now)' : ' (registry from .tmp cache)'}`);
   const server = await serveLargeRegistry(registry, { latencyMs: settings.latencyMs });
   mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
   const root = mkdtempSync(join(REPO_ROOT, '.tmp', 'bench-install-'));
+  const loadBefore = os.loadavg()[0];
   try {
     const projects: Record<Side, BenchProject> = { plain: new BenchProject(root, 'plain', server.url, registry), plugin: new BenchProject(root, 'plugin', server.url, registry) };
     // The committed lockfile, resolved once without the plugin (the plugin does not change it).
     await projects.plain.yarn(['install']);
     const lockfile = readFileSync(join(projects.plain.cwd, 'yarn.lock'), 'utf8');
-    const samples: Samples = { plain: {}, plugin: {} };
+    const pairs: Pairs = {};
+    /** Both sides in turn, the given one first; the pair is recorded. */
+    const pair = async (scenario: Scenario, first: Side, prepare: (project: BenchProject) => void | Promise<void>, env: Record<string, string> = {}, args = ['install']) => {
+      const measured: Partial<Record<Side, Measure>> = {};
+      for (const side of first === 'plain' ? (['plain', 'plugin'] as const) : (['plugin', 'plain'] as const)) {
+        await prepare(projects[side]);
+        const before = server.requests.length;
+        measured[side] = { ...(await projects[side].yarn(args, [], side === 'plugin' ? env : {})), requests: server.requests.length - before };
+      }
+      (pairs[scenario] ??= []).push({ plain: measured.plain, plugin: measured.plugin! });
+    };
     for (let run = 0; run < settings.runs; run++) {
-      const order: Side[] = run % 2 === 0 ? ['plain', 'plugin'] : ['plugin', 'plain'];
-      for (const side of order) {
-        projects[side].resetCold(lockfile);
-        record(samples, side, 'cold', await projects[side].yarn(['install']));
+      const first: Side = run % 2 === 0 ? 'plain' : 'plugin';
+      await pair('cold', first, (project) => project.resetCold(lockfile));
+      await pair('warm-ci', first, async (project) => {
+        project.resetCiRestore(lockfile);
+        await pastRacyWindow();
+      });
+      await pair('warm', first, (project) => project.resetWarm(lockfile));
+      if (settings.extras) {
+        await pair('warm-recheck', first, (project) => project.resetWarm(lockfile), { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' });
+        (pairs.verify ??= []).push({ plugin: await projects.plugin.yarn(['sigstore', 'verify']) });
       }
-      // The cache restored (new inodes): every zip is hashed once, bound through the project's archive index.
-      for (const side of order) {
-        await projects[side].restoreCache();
-        projects[side].resetWarm(lockfile);
-        record(samples, side, 'warm-restored', await projects[side].yarn(['install']));
-      }
-      // Unchanged since the last install (the CI case with a persistent cache, and every developer install).
-      for (const side of order) {
-        projects[side].resetWarm(lockfile);
-        record(samples, side, 'warm', await projects[side].yarn(['install']));
-      }
-      // The same, every attestation document fetched again and its verification looked up by the document's digest.
-      for (const side of order) {
-        projects[side].resetWarm(lockfile);
-        record(samples, side, 'warm-recheck', await projects[side].yarn(['install'], [], side === 'plugin' ? { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' } : {}));
-      }
-      record(samples, 'plugin', 'verify', await projects.plugin.yarn(['sigstore', 'verify']));
-      const last = (scenario: Scenario) => `${scenario} ${fmt(samples.plain[scenario]!.at(-1)!)} vs ${fmt(samples.plugin[scenario]!.at(-1)!)}`;
-      log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-restored', 'warm', 'warm-recheck'] as const).map(last).join(', ')}, verify ${fmt(samples.plugin.verify!.at(-1)!)}`);
+      const last = (scenario: Scenario) => {
+        const latest = pairs[scenario]!.at(-1)!;
+        return `${scenario} ${fmt(latest.plain!)} vs ${fmt(latest.plugin)}`;
+      };
+      log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-ci', 'warm'] as const).map(last).join(', ')}`);
     }
     for (let run = 0; run < settings.loadRuns; run++) {
-      const order: Side[] = run % 2 === 0 ? ['plain', 'plugin'] : ['plugin', 'plain'];
-      for (const side of order) record(samples, side, 'config get', await projects[side].yarn(['config', 'get', 'enableTelemetry']));
-      for (const side of order) record(samples, side, 'run', await projects[side].yarn(['run', 'noop']));
+      const first: Side = run % 2 === 0 ? 'plain' : 'plugin';
+      await pair('config get', first, () => {}, {}, ['config', 'get', 'enableTelemetry']);
+      await pair('run', first, () => {}, {}, ['run', 'noop']);
     }
     const cacheBytes = folderBytes(join(projects.plugin.globalFolder, 'sigstore'));
-    return { registry, samples, cacheBytes, bundleBytes: statSync(PLUGIN_BUNDLE).size };
+    return { tree, registry, pairs, cacheBytes, bundleBytes: statSync(PLUGIN_BUNDLE).size, loadBefore, loadAfter: os.loadavg()[0] };
   } finally {
     await server.close();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+export async function runInstallBench(settings: Settings, log: (line: string) => void = console.log): Promise<TreeResult[]> {
+  if (!process.env.BENCH_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const results: TreeResult[] = [];
+  for (const tree of settings.trees) results.push(await benchTree(settings, tree, log));
+  return results;
 }
 
 function folderBytes(path: string): number {
@@ -208,45 +266,55 @@ function folderBytes(path: string): number {
 
 const fmt = (measure: Measure) => `${measure.seconds.toFixed(2)}s`;
 
-function summarizeScenario(samples: Samples, scenario: Scenario) {
-  const plain = samples.plain[scenario];
-  const plugin = samples.plugin[scenario]!;
-  const pluginSeconds = median(plugin.map((m) => m.seconds));
-  const pluginRss = median(plugin.map((m) => m.rssMb));
-  if (!plain) return { plainSeconds: undefined, pluginSeconds, plainRss: undefined, pluginRss };
-  return { plainSeconds: median(plain.map((m) => m.seconds)), pluginSeconds, plainRss: median(plain.map((m) => m.rssMb)), pluginRss };
-}
-
 function machine(): string {
   const cpus = os.cpus();
-  return `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.versions.node}, load average ${os.loadavg()[0].toFixed(1)} at the end`;
+  return `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.versions.node}`;
 }
 
-export function renderInstallResults(settings: Settings, result: Awaited<ReturnType<typeof runInstallBench>>): string {
-  const rows: string[] = [];
+const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
+
+export function renderTree(settings: Settings, result: TreeResult): string {
   const labels: Record<Scenario, string> = {
-    cold: '`yarn install`, cold cache',
-    'warm-restored': '`yarn install`, warm cache just restored (new inodes: every zip hashed once), same lockfile',
-    warm: '`yarn install`, warm cache unchanged since the last install, same lockfile (the archive index)',
-    'warm-recheck': '`yarn install`, warm unchanged cache, `sigstoreRecheckAttestations: true` (every document fetched again)',
-    verify: '`yarn sigstore verify`, warm cache',
+    cold: '`yarn install`, cold (empty cache and global folder)',
+    'warm-ci': '`yarn install`, warm after a CI cache restore (`.yarn/cache` restored, global folder empty)',
+    warm: '`yarn install`, warm, cache and global folder unchanged since the last install',
+    'warm-recheck': '`yarn install`, warm unchanged, `sigstoreRecheckAttestations: true`',
+    verify: '`yarn sigstore verify`, warm',
     'config get': '`yarn config get` (plugin load)',
     run: '`yarn run noop` (plugin load)',
   };
+  const rows: string[] = [];
   for (const scenario of Object.keys(labels) as Scenario[]) {
-    const s = summarizeScenario(result.samples, scenario);
-    const overhead = s.plainSeconds === undefined ? '' : scenario === 'config get' || scenario === 'run' ? `+${((s.pluginSeconds - s.plainSeconds) * 1000).toFixed(0)} ms` : `${(((s.pluginSeconds - s.plainSeconds) / s.plainSeconds) * 100).toFixed(1)}%`;
-    const secs = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(2)} s`);
-    const rss = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(0)} MB`);
-    rows.push(`| ${labels[scenario]} | ${secs(s.plainSeconds)} | ${secs(s.pluginSeconds)} | ${overhead} | ${rss(s.plainRss)} | ${rss(s.pluginRss)} |`);
+    const pairs = result.pairs[scenario];
+    if (!pairs?.length) continue;
+    const secs = (values: number[]) => (values.length ? `${median(values).toFixed(2)} s` : '-');
+    const rss = (values: number[]) => (values.length ? `${median(values).toFixed(0)} MB` : '-');
+    const requests = (measures: Measure[]) => (measures.length && measures[0].requests !== undefined ? String(median(measures.map((m) => m.requests!))) : '-');
+    const plain = pairs.flatMap((entry) => (entry.plain ? [entry.plain] : []));
+    const plugin = pairs.map((entry) => entry.plugin);
+    /** The median of the paired ratios (or, for the load cost, differences) of one figure, with their range. */
+    const paired = (figure: (measure: Measure) => number): string => {
+      if (plain.length !== pairs.length) return '';
+      if (scenario === 'config get' || scenario === 'run') {
+        const differences = pairs.map((entry) => (figure(entry.plugin) - figure(entry.plain!)) * 1000);
+        return `${median(differences) >= 0 ? '+' : ''}${median(differences).toFixed(0)} ms (${Math.min(...differences).toFixed(0)} to ${Math.max(...differences).toFixed(0)})`;
+      }
+      const ratios = pairs.map((entry) => figure(entry.plugin) / figure(entry.plain!));
+      return `${percent(median(ratios))} (${percent(Math.min(...ratios))} to ${percent(Math.max(...ratios))})`;
+    };
+    rows.push(
+      `| ${labels[scenario]} | ${secs(plain.map((m) => m.seconds))} | ${secs(plugin.map((m) => m.seconds))} | ${paired((m) => m.seconds)} | ${paired((m) => m.cpuSeconds)} | ${requests(plain)} / ${requests(plugin)} | ${rss(plain.map((m) => m.rssMb))} | ${rss(plugin.map((m) => m.rssMb))} |`,
+    );
   }
+  const { registry, tree } = result;
+  const signed = registry.packages.filter((pkg) => pkg.signed).length;
   return [
-    `### ${result.registry.packages.length} packages, ${settings.latencyMs} ms latency, median of ${settings.runs} runs (load cost: ${settings.loadRuns})`,
+    `### ${registry.packages.length} packages, ${tree.signedShare === 1 ? 'all signed' : `${Math.round(tree.signedShare * 100)}% signed (${signed})`}, ${settings.latencyMs} ms latency, ${settings.runs} paired rounds`,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}. Registry: ${result.registry.packages.length} packages, ${(result.registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${Object.keys(result.registry.rootDependencies).length} direct dependencies, provenance + publish attestation each (mock Sigstore, fresh certificate per signature). Plugin bundle ${(result.bundleBytes / 1048576).toFixed(2)} MiB; the plugin's cache (\`<globalFolder>/sigstore\`) after the runs: ${(result.cacheBytes / 1048576).toFixed(1)} MiB.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; load average ${result.loadBefore.toFixed(1)} before, ${result.loadAfter.toFixed(1)} after. Registry: ${registry.packages.length} packages, ${(registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${Object.keys(registry.rootDependencies).length} direct dependencies; a signed package has provenance + publish attestation (mock Sigstore, fresh certificate per signature). Plugin bundle ${(result.bundleBytes / 1048576).toFixed(2)} MiB; the plugin's state (\`<globalFolder>/sigstore\`) after the runs: ${(result.cacheBytes / 1048576).toFixed(1)} MiB.`,
     '',
-    '| scenario | without plugin | with plugin | overhead | peak RSS without | peak RSS with |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | plain Yarn, wall (median) | with plugin, wall (median) | wall overhead: median of paired ratios (range) | CPU overhead (user + system): median of paired ratios (range) | registry requests plain / plugin | peak RSS plain | peak RSS plugin |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
   ].join('\n');
@@ -266,8 +334,9 @@ export function writeInstallSection(body: string, key: string): void {
 
 export async function main(): Promise<void> {
   const settings = settingsFromEnv();
-  const result = await runInstallBench(settings);
-  const body = renderInstallResults(settings, result);
-  console.log(body);
-  writeInstallSection(body, `${settings.packages}`);
+  for (const result of await runInstallBench(settings)) {
+    const body = renderTree(settings, result);
+    console.log(body);
+    writeInstallSection(body, `${result.tree.packages}-${Math.round(result.tree.signedShare * 100)}`);
+  }
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- name...]`: runs the named benches (default: all).
+ * `npm run bench [-- name...] [--full]`: runs the named benches (default:
+ * all), the quick preset unless `--full` (the whole matrix; see install.ts).
  * Each bench is a module exporting `main()`; add new ones to BENCHES.
  */
 const BENCHES: Record<string, () => Promise<{ main: () => void | Promise<void> }>> = {
@@ -8,7 +9,7 @@ const BENCHES: Record<string, () => Promise<{ main: () => void | Promise<void> }
 };
 
 async function run(): Promise<void> {
-  const requested = process.argv.slice(2);
+  const requested = process.argv.slice(2).filter((argument) => !argument.startsWith('--'));
   const names = requested.length > 0 ? requested : Object.keys(BENCHES);
   for (const name of names) {
     const load = BENCHES[name];

@@ -4,7 +4,8 @@
  * dependencies, a long tail of small transitive ones, some scoped), tarballs
  * of 2-200 KB (log-uniform, incompressible padding), each signed through the
  * mock Sigstore with SLSA provenance and an npm publish attestation (a fresh
- * certificate per signature, like Fulcio).
+ * certificate per signature, like Fulcio), or only a share of them (a real
+ * tree: about one package in five is signed), the rest unsigned.
  *
  * Signing runs at ~87 packages/s, so the generated registry is cached on disk
  * under `.tmp/large-registry/<key>/`, keyed by every generation parameter.
@@ -18,7 +19,7 @@ import { MockSigstore, githubIdentity } from './signer';
 import { buildPackageTarball } from './tarball';
 
 /** Bump when the shape of generated registries changes: old caches are then ignored. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 
 export interface LargeRegistryOptions {
   packages?: number;
@@ -27,6 +28,8 @@ export interface LargeRegistryOptions {
   seed?: number;
   minTarballBytes?: number;
   maxTarballBytes?: number;
+  /** Share of the packages that are signed (default 1: all); the others have no attestations. */
+  signedShare?: number;
   /** Where generated registries are cached (default `<repo>/.tmp/large-registry`). */
   cacheRoot?: string;
   /** Progress lines (signing 1,000 packages takes ~12 s). */
@@ -38,6 +41,7 @@ export interface LargePackage {
   version: string;
   dependencies: Record<string, string>;
   tarballBytes: number;
+  signed: boolean;
 }
 
 export interface LargeRegistry {
@@ -77,6 +81,8 @@ function planPackages(options: Required<Omit<LargeRegistryOptions, 'cacheRoot' |
   const count = options.packages;
   const names = Array.from({ length: count }, (_, i) => (i % 7 === 3 ? `@scope${i % 13}/pkg-${i}` : `pkg-${i}`));
   const versions = names.map((_, i) => `${1 + (i % 5)}.${i % 11}.${i % 3}`);
+  // A stream of its own, so that the tree and the sizes do not depend on the signed share.
+  const signing = random(options.seed + 1);
   const logMin = Math.log(options.minTarballBytes);
   const logMax = Math.log(options.maxTarballBytes);
   const packages: LargePackage[] = names.map((name, i) => {
@@ -90,7 +96,7 @@ function planPackages(options: Required<Omit<LargeRegistryOptions, 'cacheRoot' |
       dependencies[names[target]] = `^${versions[target]}`;
     }
     const tarballBytes = Math.round(Math.exp(logMin + rand() * (logMax - logMin)));
-    return { name, version: versions[i], dependencies, tarballBytes };
+    return { name, version: versions[i], dependencies, tarballBytes, signed: signing() < options.signedShare };
   });
   // Whatever nothing depends on becomes a direct dependency, so the install holds all N packages.
   const dependedOn = new Set(packages.flatMap((pkg) => Object.keys(pkg.dependencies)));
@@ -109,6 +115,7 @@ function resolveOptions(options: LargeRegistryOptions): Required<Omit<LargeRegis
     seed: options.seed ?? 1,
     minTarballBytes: options.minTarballBytes ?? 2 * 1024,
     maxTarballBytes: options.maxTarballBytes ?? 200 * 1024,
+    signedShare: options.signedShare ?? 1,
   };
 }
 
@@ -117,7 +124,7 @@ export async function largeRegistry(options: LargeRegistryOptions = {}): Promise
   const resolved = resolveOptions(options);
   const key = createHash('sha256').update(JSON.stringify({ GENERATOR_VERSION, ...resolved })).digest('hex').slice(0, 16);
   const cacheRoot = options.cacheRoot ?? join(REPO_ROOT, '.tmp', 'large-registry');
-  const dir = join(cacheRoot, `${resolved.packages}-${key}`);
+  const dir = join(cacheRoot, `${resolved.packages}-${Math.round(resolved.signedShare * 100)}-${key}`);
   const complete = join(dir, 'manifest.json');
   let generated = false;
   if (!existsSync(complete)) {
@@ -150,10 +157,12 @@ async function generate(options: ReturnType<typeof resolveOptions>, dir: string,
   for (const [index, pkg] of manifest.packages.entries()) {
     const tarball = buildPackageTarball({ name: pkg.name, version: pkg.version, dependencies: pkg.dependencies, padBytes: Math.max(0, pkg.tarballBytes - 1024) });
     pkg.tarballBytes = tarball.length;
-    const attestations = await mock.signPackage({ name: pkg.name, version: pkg.version, tarball, identity: githubIdentity({ repository: `bench-org/${pkg.name.replace(/^@/, '').replace('/', '-')}` }) });
     const file = fileNameOf(pkg.name, pkg.version);
     writeFileSync(join(staging, 'tarballs', `${file}.tgz`), tarball);
-    writeFileSync(join(staging, 'attestations', `${file}.json`), JSON.stringify(attestations));
+    if (pkg.signed) {
+      const attestations = await mock.signPackage({ name: pkg.name, version: pkg.version, tarball, identity: githubIdentity({ repository: `bench-org/${pkg.name.replace(/^@/, '').replace('/', '-')}` }) });
+      writeFileSync(join(staging, 'attestations', `${file}.json`), JSON.stringify(attestations));
+    }
     if ((index + 1) % 250 === 0) log(`large registry: signed ${index + 1}/${manifest.packages.length} packages (${((index + 1) / ((Date.now() - started) / 1000)).toFixed(0)}/s)`);
   }
   writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest));
@@ -171,7 +180,7 @@ export async function serveLargeRegistry(registry: LargeRegistry, options: { lat
       name: pkg.name,
       version: pkg.version,
       tarball: readFileSync(join(registry.dir, 'tarballs', `${file}.tgz`)),
-      attestations: readFileSync(join(registry.dir, 'attestations', `${file}.json`)),
+      attestations: pkg.signed ? readFileSync(join(registry.dir, 'attestations', `${file}.json`)) : null,
     });
   }
   return server;

@@ -190,7 +190,9 @@ class Registry implements TestRegistry {
     this.npmKeys = options.npmKeys;
     for (const version of options.versions ?? []) this.addVersion(version);
     this.server = createServer((request, response) => this.handle(request, response));
-    this.server.keepAliveTimeout = 1000;
+    // As a real registry keeps connections: Node's agents (Yarn's and ours) stop reusing a socket a second
+    // before the announced timeout, so `Keep-Alive: timeout=1` meant no connection was ever reused.
+    this.server.keepAliveTimeout = 30_000;
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
