@@ -87,9 +87,10 @@ const stubbed: Plugin = {
 /**
  * Imported statically by load-time code, yet only called at install time:
  * deferred too. `yaml` (0.11 MiB, ~4 ms to evaluate on every command) reads
- * the pin lock (src/pins/parse.ts).
+ * the pin lock (src/pins/parse.ts); `picomatch` (62 KiB) matches
+ * `unsafeHttpWhitelist` when a request is made (src/yarn/transport.ts).
  */
-const DEFERRED_PACKAGES = ['yaml'];
+const DEFERRED_PACKAGES = ['yaml', 'picomatch'];
 
 /** The variable holding the worker's code in the plugin file (declared out of the factory, as LAZY_SOURCE). */
 const WORKER_SOURCE = '__sigstoreVerifyWorkerSource';

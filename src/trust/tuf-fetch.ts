@@ -1,12 +1,18 @@
 /**
- * Network access for the TUF client, made explicit: an offline fetcher that
- * refuses every request (offline mode never touches the network), and a
- * wrapper that records whether the repository answered or was unreachable, so
- * that a failed refresh can be told apart from a tampered repository.
+ * Network access for the TUF client, made explicit: a fetcher on the
+ * plugin's own network stack (src/net/: the proxies, CAs and client
+ * certificates the attestation requests use; tuf-js's own fetcher knows none
+ * of them), an offline fetcher that refuses every request (offline mode never
+ * touches the network), and a wrapper that records whether the repository
+ * answered or was unreachable, so that a failed refresh can be told apart
+ * from a tampered repository.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Fetcher } from 'tuf-js';
-import { DefaultFetcher } from 'tuf-js/dist/fetcher';
-import { DownloadHTTPError } from 'tuf-js/dist/error';
+import { DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/error';
+import { NetworkError, type HttpClient } from '../net/client';
 
 export type { Fetcher } from 'tuf-js';
 
@@ -27,18 +33,39 @@ export const offlineFetcher: Fetcher = {
   },
 };
 
-export interface NetworkOptions {
-  timeoutMs: number;
-  /** Retries after a failed request. Few and short: an install waits for them when the repository is blocked. */
-  retries: number;
-}
-
-export function defaultFetcher({ timeoutMs, retries }: NetworkOptions): Fetcher {
-  return new DefaultFetcher({
-    userAgent: 'yarn-plugin-sigstore',
-    timeout: timeoutMs,
-    retry: { retries, factor: 2, minTimeout: 200, maxTimeout: 1000 },
-  });
+/**
+ * The TUF client's downloads through `client`, failing as tuf-js's own
+ * fetcher does where the client reads the failure: an HTTP error status as
+ * DownloadHTTPError (a 404 on `N.root.json` ends the root rotation walk), a
+ * body over the length the metadata allows as DownloadLengthMismatchError.
+ */
+export function networkFetcher(client: HttpClient): Fetcher {
+  const download = async (url: string, maxLength: number): Promise<Buffer> => {
+    let answer;
+    try {
+      answer = await client.get(url, { maxBytes: maxLength, headers: { 'user-agent': 'yarn-plugin-sigstore' } });
+    } catch (error) {
+      if (error instanceof NetworkError && error.kind === 'too-large') throw new DownloadLengthMismatchError('Max length reached');
+      if (error instanceof NetworkError && error.kind === 'status') throw new DownloadHTTPError(error.message, error.status!);
+      throw error;
+    }
+    if (answer.status !== 200) throw new DownloadHTTPError(`HTTP ${answer.status}`, answer.status);
+    return answer.body;
+  };
+  return {
+    downloadBytes: download,
+    downloadFile: async (url, maxLength, handler) => {
+      const body = await download(url, maxLength);
+      const dir = await mkdtemp(join(tmpdir(), 'sigstore-tuf-'));
+      try {
+        const file = join(dir, 'download');
+        await writeFile(file, body);
+        return await handler(file);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
 }
 
 /** What the repository did during one refresh. */
@@ -55,15 +82,17 @@ function isEndOfRootVersions(url: string, error: unknown): boolean {
 }
 
 /**
- * A request that got no usable answer: connection refused, timeout (fetch
- * errors carry a system `code`), an HTTP error, an offline refusal. A download
- * that arrived but was too long or hashed wrong is not one: that is tampering.
+ * A request that got no usable answer: connection refused, timeout, a proxy
+ * or TLS failure, a host the configuration does not let us ask (the network
+ * stack's NetworkError; other fetchers' errors carry a system `code`), an HTTP
+ * error, an offline refusal. A download that arrived but was too long or
+ * hashed wrong is not one: that is tampering.
  */
 function isTransportFailure(url: string, error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
-  if (error instanceof OfflineRequestRefused) return true;
+  if (error instanceof OfflineRequestRefused || error instanceof NetworkError) return true;
   if (error instanceof DownloadHTTPError) return !isEndOfRootVersions(url, error);
-  return error.name === 'FetchError' || typeof (error as { code?: unknown }).code === 'string';
+  return typeof (error as { code?: unknown }).code === 'string';
 }
 
 export function recordingFetcher(inner: Fetcher, record: FetchRecord): Fetcher {

@@ -20,8 +20,9 @@ import { ErrorCodes, SigstorePluginError } from '../errors';
 import embeddedTufRoot from './embedded/tuf_root.json';
 import { embeddedTrustMaterial, type TrustMaterialInput } from './index';
 import { classifyRefreshFailure } from './tuf-errors';
+import { createHttpClient, DIRECT, type HttpClient } from '../net/client';
 import {
-  defaultFetcher,
+  networkFetcher,
   offlineFetcher,
   recordingFetcher,
   type FetchRecord,
@@ -64,8 +65,11 @@ export interface ResolveTrustOptions {
   forceRefresh?: boolean;
   /** The clock for ages (TUF expiry itself is checked by the TUF client against the system clock). */
   now?: Date;
-  /** Replaces the HTTP client (proxies, tests). Offline mode ignores it. */
+  /** The network stack to reach the repository through (the caller's proxies, CAs...). Offline mode ignores it. */
+  http?: HttpClient;
+  /** Replaces the TUF client's fetcher altogether (tests). Offline mode ignores it. */
   fetcher?: Fetcher;
+  /** Deadline and retries of the default network stack (direct, strict TLS), when no `http` is given. */
   timeoutMs?: number;
   retries?: number;
 }
@@ -123,7 +127,7 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
 
   const record: FetchRecord = { answered: false };
-  const network = options.mode === 'offline' ? offlineFetcher : options.fetcher ?? defaultFetcher({ timeoutMs: options.timeoutMs ?? 5000, retries: options.retries ?? 1 });
+  const network = options.mode === 'offline' ? offlineFetcher : options.fetcher ?? networkFetcher(options.http ?? defaultHttp(options));
   try {
     const updater = new Updater({
       metadataDir: cache.metadataDir,
@@ -144,6 +148,11 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
     if (failure.kind === 'attack') throw failure.error;
     return fallBack(options, cache, mirrorUrl, isPublicGood, now, failure.cause);
   }
+}
+
+/** Retries after a failed request: few and short, an install waits for them when the repository is blocked. */
+function defaultHttp(options: ResolveTrustOptions): HttpClient {
+  return createHttpClient({ settingsFor: () => DIRECT, deadlineMs: options.timeoutMs ?? 5000, retries: options.retries ?? 1 });
 }
 
 function mirrorUrlFrom(setting: string | undefined): string {

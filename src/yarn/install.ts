@@ -6,7 +6,7 @@
 import { Project, structUtils, type Locator } from '@yarnpkg/core';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
-import { closeIdleConnections } from '../sources/httpClient';
+import { closeIdleConnections } from '../net/agents';
 import { finishPinning, startPinning } from './pins';
 import { GateSession } from './session';
 import { patchOnce } from './state';

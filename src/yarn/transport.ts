@@ -1,57 +1,90 @@
 /**
- * The bundle sources' transport: the plugin's own HTTP client (deadline that
- * aborts, size cap, bounded retries) with Yarn's network settings for each
- * URL (per-host `networkSettings` over the global ones: enableNetwork, proxy,
- * CA, client certificate), and credentials only for the registry they were
+ * Yarn's configuration read into the plugin's network stack (src/net/): for
+ * each URL, Yarn's settings as its own HTTP client applies them (per-host
+ * `networkSettings` over the global ones: enableNetwork, proxy, CA, client
+ * certificate; `unsafeHttpWhitelist`, `enableStrictSsl`), `httpTimeout`,
+ * `httpRetry`, Yarn's own `networkConcurrency` limit (shared with its
+ * downloads) and other plugins' `wrapNetworkRequest` hooks. The bundle
+ * sources' transport adds credentials only for the registry they were
  * configured for (see `credentialsFor`). Absolute URLs on other hosts go
  * without credentials; redirects are never followed.
  */
-import { httpUtils, type Configuration, type Ident } from '@yarnpkg/core';
+import { httpUtils, type Configuration, type Hooks, type Ident } from '@yarnpkg/core';
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
 import { readFileSync } from 'fs';
-import { HttpGetError, httpGet, type HttpGetOptions } from '../sources/httpClient';
+import { isMatch } from 'picomatch';
+import { createHttpClient, NetworkError, type HostSettings, type HttpAnswer, type HttpClient, type NetworkOptions, type RequestInfo } from '../net/client';
 import type { SourceTransport } from '../sources/types';
 import type { SigstoreSettings } from './settings';
 
-type BaseOptions = Omit<HttpGetOptions, 'headers'>;
+/** Most retries of one attestation request, whatever httpRetry says: an install waits for them. */
+const MAX_RETRIES = 5;
 
 export function yarnTransport(configuration: Configuration, ident: Ident, settings: SigstoreSettings): SourceTransport {
-  const base: BaseOptions = {
-    timeoutMs: settings.requestTimeoutMs,
-    maxBytes: settings.maxResponseBytes,
-    retries: Math.min(Number(configuration.get('httpRetry') ?? 2), 5),
-    rejectUnauthorized: configuration.get('enableStrictSsl') as boolean,
-  };
+  const client = yarnHttpClient(configuration, { deadlineMs: settings.requestTimeoutMs, maxRetries: MAX_RETRIES });
+  const maxBytes = settings.maxResponseBytes;
   return {
     registryGet: async (registry, path) => {
-      const url = registry + path;
-      const network = networkOptions(configuration, url);
       const authorization = await authorizationFor(configuration, registry, ident);
-      return bodyOrNull(url, { ...base, ...network, headers: authorization ? { authorization } : {} });
+      return bodyOrNull(await client.get(registry + path, { maxBytes, headers: authorization ? { authorization } : {} }));
     },
-    anonymousGet: async (url) => bodyOrNull(url, { ...base, ...networkOptions(configuration, url) }),
+    anonymousGet: async (url) => bodyOrNull(await client.get(url, { maxBytes })),
   };
 }
 
-async function bodyOrNull(url: string, options: HttpGetOptions): Promise<Buffer | null> {
-  const answer = await httpGet(url, options);
+/** The network stack with Yarn's settings: `deadlineMs` per attempt, at most `maxRetries` (and httpRetry) retries. */
+export function yarnHttpClient(configuration: Configuration, { deadlineMs, maxRetries }: { deadlineMs: number; maxRetries: number }): HttpClient {
+  const options: NetworkOptions = {
+    settingsFor: (url) => hostSettings(configuration, url),
+    deadlineMs,
+    idleTimeoutMs: configuration.get('httpTimeout'),
+    retries: Math.max(0, Math.min(configuration.get('httpRetry'), maxRetries)),
+    limit: configuration.getLimit('networkConcurrency'),
+    wrap: (send, request) => wrapNetworkRequest(configuration, send, request),
+  };
+  return createHttpClient(options);
+}
+
+function bodyOrNull(answer: HttpAnswer): Buffer | null {
   if (answer.status === 404) return null;
-  if (answer.status < 200 || answer.status >= 300) throw new HttpGetError(`HTTP ${answer.status}`, false, answer.status);
+  if (answer.status < 200 || answer.status >= 300) throw new NetworkError(`HTTP ${answer.status}`, 'status', false, answer.status);
   return answer.body;
 }
 
-/** Yarn's settings for this URL, as its own HTTP client applies them; a host with the network disabled is refused (never "unsigned"). */
-function networkOptions(configuration: Configuration, url: string): Pick<HttpGetOptions, 'ca' | 'cert' | 'key' | 'proxy'> {
-  const target = new URL(url);
-  const network = httpUtils.getNetworkSettings(target, { configuration });
-  if (network.enableNetwork === false) throw new HttpGetError(`network access to ${target.hostname} is disabled by Yarn's configuration (enableNetwork: false)`, false);
-  const proxy = target.protocol === 'https:' ? network.httpsProxy : network.httpProxy;
+/** Yarn's settings for this URL's host, read as Yarn's own HTTP client reads them (httpUtils.request). */
+function hostSettings(configuration: Configuration, url: URL): HostSettings {
+  const network = httpUtils.getNetworkSettings(url, { configuration });
+  const proxy = url.protocol === 'https:' ? network.httpsProxy : network.httpProxy;
   return {
+    enableNetwork: network.enableNetwork !== false,
+    // Yarn matches with micromatch.isMatch, which is picomatch's.
+    allowHttp: isMatch(url.hostname, configuration.get('unsafeHttpWhitelist')),
+    proxy: proxy || undefined,
     ca: cachedFile(network.httpsCaFilePath),
     cert: cachedFile(network.httpsCertFilePath),
     key: cachedFile(network.httpsKeyFilePath),
-    proxy: proxy || undefined,
+    rejectUnauthorized: configuration.get('enableStrictSsl'),
   };
+}
+
+/**
+ * Other plugins' `wrapNetworkRequest` hooks see our requests as they see
+ * Yarn's (an audit of every host an install contacts stays complete). The
+ * executor answers as Yarn's does (statusCode, headers, body); a hook that
+ * answers in its place is checked like any answer, and its document must
+ * still verify. A plugin is code already running in Yarn: this gives it
+ * nothing it did not have.
+ */
+async function wrapNetworkRequest(configuration: Configuration, send: () => Promise<HttpAnswer>, request: RequestInfo): Promise<HttpAnswer> {
+  const executor = async (): Promise<httpUtils.Response> => {
+    const answer = await send();
+    return { statusCode: answer.status, headers: answer.headers, body: answer.body };
+  };
+  const info = { target: request.url, body: null, configuration, headers: request.headers, jsonRequest: false, jsonResponse: false, method: httpUtils.Method.GET };
+  const wrapped = await configuration.reduceHook((hooks: Hooks) => hooks.wrapNetworkRequest, executor, info);
+  if (wrapped === executor) return send();
+  const response = await wrapped();
+  return { status: response?.statusCode, headers: response?.headers ?? {}, body: response?.body };
 }
 
 const files = new Map<string, Buffer>();

@@ -12,6 +12,7 @@ import { originPath, projectScope } from './dlx';
 import { reportError } from './errors';
 import { enforceOverrides } from './overrides';
 import type { SigstoreSettings } from './settings';
+import { yarnHttpClient } from './transport';
 
 export interface GateTrust {
   context: TrustContext;
@@ -56,7 +57,8 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
       npmKeysPath: local(settings.npmKeysPath) ?? undefined,
       maxAgeDays: settings.trustMaxAgeDays ?? undefined,
       ci: configuration.isCI,
-      timeoutMs: Math.min(settings.requestTimeoutMs, 10_000),
+      // Yarn's proxies, CAs and client certificates, as for the attestation requests; few retries (an install waits for them).
+      http: yarnHttpClient(configuration, { deadlineMs: Math.min(settings.requestTimeoutMs, 10_000), maxRetries: 1 }),
     });
     return {
       context: createTrustContext(resolved.material),

@@ -17,7 +17,7 @@ import { REPO_ROOT } from '../../testkit/fixtures';
 const INTERNALS_USED: Record<string, string> = {
   '@sigstore/verify': 'src/verify/chain.ts imports dist/key/certificate and dist/trust/filter and calls private CertificateChainVerifier methods; src/verify/fast-verifier.ts replaces the private Verifier.verifySigningKey',
   '@sigstore/core': 'src/verify/der.ts imports dist/asn1/tag and builds the ASN.1 tree X509Certificate reads',
-  'tuf-js': 'src/trust/tuf-fetch.ts and src/trust/tuf-errors.ts import dist/fetcher and dist/error',
+  'tuf-js': 'src/trust/tuf-fetch.ts and src/trust/tuf-errors.ts import dist/error (the error classes its Updater reads and throws)',
   '@sigstore/mock': 'testkit/signer.ts imports dist/fulcio/ca, dist/fulcio/ctlog and dist/rekor/tlog',
   '@sigstore/sign': 'testkit/signer.ts imports dist/witness/tlog/entry',
 };

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NPM_KEYS_TARGET, TRUSTED_ROOT_TARGET } from '../../src/trust/tuf';
 import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
+import { startProxy } from '../../testkit/proxy';
+import { createTestCa, startTlsFront } from '../../testkit/tls';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
@@ -75,6 +77,28 @@ describe('yarn install with the trusted root from a TUF repository', () => {
     expect(second.output).toContain(`trusted root from the TUF cache of ${mirror.served.url}`);
     expect(mirror.served.requests.length).toBe(requestsBefore);
     expect(project.evidence().trust.source).toBe('tuf-cache');
+  });
+
+  it("refreshes through Yarn's own network settings: an https mirror certified by a test CA (httpsCaFilePath), reached through httpsProxy", async () => {
+    const mirror = await tufMirror(kit.mergedMaterial);
+    const ca = createTestCa(kit.trustDir);
+    const front = await startTlsFront(mirror.served.url, ca);
+    const proxy = await startProxy();
+    try {
+      const project = await kit.project({
+        dependencies: { [PACKAGE.name]: PACKAGE.version },
+        yarnrc: [`sigstoreTufMirrorUrl: "${front.url}"`, `sigstoreTufRootPath: "${mirror.rootPath}"`, `httpsProxy: "${proxy.url}"`, `httpsCaFilePath: "${ca.certPath}"`].join('\n'),
+      });
+      const result = await project.install();
+      expect(result.output).toContain(`trusted root refreshed from TUF ${front.url}`);
+      expect(result.code).toBe(0);
+      expect(mirror.served.requests).toContain('timestamp.json');
+      // Only the mirror is https here: the CONNECT tunnels are the TUF requests'.
+      expect(new Set(proxy.seen.map((sighting) => `${sighting.method} ${sighting.target}`))).toEqual(new Set([`CONNECT 127.0.0.1:${front.port}`]));
+    } finally {
+      await front.close();
+      await proxy.close();
+    }
   });
 
   it('fails the mock-signed package when the TUF root does not list the mock Sigstore (the served root is the one used)', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAttestations, safeTarget, type SourceOptions, type SourceTransport } from '../../src/sources';
-import { httpGet } from '../../src/sources/httpClient';
+import { createHttpClient, DIRECT } from '../../src/net/client';
 import { fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixtures';
 import { startForeignHost, startRegistry, type TestRegistry } from '../../testkit/registry';
 
@@ -17,8 +17,9 @@ let foreign: TestRegistry;
 
 /** A transport as the Yarn layer builds it: a token for the registry only. */
 function transport(token = 'registry-token'): SourceTransport {
+  const client = createHttpClient({ settingsFor: () => DIRECT, deadlineMs: 1000, retries: 1 });
   const get = async (url: string, headers: Record<string, string>) => {
-    const answer = await httpGet(url, { headers, timeoutMs: 1000, maxBytes: 1_000_000, retries: 1 });
+    const answer = await client.get(url, { headers, maxBytes: 1_000_000 });
     if (answer.status === 404) return null;
     if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
     return answer.body;
