@@ -103,7 +103,8 @@ export function shareLoadTimeModules(root: string, loadTime: ReadonlySet<string>
  * bundle: `yarn sigstore policy check` does not start the TUF client.
  */
 export function lazyEntry(root: string, targets: Iterable<string>): string {
-  const map = [...targets].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(`${root}/${key}`)})`);
+  // Sorted: `targets` fills in the order esbuild resolves imports, which varies from run to run; the bundle must not.
+  const map = [...targets].sort().map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(`${root}/${key}`)})`);
   return `module.exports.modules = { ${map.join(', ')} };\n`;
 }
 

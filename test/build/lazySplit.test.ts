@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSplit, checkSplit, LAZY_SOURCE, type SplitResult } from '../../scripts/lazySplit';
+import { buildSplit, checkSplit, LAZY_SOURCE, lazyEntry, type SplitResult } from '../../scripts/lazySplit';
 
 const FILES: Record<string, string> = {
   'errors.js': 'export class AppError extends Error {}\nexport const loads = { heavy: 0 };\n',
@@ -124,5 +124,11 @@ describe('checkSplit', () => {
 
   it('fails when the final load-time part has a module the lazy build did not know of', () => {
     expect(() => checkSplit(metafile('a.js'), metafile('a.js', 'c.js'), metafile('b.js'))).toThrow(/new at load time: c\.js/);
+  });
+});
+
+describe('lazyEntry', () => {
+  it('is the same whatever order esbuild resolved the deferred modules in (a reproducible build)', () => {
+    expect(lazyEntry('/r', ['src/b.ts', 'src/a.ts', 'node_modules/c/index.js'])).toBe(lazyEntry('/r', ['node_modules/c/index.js', 'src/a.ts', 'src/b.ts']));
   });
 });
