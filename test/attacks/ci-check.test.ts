@@ -6,14 +6,13 @@
  * lines the step looks for. The step must fail; with the plugin loaded, the
  * plugin's own verdict decides whatever the scripts print.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../testkit/fixtures';
-import { PLUGIN_RELATIVE_PATH, YARN_BIN, type YarnProject } from '../../testkit/yarn';
-import { policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { PLUGIN_RELATIVE_PATH, type YarnProject } from '../../testkit/yarn';
+import { ciStaging, installedProject, runBash } from './ci-runner';
+import { policyOf, provenanceRule } from './harness';
 
 /** The `run:` block of the README's "Verify Sigstore provenance" step, as written there. */
 function readmeCiStep(): string {
@@ -23,33 +22,10 @@ function readmeCiStep(): string {
   return match[1].replace(/^ {10}/gm, '');
 }
 
-let kit: AttackKit;
-let shims: string;
-beforeAll(async () => {
-  kit = await startAttackKit();
-  // `yarn` on PATH is the pinned Yarn, as corepack would provide it.
-  shims = mkdtempSync(join(tmpdir(), 'sigstore-ci-shims-'));
-  writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec "${process.execPath}" "${YARN_BIN}" "$@"\n`);
-  chmodSync(join(shims, 'yarn'), 0o755);
-});
-afterAll(async () => {
-  await kit?.close();
-});
+const staging = ciStaging();
 
-function runStep(p: YarnProject, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const base: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(YARN_|npm_|CI$|GITHUB_)/i.test(key)) base[key] = value;
-  const stepEnv = { ...base, HOME: join(p.cwd, 'runner-home'), YARN_GLOBAL_FOLDER: join(p.cwd, '.yarn-global'), YARN_ENABLE_TELEMETRY: '0', SIGSTORE_TEST_MARKER_DIR: p.markers, PATH: `${shims}:${process.env.PATH}`, ...env };
-  mkdirSync(stepEnv.HOME, { recursive: true });
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-eo', 'pipefail', '-c', readmeCiStep()], { cwd: p.cwd, env: stepEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
+/** The step as GitHub runs a `run:` step (`bash -eo pipefail`). */
+const runStep = (p: YarnProject, env: Record<string, string> = {}) => runBash(p, staging.shims, ['-eo', 'pipefail', '-c', readmeCiStep()], env);
 
 /** package.json scripts printing what the README's step looks for. */
 function addSpoofingScripts(p: YarnProject): void {
@@ -62,17 +38,13 @@ function addSpoofingScripts(p: YarnProject): void {
 
 describe.concurrent("the README's CI step", () => {
   it('control: passes on a verified project with the plugin loaded', async () => {
-    const staged = await publishSigned(kit, { name: 'ci-control', version: '1.0.0' });
-    const p = await projectFor(kit, staged);
-    expect((await p.install()).code).toBe(0);
+    const p = await installedProject(staging.kit, 'ci-control');
     const step = await runStep(p);
     expect(step.code, step.output).toBe(0);
   });
 
   it('fails when the plugin is removed from .yarnrc.yml and a `sigstore` script prints a completed summary', async () => {
-    const staged = await publishSigned(kit, { name: 'ci-removed', version: '1.0.0' });
-    const p = await projectFor(kit, staged);
-    expect((await p.install()).code).toBe(0);
+    const p = await installedProject(staging.kit, 'ci-removed');
     addSpoofingScripts(p);
     p.write('.yarnrc.yml', p.read('.yarnrc.yml')!.replace(`plugins:\n  - path: ${PLUGIN_RELATIVE_PATH}\n`, ''));
     // The spoof itself works: the script answers `yarn sigstore verify --json` with the expected summary.
@@ -83,9 +55,7 @@ describe.concurrent("the README's CI step", () => {
   });
 
   it('fails when YARN_RC_FILENAME points at an rc file without the plugin, with the spoofing scripts', async () => {
-    const staged = await publishSigned(kit, { name: 'ci-rc-filename', version: '1.0.0' });
-    const p = await projectFor(kit, staged);
-    expect((await p.install()).code).toBe(0);
+    const p = await installedProject(staging.kit, 'ci-rc-filename');
     addSpoofingScripts(p);
     p.write('ci.yml', p.read('.yarnrc.yml')!.replace(`plugins:\n  - path: ${PLUGIN_RELATIVE_PATH}\n`, ''));
     const step = await runStep(p, { YARN_RC_FILENAME: 'ci.yml' });
@@ -93,10 +63,8 @@ describe.concurrent("the README's CI step", () => {
   });
 
   it('with the plugin loaded, a `sigstore` script cannot answer for it: a package the policy now denies fails the step', async () => {
-    const staged = await publishSigned(kit, { name: 'ci-denied', version: '1.0.0' });
-    const p = await projectFor(kit, staged);
-    expect((await p.install()).code).toBe(0);
-    p.write('sigstore-policy.yml', policyOf([provenanceRule(staged.name, { repository: 'https://github.com/someone-else/ci-denied' })]));
+    const p = await installedProject(staging.kit, 'ci-denied');
+    p.write('sigstore-policy.yml', policyOf([provenanceRule('ci-denied', { repository: 'https://github.com/someone-else/ci-denied' })]));
     addSpoofingScripts(p);
     const step = await runStep(p);
     expect(step.code, step.output).not.toBe(0);

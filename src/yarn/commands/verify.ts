@@ -6,10 +6,12 @@
  */
 import { BaseCommand } from '@yarnpkg/cli';
 import { Cache } from '@yarnpkg/core';
-import { Command, Option, type Usage } from 'clipanion';
-import { openProject, resolveFromLockfile, runReport } from './context';
+import { Command, Option, UsageError, type Usage } from 'clipanion';
+import type { CommandContext } from '@yarnpkg/core';
+import { openProject, resolveFromLockfile, runReport, type OpenProject } from './context';
 import { assertLockfileCurrent } from './lockfileCoverage';
 import { reportPluginError } from './reporting';
+import { OUTPUT_FORMATS, printSarif } from './sarifOutput';
 import { SigstorePluginError } from '../../errors';
 import { ensureSummary } from '../summary';
 
@@ -24,20 +26,31 @@ export class SigstoreVerifyCommand extends BaseCommand {
 
       Exits with 1 when any package fails. Run it in CI before \`yarn install --immutable\`: if the plugin is missing or disabled, this command does not exist and the job fails instead of installing unchecked.
 
+      With \`--format sarif\`, prints one SARIF 2.1.0 log instead (for GitHub code scanning and this plugin's GitHub Action): a result per failed or warned package on its \`yarn.lock\` entry, and \`executionSuccessful\` true only for a completed run.
+
       With \`--json\`, prints one \`sigstore-package\` event per package (registry packages, sources the policy allows, workspaces) and always ends with one \`sigstore-summary\` event whose \`outcome\` is \`completed\` only when every package was verified without a failure.
     `,
     examples: [
       ['Verify the lockfile before installing', 'yarn sigstore verify'],
       ['Machine-readable results', 'yarn sigstore verify --json'],
+      ['A SARIF log for code scanning', 'yarn sigstore verify --format sarif > sigstore.sarif'],
     ],
   });
 
   json = Option.Boolean('--json', false, { description: 'Print one JSON event per package and a summary' });
 
+  format = Option.String('--format', 'text', { description: 'text, json (as --json) or sarif (one SARIF 2.1.0 log)' });
+
   async execute(): Promise<number> {
-    const { configuration, project, session } = await openProject(this.context);
+    if (!(OUTPUT_FORMATS as readonly string[]).includes(this.format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')} (found ${this.format})`);
+    const open = await openProject(this.context);
+    if (this.format !== 'sarif') return this.verify(open, this.context, this.json || this.format === 'json');
+    return printSarif(this.context, open.project, (context) => this.verify(open, context, true));
+  }
+
+  private async verify({ configuration, project, session }: OpenProject, context: CommandContext, json: boolean): Promise<number> {
     const cache = await Cache.find(configuration);
-    return runReport(configuration, this.context, this.json, async (report) => {
+    return runReport(configuration, context, json, async (report) => {
       try {
         assertLockfileCurrent(project, 'yarn sigstore verify');
         await report.startTimerPromise('Resolution step (lockfile only)', () => resolveFromLockfile(project, report));
