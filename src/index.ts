@@ -14,11 +14,13 @@ import { SigstoreVerifyCommand } from './yarn/commands/verify';
 import { checkDependency } from './yarn/dependencies';
 import { installFetcherGate } from './yarn/gate';
 import { installFetchStepHooks } from './yarn/install';
+import { installLinkStepHooks } from './yarn/linkedCopies';
 import { guardScript } from './yarn/scripts';
 import { sigstoreSettings } from './yarn/settings';
 
 installFetcherGate();
 installFetchStepHooks();
+installLinkStepHooks();
 
 const plugin: Plugin<Hooks> = {
   configuration: sigstoreSettings,

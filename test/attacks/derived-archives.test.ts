@@ -13,7 +13,7 @@ import { ZipFS } from '@yarnpkg/libzip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha512Hex } from '../../testkit/tarball';
 import type { YarnProject, YarnResult } from '../../testkit/yarn';
-import { expectRefused, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { FORGED_SCRIPT, expectRefused, freshMachine, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
 
 let kit: AttackKit;
 beforeAll(async () => {
@@ -55,9 +55,6 @@ function clearLinked(p: YarnProject): void {
   rmSync(p.markers, { recursive: true, force: true });
 }
 
-/** A CI job on a fresh machine: its own empty global folder (no record store, no user cache). */
-const freshMachine = (p: YarnProject, label: string) => ({ YARN_GLOBAL_FOLDER: join(p.cwd, `.yarn-ci-${label}`) });
-
 /** The file `name`'s patched copy was written to by the linker (node_modules or the unplugged folder). */
 function linkedFile(p: YarnProject, linker: Linker, name: string, file: string): string | undefined {
   if (linker === 'node-modules') return p.read(`node_modules/${name}/${file}`);
@@ -77,9 +74,6 @@ function patchBindingsRecorded(p: YarnProject): number {
   const stored = JSON.parse(readFileSync(join(p.cwd, '.yarn-global/sigstore/records.json'), 'utf8')) as { body: string };
   return Object.keys((JSON.parse(stored.body) as { bindings: Record<string, unknown> }).bindings).filter((key) => key.startsWith('patch:')).length;
 }
-
-/** A postinstall that leaves the marker `FORGED`: the attacker's code. */
-const FORGED_SCRIPT = "const fs = require('fs'); fs.mkdirSync(process.env.SIGSTORE_TEST_MARKER_DIR, { recursive: true }); fs.writeFileSync(require('path').join(process.env.SIGSTORE_TEST_MARKER_DIR, 'FORGED'), 'ran');\n";
 
 /**
  * Replaces the cached zip of the lockfile entry `entryKey` (a patched package

@@ -100,6 +100,12 @@ export function clearInstallOutput(p: YarnProject): void {
   rmSync(p.markers, { recursive: true, force: true });
 }
 
+/** A postinstall that leaves the marker `FORGED`: the attacker's code. */
+export const FORGED_SCRIPT = "const fs = require('fs'); fs.mkdirSync(process.env.SIGSTORE_TEST_MARKER_DIR, { recursive: true }); fs.writeFileSync(require('path').join(process.env.SIGSTORE_TEST_MARKER_DIR, 'FORGED'), 'ran');\n";
+
+/** A CI job on a fresh machine: its own empty global folder (no record store, no user cache). */
+export const freshMachine = (p: YarnProject, label: string) => ({ YARN_GLOBAL_FOLDER: join(p.cwd, `.yarn-ci-${label}`) });
+
 /** A deep copy of an attestations document, to mutate one field of one bundle. */
 export function cloneDocument(document: AttestationsDocument): AttestationsDocument {
   return JSON.parse(JSON.stringify(document));

@@ -1,0 +1,94 @@
+/**
+ * Which package copies in a linker's output folder changed since a moment:
+ * every entry is lstat'ed (never followed) and one whose ctime is later
+ * counts. ctime cannot be set from user space, and git, tar and cache
+ * restores all leave new ctimes on what they write, so a copy that was
+ * committed, restored or edited after that moment shows. The walk stops at a
+ * copy's first changed entry (the whole copy is discarded anyway).
+ * Knows nothing of Yarn: the caller says how the folder is laid out.
+ */
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'fs';
+import { join } from 'path';
+
+/**
+ * `copies`: every entry below the folder is one package's copy (PnP's unplugged
+ * folder, the pnpm linker's store). `node_modules`: package folders (`name`,
+ * `@scope/name`) nested through their own `node_modules`; `.bin` folders are
+ * copies of their own; other dot folders are tools' caches, not copies.
+ */
+export type TreeLayout = 'copies' | 'node_modules';
+
+export interface TreeChanges {
+  /** Absolute paths of the copies that changed (each removed whole, nested copies with it). */
+  copies: string[];
+  /** A file of the folder's own (Yarn's state file) changed: nothing in it can be vouched for. */
+  whole: boolean;
+}
+
+/**
+ * The moment, and who may vouch for an entry with a later ctime: a file hard
+ * linked from a shared store changes ctime whenever another project links it.
+ */
+export interface Since {
+  ms: number;
+  vouch?: (path: string, stats: Stats) => boolean;
+}
+
+const newer = (path: string, stats: Stats, since: Since): boolean => stats.ctimeMs > since.ms && !since.vouch?.(path, stats);
+
+const changedSince = (path: string, since: Since): boolean => newer(path, lstatSync(path), since);
+
+/** Whether anything in `path` (itself included) changed; `skip` names a child folder left out (a package's own node_modules). One lstat per entry. */
+function anyChanged(path: string, since: Since, skip?: string): boolean {
+  const stats = lstatSync(path);
+  if (newer(path, stats, since)) return true;
+  if (!stats.isDirectory()) return false;
+  for (const entry of readdirSync(path)) if (entry !== skip && anyChanged(join(path, entry), since)) return true;
+  return false;
+}
+
+export function changedCopies(folder: string, layout: TreeLayout, since: Since): TreeChanges {
+  const changes: TreeChanges = { copies: [], whole: false };
+  if (layout === 'copies') {
+    for (const entry of readdirSync(folder)) if (anyChanged(join(folder, entry), since)) changes.copies.push(join(folder, entry));
+  } else {
+    walkNodeModules(folder, since, changes);
+  }
+  return changes;
+}
+
+function walkNodeModules(folder: string, since: Since, changes: TreeChanges): void {
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.name === '.bin') {
+      if (anyChanged(path, since)) changes.copies.push(path);
+    } else if (entry.name.startsWith('.')) {
+      // A tool's cache folder (.cache, .vite) is not a copy; a file of Yarn's own (.yarn-state.yml) says what the copies are.
+      if (!entry.isDirectory() && changedSince(path, since)) changes.whole = true;
+    } else if (entry.name.startsWith('@') && entry.isDirectory()) {
+      for (const scoped of readdirSync(path, { withFileTypes: true })) walkPackage(join(path, scoped.name), scoped, since, changes);
+    } else {
+      walkPackage(path, entry, since, changes);
+    }
+  }
+}
+
+function walkPackage(path: string, entry: Dirent, since: Since, changes: TreeChanges): void {
+  if (anyChanged(path, since, 'node_modules')) {
+    changes.copies.push(path);
+    return;
+  }
+  if (!entry.isDirectory()) return;
+  const nested = join(path, 'node_modules');
+  const stats = lstatSync(nested, { throwIfNoEntry: false });
+  if (stats?.isDirectory()) walkNodeModules(nested, since, changes);
+  else if (stats && changedSince(nested, since)) changes.copies.push(path);
+}
+
+/** Whether a file below `path` has other hard links (an in-place edit of it changed them too). */
+export function holdsHardlinks(path: string): boolean {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (!stats) return false;
+  if (!stats.isDirectory()) return stats.isFile() && stats.nlink > 1;
+  return readdirSync(path).some((entry) => holdsHardlinks(join(path, entry)));
+}

@@ -1,0 +1,76 @@
+/**
+ * Which copy a changed entry belongs to, in each layout. The moment is 0 (every
+ * entry is newer) and `vouch` clears all but the entry a case changes, so the
+ * mapping is tested without depending on the clock.
+ */
+import { linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { changedCopies, holdsHardlinks, type TreeLayout } from '../../src/linked/tree';
+
+function tree(files: string[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'linked-tree-'));
+  for (const file of files) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), file);
+  }
+  return root;
+}
+
+const NODE_MODULES = ['.yarn-state.yml', '.bin/tool', '.cache/x/y.js', 'a/index.js', 'a/node_modules/b/index.js', 'a/node_modules/@s/c/lib/c.js', '@s/d/package.json'];
+
+/** The copies reported when only `changed` (relative to the root) is newer than the moment. */
+function changedWhenOnly(layout: TreeLayout, files: string[], changed: string) {
+  const root = tree(files);
+  const result = changedCopies(root, layout, { ms: 0, vouch: (path) => path !== join(root, changed) });
+  return { whole: result.whole, copies: result.copies.map((copy) => copy.slice(root.length + 1)) };
+}
+
+describe('changedCopies', () => {
+  it.each([
+    ['a/index.js', ['a']],
+    ['a', ['a']],
+    ['a/node_modules/b/index.js', ['a/node_modules/b']],
+    ['a/node_modules/@s/c/lib/c.js', ['a/node_modules/@s/c']],
+    ['@s/d/package.json', ['@s/d']],
+    ['.bin/tool', ['.bin']],
+    // The package folders' parents (node_modules, a scope) and tools' caches are not copies.
+    ['a/node_modules', []],
+    ['@s', []],
+    ['.cache/x/y.js', []],
+  ])('node_modules: a change to %s is a change of %j', (changed, copies) => {
+    expect(changedWhenOnly('node_modules', NODE_MODULES, changed)).toEqual({ whole: false, copies });
+  });
+
+  it("node_modules: a change to Yarn's state file vouches for nothing", () => {
+    expect(changedWhenOnly('node_modules', NODE_MODULES, '.yarn-state.yml').whole).toBe(true);
+  });
+
+  it('node_modules: a symlink is judged by itself, never followed', () => {
+    const root = tree(['a/index.js']);
+    const outside = tree(['evil.js']);
+    symlinkSync(outside, join(root, 'link'));
+    expect(changedCopies(root, 'node_modules', { ms: 0, vouch: (path) => path !== join(outside, 'evil.js') }).copies).toEqual([]);
+    expect(changedCopies(root, 'node_modules', { ms: 0, vouch: (path) => path !== join(root, 'link') }).copies).toEqual([join(root, 'link')]);
+  });
+
+  it('copies: each entry below the folder is one copy', () => {
+    const files = ['pkg-npm-1.0.0-abc/node_modules/pkg/index.js', 'other-npm-2.0.0-def/node_modules/other/index.js'];
+    expect(changedWhenOnly('copies', files, 'pkg-npm-1.0.0-abc/node_modules/pkg/index.js')).toEqual({ whole: false, copies: ['pkg-npm-1.0.0-abc'] });
+  });
+
+  it('nothing newer than the moment: nothing changed', () => {
+    const root = tree(NODE_MODULES);
+    expect(changedCopies(root, 'node_modules', { ms: Number.MAX_SAFE_INTEGER })).toEqual({ whole: false, copies: [] });
+  });
+});
+
+describe('holdsHardlinks', () => {
+  it('finds a file with another hard link, and only then', () => {
+    const root = tree(['copy/a.js', 'index/a.dat']);
+    expect(holdsHardlinks(join(root, 'copy'))).toBe(false);
+    linkSync(join(root, 'index/a.dat'), join(root, 'copy/b.js'));
+    expect(holdsHardlinks(join(root, 'copy'))).toBe(true);
+  });
+});
