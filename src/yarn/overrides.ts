@@ -15,6 +15,9 @@
  * - the rest (where documents are looked for, the evidence path, timeouts,
  *   concurrency, size cap, trust mode) cannot make a package pass that would
  *   fail: honoured.
+ * A committed value that interpolates a variable (`sigstoreTrustedRootPath:
+ * "${CI_ROOT}"`) is the environment's too: it counts as set by the environment
+ * and as no committed value.
  * Every one of them is printed as a warning, its value without credentials.
  */
 import { existsSync, readFileSync } from 'fs';
@@ -22,7 +25,7 @@ import os from 'os';
 import path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, SigstorePluginError } from '../errors';
-import { COMMITTED_RC_FILENAME, sigstoreSettings, type EnvironmentSetting } from './settings';
+import { COMMITTED_RC_FILENAME, sigstoreSettings, type EnvironmentSetting, type SigstoreSettings } from './settings';
 
 type SettingKey = keyof typeof sigstoreSettings;
 
@@ -64,17 +67,50 @@ export function committedSetting(projectDir: string, key: SettingKey): unknown {
   files.push(path.join(os.homedir(), COMMITTED_RC_FILENAME));
   for (const file of files) {
     if (!existsSync(file)) continue;
-    let data: unknown;
-    try {
-      data = parseYaml(readFileSync(file, 'utf8'));
-    } catch {
-      continue;
-    }
-    if (typeof data !== 'object' || data === null || !Object.hasOwn(data, key)) continue;
-    const value = (data as Record<string, unknown>)[key];
+    const data = rawRcFile(file);
+    if (data === undefined || !Object.hasOwn(data, key)) continue;
+    const value = data[key];
+    // `${VAR}`: the environment's value, nothing committed.
+    if (interpolatedVariables(value).length > 0) return undefined;
     return PATH_SETTINGS.has(key) && typeof value === 'string' ? path.resolve(path.dirname(file), value) : value;
   }
   return undefined;
+}
+
+/** An rc file's settings as written, before Yarn replaces `${VAR}`; undefined when it cannot be read. */
+function rawRcFile(file: string): Record<string, unknown> | undefined {
+  try {
+    const data: unknown = parseYaml(readFileSync(file, 'utf8'));
+    return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The variables a raw rc value interpolates, as Yarn reads them (`${NAME}`, `${NAME:-default}`). */
+function interpolatedVariables(value: unknown): string[] {
+  return typeof value === 'string' ? [...value.matchAll(/\$\{([\w]+)/g)].map((match) => match[1]) : [];
+}
+
+const choices = new WeakMap<SigstoreSettings, EnvironmentSetting[]>();
+
+/**
+ * Every setting the environment chose: `YARN_SIGSTORE_*` variables, an rc file
+ * `YARN_RC_FILENAME` named, and committed values that interpolate a variable.
+ * The attestation registries are left out of the last: honoured whatever
+ * their source, and their value may carry a token.
+ */
+export function environmentChoices(settings: SigstoreSettings): EnvironmentSetting[] {
+  let found = choices.get(settings);
+  if (!found) {
+    const interpolated = settings.fromRcFiles.flatMap(({ key, file, value }) => {
+      const variables = key === 'sigstoreAttestationRegistries' ? [] : interpolatedVariables(rawRcFile(file)?.[key]);
+      return variables.length === 0 ? [] : [{ key, variable: `${variables.map((name) => `\${${name}}`).join(', ')} in ${path.basename(file)}`, value }];
+    });
+    found = [...settings.fromEnvironment, ...interpolated];
+    choices.set(settings, found);
+  }
+  return found;
 }
 
 /** What may be printed of a setting's value: a URL loses its user and password. */

@@ -30,7 +30,7 @@ import {
 } from '../policy';
 import { originPath, projectScope, type ProjectScope } from './dlx';
 import { reportError } from './errors';
-import { committedSetting } from './overrides';
+import { committedSetting, environmentChoices } from './overrides';
 import type { SigstoreSettings } from './settings';
 
 export interface PolicyHandle {
@@ -56,7 +56,7 @@ async function loadPolicies(scope: ProjectScope, settings: SigstoreSettings): Pr
   // In a `yarn dlx` project, a relative path of the copied .yarnrc.yml names a file of the project dlx runs from.
   const configured = scope.dlx ? originPath(settings.policyPath, scope.dlx.tempDir, scope.dir) : settings.policyPath;
   try {
-    if (!settings.fromEnvironment.some((setting) => setting.key === 'sigstorePolicyPath')) {
+    if (!environmentChoices(settings).some((setting) => setting.key === 'sigstorePolicyPath')) {
       return { committed: await loadPolicy(scope.dir, { path: configured ?? undefined }) };
     }
     const committedPath = committedSetting(scope.dir, 'sigstorePolicyPath');

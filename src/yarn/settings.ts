@@ -149,6 +149,8 @@ export interface SigstoreSettings {
   maxResponseBytes: number;
   /** The settings above that a `YARN_SIGSTORE_*` variable (or an rc file chosen by `YARN_RC_FILENAME`) decided. */
   fromEnvironment: EnvironmentSetting[];
+  /** The others, with the committed rc file each came from (a `${VAR}` in it is the environment's too: overrides.ts). */
+  fromRcFiles: RcSetting[];
 }
 
 /** Reads the settings through `configuration.get` (typed by the `ConfigurationValueMap` entries above). */
@@ -173,6 +175,7 @@ export function readSettings(configuration: Configuration): SigstoreSettings {
     concurrency: positive(configuration.get('sigstoreNetworkConcurrency'), DEFAULT_CONCURRENCY),
     maxResponseBytes: positive(configuration.get('sigstoreMaxResponseSize'), DEFAULT_MAX_RESPONSE_BYTES),
     fromEnvironment: settingsFromEnvironment(configuration, Object.keys(sigstoreSettings) as SigstoreSettingKey[]),
+    fromRcFiles: settingsFromRcFiles(configuration, Object.keys(sigstoreSettings) as SigstoreSettingKey[]),
   };
 }
 
@@ -211,6 +214,22 @@ export function settingsFromEnvironment(configuration: Configuration, keys: read
     else if (chosenRc && source !== undefined && source.split(/[\\/]/).pop() === chosenRc) found.push({ key, variable: `YARN_RC_FILENAME=${chosenRc} (${key})`, value });
   }
   return found;
+}
+
+export interface RcSetting {
+  key: SigstoreSettingKey;
+  /** The rc file Yarn took it from. */
+  file: string;
+  value: unknown;
+}
+
+/** Those of `keys` a committed rc file set (not the environment, not an rc file `YARN_RC_FILENAME` chose). */
+export function settingsFromRcFiles(configuration: Configuration, keys: readonly SigstoreSettingKey[], rcFilename = process.env.YARN_RC_FILENAME): RcSetting[] {
+  const fromEnvironment = new Set(settingsFromEnvironment(configuration, keys, rcFilename).map((setting) => setting.key));
+  return keys.flatMap((key) => {
+    const file = configuration.sources.get(key);
+    return file === undefined || file === ENVIRONMENT_SOURCE || fromEnvironment.has(key) ? [] : [{ key, file, value: configuration.get(key) }];
+  });
 }
 
 /** The inverse of Yarn's mapping (`YARN_FOO_BAR` -> `fooBar`). */

@@ -10,7 +10,7 @@ import type { TrustContext, TrustMaterialInput } from '../trust';
 import type { ResolvedTrust, TrustMode } from '../trust/tuf';
 import { originPath, projectScope } from './dlx';
 import { reportError } from './errors';
-import { enforceOverrides } from './overrides';
+import { enforceOverrides, environmentChoices } from './overrides';
 import type { SigstoreSettings } from './settings';
 import { yarnHttpClient } from './transport';
 
@@ -46,7 +46,7 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
   // In a `yarn dlx` project, relative paths of the copied .yarnrc.yml name files of the project dlx runs from.
   const local = (value: string | null) => (scope.dlx ? originPath(value, scope.dlx.tempDir, scope.dir) : value);
   try {
-    const overrideWarnings = enforceOverrides(settings.fromEnvironment, scope.dir);
+    const overrideWarnings = enforceOverrides(environmentChoices(settings), scope.dir);
     const resolved = await resolveTrustMaterial({
       // The TUF cache lands in <globalFolder>/sigstore-tuf/<mirror>/ (as docs/trust-roots.md says).
       cacheDir: npath.fromPortablePath(globalFolder),
@@ -67,7 +67,7 @@ export async function loadGateTrust(configuration: Configuration, settings: Sigs
       source: resolved.source,
       ageDays: resolved.ageDays,
       warnings: [...overrideWarnings, ...resolved.warnings],
-      fromEnvironment: settings.fromEnvironment.map((setting) => setting.variable),
+      fromEnvironment: environmentChoices(settings).map((setting) => setting.variable),
     };
   } catch (error) {
     if (error instanceof Error && error.name === 'SigstorePluginError') throw reportError(error as SigstorePluginError);

@@ -54,6 +54,17 @@ describe.concurrent('the policy path from the environment', () => {
     expectRefused(p, await p.install({ YARN_SIGSTORE_POLICY_PATH: join(p.cwd, 'strict.yml') }), 'POLICY_DENIED');
   });
 
+  it('a committed sigstorePolicyPath that interpolates a variable (${SIGSTORE_POLICY}) pointing at a lax file: the policy at the project root still applies, the override printed', async () => {
+    const unsigned = publishUnsigned('env-interpolated-policy');
+    const p = await projectFor(kit, unsigned);
+    p.write('lax.yml', LAX_POLICY);
+    p.write('.yarnrc.yml', `${p.read('.yarnrc.yml')}sigstorePolicyPath: "\${SIGSTORE_POLICY}"\n`);
+    const result = await p.install({ SIGSTORE_POLICY: 'lax.yml' });
+    expectRefused(p, result, 'POLICY_DENIED');
+    expect(result.output).toContain(`the trust policy was set by the environment (\${SIGSTORE_POLICY} in .yarnrc.yml=${join(p.cwd, 'lax.yml')})`);
+    expect(result.output).toContain('policy: sigstore-policy.yml + lax.yml from the environment');
+  });
+
   it('an rc file named by YARN_RC_FILENAME that loads the plugin with a lax policy path: the committed policy still applies', async () => {
     const unsigned = publishUnsigned('env-rc-filename');
     const p = await projectFor(kit, unsigned);
@@ -79,6 +90,14 @@ describe.concurrent('trust settings from the environment', () => {
     const result = await p.install({ YARN_SIGSTORE_TRUSTED_ROOT_PATH: other });
     expectRefused(p, result, 'ENVIRONMENT_OVERRIDE_REFUSED');
     expect(result.output).toContain(`YARN_SIGSTORE_TRUSTED_ROOT_PATH=${other}`);
+  });
+
+  it('a committed sigstoreTrustedRootPath that interpolates a variable is the environment\'s: refused, nothing committed to repeat', async () => {
+    const { p } = await signedProject('env-interpolated-root');
+    p.write('.yarnrc.yml', p.read('.yarnrc.yml')!.replace(/^sigstoreTrustedRootPath: .*$/m, 'sigstoreTrustedRootPath: "${CI_TRUSTED_ROOT}"'));
+    const result = await p.install({ CI_TRUSTED_ROOT: kit.trustedRootPath });
+    expectRefused(p, result, 'ENVIRONMENT_OVERRIDE_REFUSED');
+    expect(result.output).toContain(`\${CI_TRUSTED_ROOT} in .yarnrc.yml=${kit.trustedRootPath}`);
   });
 
   it('YARN_SIGSTORE_NPM_KEYS_PATH naming other keys is refused', async () => {

@@ -122,7 +122,7 @@ describe('specifications are compared in full', () => {
 
 describe('enforcement follows the policy', () => {
   const mismatch = new SigstorePluginError(ErrorCodes.MANIFEST_MISMATCH, 'pkg@npm:1.0.0: differs');
-  const settings = { policyPath: null, mode: null, fromEnvironment: [] } as unknown as SigstoreSettings;
+  const settings = { policyPath: null, mode: null, fromEnvironment: [], fromRcFiles: [] } as unknown as SigstoreSettings;
 
   async function handle(policy: string | undefined) {
     const dir = mkdtempSync(join(cwd, 'policy-'));
