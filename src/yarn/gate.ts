@@ -17,6 +17,7 @@ import { fileIdentity } from './archiveIndex';
 import { checkResolvedManifest, readManifestFacts } from './manifestCheck';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
 import { GateSession } from './session';
+import { bindFileTarball, isFileTarball, watchFileTarballBuilds } from './fileTarballBinding';
 import { bindPatchedArchive, watchPatchBuilds } from './patchBinding';
 import { patchOnce } from './state';
 import { convertTarball, downloadTarball } from './tarball';
@@ -35,6 +36,7 @@ export function installFetcherGate(): void {
     for (const fetcherClass of [NpmSemverFetcher, NpmHttpFetcher]) replaceNpmLoader(fetcherClass, gatedLoad);
   });
   watchPatchBuilds((locator, opts) => GateSession.for(opts.project).builtPatches.add(locator.locatorHash));
+  watchFileTarballBuilds((locator, opts) => GateSession.for(opts.project).builtFileTarballs.add(locator.locatorHash));
 }
 
 type NpmLoader = typeof gatedLoad;
@@ -73,10 +75,17 @@ async function gatedFetch(locator: Locator, opts: FetchOptions, fetch: Fetch): P
       return fetchRegistryPackage(locator, opts, fetch, session);
     case 'local':
       await checkSource(locator, session);
-      return fetch(locator, opts);
+      return isFileTarball(locator) ? fetchFileTarball(locator, opts, fetch, session) : fetch(locator, opts);
     case 'foreign':
       return fetchForeign(locator, opts, fetch, session);
   }
+}
+
+/** A `file:` tarball of the project: its cached zip must be the one Yarn makes from the tarball (src/yarn/fileTarballBinding.ts). */
+async function fetchFileTarball(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
+  const result = await fetch(locator, opts);
+  await bindOrRelease(locator, result, session, () => bindFileTarball(locator, result, opts, session));
+  return result;
 }
 
 async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {

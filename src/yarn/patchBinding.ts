@@ -18,17 +18,16 @@
  * what they mean: the record is keyed by the bytes themselves.
  */
 import { createHash } from 'crypto';
-import { npath, ppath, xfs, type PortablePath } from '@yarnpkg/fslib';
+import { npath } from '@yarnpkg/fslib';
 import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
-import type { ZipFS } from '@yarnpkg/libzip';
 import { PatchFetcher, patchUtils } from '@yarnpkg/plugin-patch';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { isSha512Hex, sha512File } from './bindings';
 import { fileIdentity } from './archiveIndex';
+import { rebuiltSha512, watchBuilds, type DerivedZips } from './derivedZips';
 import { reportError } from './errors';
 import type { RecordStore } from './recordStore';
 import type { GateSession } from './session';
-import { patchOnce } from './state';
 
 export interface PatchBindingRecord {
   patchedZipSha512: string;
@@ -54,22 +53,11 @@ export class PatchBindingStore {
   }
 }
 
-type BuildPatched = (this: PatchFetcher, locator: Locator, opts: FetchOptions) => Promise<ZipFS>;
-/** Yarn's own derivation, kept where every evaluation of the plugin finds it (the factory runs several times). */
-const ORIGINAL_BUILD = Symbol.for('yarn-plugin-sigstore.patchPackage');
-type PatchFetcherPrototype = { patchPackage: BuildPatched; [ORIGINAL_BUILD]?: BuildPatched };
+const PATCHED: DerivedZips = { prototype: PatchFetcher.prototype, method: 'patchPackage', name: 'patchPackage' };
 
 /** Tells `onBuilt` of each patched zip Yarn builds (a cache miss), so that the gate binds it without deriving it twice. */
 export function watchPatchBuilds(onBuilt: (locator: Locator, opts: FetchOptions) => void): void {
-  patchOnce('patchPackage', () => {
-    const prototype = PatchFetcher.prototype as unknown as PatchFetcherPrototype;
-    const build = (prototype[ORIGINAL_BUILD] = prototype.patchPackage);
-    prototype.patchPackage = async function (this: PatchFetcher, locator: Locator, opts: FetchOptions) {
-      const zip = await build.call(this, locator, opts);
-      onBuilt(locator, opts);
-      return zip;
-    };
-  });
+  watchBuilds(PATCHED, onBuilt);
 }
 
 /** sha256 over what the derivation reads besides the base archive. */
@@ -78,20 +66,6 @@ export async function patchContentDigest(locator: Locator, opts: FetchOptions): 
   const patches = await patchUtils.loadPatchFiles(parentLocator, patchPaths, opts);
   const content = { name: structUtils.stringifyIdent(locator), sourceVersion, patches: patches.map(({ optional, source }) => ({ optional, source })) };
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
-}
-
-/** Derives the patched zip again with Yarn's PatchFetcher (its base fetched through the gate) and hashes it. */
-async function derivedSha512(locator: Locator, opts: FetchOptions): Promise<string> {
-  const prototype = PatchFetcher.prototype as unknown as PatchFetcherPrototype;
-  const build = prototype[ORIGINAL_BUILD] ?? prototype.patchPackage;
-  const zip = await build.call(new PatchFetcher(), locator, opts);
-  const zipPath = zip.getRealPath();
-  zip.saveAndClose();
-  try {
-    return await sha512File(npath.fromPortablePath(zipPath));
-  } finally {
-    await xfs.removePromise(ppath.dirname(zipPath) as PortablePath);
-  }
 }
 
 /**
@@ -117,7 +91,7 @@ export async function bindPatchedArchive(locator: Locator, baseZipSha512: string
   const built = session.builtPatches.has(locator.locatorHash);
   const record = built || baseZipSha512 === undefined ? undefined : await session.patchBindings.read(patchedZipSha512);
   const recorded = record !== undefined && record.baseZipSha512 === baseZipSha512 && record.patchDigest === patchDigest && record.name === name;
-  if (!built && !recorded && (await derivedSha512(locator, opts)) !== patchedZipSha512) {
+  if (!built && !recorded && (await rebuiltSha512(PATCHED, new PatchFetcher(), locator, opts)) !== patchedZipSha512) {
     throw reportError(
       new SigstorePluginError(
         ErrorCodes.CACHE_BINDING_MISSING,

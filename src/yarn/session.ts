@@ -91,9 +91,12 @@ export class GateSession {
   readonly builtPatches = new Set<string>();
   /** Patched zips bound in this install, by locatorHash (the link step fetches again). */
   readonly boundPatches = new Map<string, { zipPath: string; observed: string; zipSha512: string }>();
+  /** `file:` tarballs Yarn converted in this install, and the archives bound to their tarball (fileTarballBinding.ts). */
+  readonly builtFileTarballs = new Set<string>();
+  readonly boundFileTarballs = new Map<string, { zipPath: string; observed: string }>();
   readonly patchBindings: PatchBindingStore;
   /** Bindings and verified results, one file written once per install (`flushRecords`). */
-  private readonly records: RecordStore;
+  readonly records: RecordStore;
   private readonly index: ArchiveIndex;
   private readonly verified: VerificationCache;
   private readonly unsigned: UnsignedCache;

@@ -6,12 +6,12 @@
  * yarn.lock. The patched zip must be bound to the verified base plus the patch
  * content, on both linkers, for `yarn install` and `yarn sigstore verify`.
  */
-import { appendFileSync, copyFileSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { npath } from '@yarnpkg/fslib';
 import { ZipFS } from '@yarnpkg/libzip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha512Hex } from '../../testkit/tarball';
+import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
 import type { YarnProject, YarnResult } from '../../testkit/yarn';
 import { FORGED_SCRIPT, expectRefused, freshMachine, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
 
@@ -217,4 +217,18 @@ describe.concurrent('archives Yarn derives from a verified one', () => {
       expectForgeryRefused(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'attack')), name);
     });
   }
+
+  it('a file: tarball in the project: its cached zip is compared with the tarball; a forged one is refused on a fresh CI machine, the genuine one installs', async () => {
+    const p = await zeroInstallProject('node-modules', { 'dz-file': 'file:./vendor/dz-file-1.0.0.tgz' });
+    mkdirSync(join(p.cwd, 'vendor'));
+    writeFileSync(join(p.cwd, 'vendor/dz-file-1.0.0.tgz'), buildPackageTarball(withPostinstallMarker({ name: 'dz-file', version: '1.0.0' })));
+    expectInstalledWith(p, await p.install(), 'dz-file', '1.0.0');
+    clearLinked(p);
+    expectInstalledWith(p, await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'file-control')), 'dz-file', '1.0.0');
+    forgePatchedZip(p, 'dz-file@file:./vendor/dz-file-1.0.0.tgz', 'dz-file');
+    clearLinked(p);
+    const result = await p.run(['install', '--immutable', '--immutable-cache'], freshMachine(p, 'file-attack'));
+    expectRefused(p, result, 'CACHE_BINDING_MISSING', { warm: ['dz-file'] });
+    expect(result.output).toMatch(/the cached archive is not the one Yarn makes from the tarball in the project/);
+  });
 });
