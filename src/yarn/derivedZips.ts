@@ -6,9 +6,12 @@
  * (the factory runs several times per process).
  */
 import { npath, ppath, xfs, type PortablePath } from '@yarnpkg/fslib';
-import type { FetchOptions, Locator } from '@yarnpkg/core';
+import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
 import type { ZipFS } from '@yarnpkg/libzip';
+import { ErrorCodes, SigstorePluginError } from '../errors';
+import { fileIdentity } from './archiveIndex';
 import { sha512File } from './bindings';
+import { reportError } from './errors';
 import { patchOnce } from './state';
 
 export type BuildZip = (this: unknown, locator: Locator, opts: FetchOptions) => Promise<ZipFS>;
@@ -49,4 +52,55 @@ export async function rebuiltSha512(zips: DerivedZips, fetcher: object, locator:
   } finally {
     await xfs.removePromise(ppath.dirname(zipPath) as PortablePath);
   }
+}
+
+/** A derived zip bound in this install: the link step fetches it again. */
+export interface BoundZip {
+  zipPath: string;
+  observed: string;
+  zipSha512: string;
+}
+
+/** How one kind of derived zip is bound to what Yarn derives it from. */
+export interface DerivedZipBinding<Sources> {
+  zips: DerivedZips;
+  fetcher: () => object;
+  /** Whether Yarn built it in this install (`watchBuilds`). */
+  built: boolean;
+  /** Zips bound earlier in this install, by locator hash. */
+  bound: Map<string, BoundZip>;
+  /** The digests of what the derivation reads, asked for only when the zip is not bound yet. */
+  sources: () => Promise<Sources>;
+  /** Whether the user's MAC'd record store binds these zip bytes to these sources. */
+  recorded: (zipSha512: string, sources: Sources) => Promise<boolean>;
+  remember: (zipSha512: string, sources: Sources) => void;
+  /** Nothing of it is installed (a package for another platform), so a missing zip is fine. */
+  mocked?: boolean;
+  absentMessage: (zipPath: string) => string;
+  mismatchMessage: string;
+}
+
+/**
+ * Binds the derived zip Yarn hands over: built in this install, recorded in
+ * the user's store for these sources, or equal to what Yarn derives again
+ * here (then recorded); otherwise CACHE_BINDING_MISSING.
+ */
+export async function bindDerivedZip<Sources>(locator: Locator, result: FetchResult, opts: FetchOptions, binding: DerivedZipBinding<Sources>): Promise<void> {
+  const subject = structUtils.stringifyLocator(locator);
+  const zipPath = npath.fromPortablePath(result.packageFs.getRealPath());
+  const current = fileIdentity(zipPath);
+  if (current === undefined) {
+    if (binding.mocked) return;
+    throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${subject}: ${binding.absentMessage(zipPath)}`, { subject }));
+  }
+  const bound = binding.bound.get(locator.locatorHash);
+  // The link step's second fetch of the archive bound a moment ago.
+  if (bound?.zipPath === zipPath && bound.observed === current) return;
+  const zipSha512 = await sha512File(zipPath);
+  const sources = await binding.sources();
+  const recorded = !binding.built && (await binding.recorded(zipSha512, sources));
+  if (!binding.built && !recorded && (await rebuiltSha512(binding.zips, binding.fetcher(), locator, opts)) !== zipSha512)
+    throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${subject}: ${binding.mismatchMessage}`, { subject }));
+  if (!recorded) binding.remember(zipSha512, sources);
+  binding.bound.set(locator.locatorHash, { zipPath, observed: current, zipSha512 });
 }

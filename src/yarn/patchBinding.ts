@@ -18,14 +18,10 @@
  * what they mean: the record is keyed by the bytes themselves.
  */
 import { createHash } from 'crypto';
-import { npath } from '@yarnpkg/fslib';
 import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
 import { PatchFetcher, patchUtils } from '@yarnpkg/plugin-patch';
-import { ErrorCodes, SigstorePluginError } from '../errors';
-import { isSha512Hex, sha512File } from './bindings';
-import { fileIdentity } from './archiveIndex';
-import { rebuiltSha512, watchBuilds, type DerivedZips } from './derivedZips';
-import { reportError } from './errors';
+import { isSha512Hex } from './bindings';
+import { bindDerivedZip, watchBuilds, type DerivedZips } from './derivedZips';
 import type { RecordStore } from './recordStore';
 import type { GateSession } from './session';
 
@@ -74,32 +70,24 @@ export async function patchContentDigest(locator: Locator, opts: FetchOptions): 
  * linked folder: then only a derivation binds it) plus the patch content.
  */
 export async function bindPatchedArchive(locator: Locator, baseZipSha512: string | undefined, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
-  const subject = structUtils.stringifyLocator(locator);
-  const zipPath = npath.fromPortablePath(result.packageFs.getRealPath());
-  const current = fileIdentity(zipPath);
-  if (current === undefined) {
-    // A patched package for another platform is mocked: nothing of it is installed.
-    if (opts.cacheOptions?.mockedPackages?.has(locator.locatorHash)) return;
-    throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${subject}: no patched archive at ${zipPath} to verify`, { subject }));
-  }
-  const bound = session.boundPatches.get(locator.locatorHash);
-  // The link step's second fetch of the archive bound a moment ago.
-  if (bound?.zipPath === zipPath && bound.observed === current) return;
-  const patchedZipSha512 = await sha512File(zipPath);
   const name = structUtils.stringifyIdent(locator);
-  const patchDigest = await patchContentDigest(locator, opts);
-  const built = session.builtPatches.has(locator.locatorHash);
-  const record = built || baseZipSha512 === undefined ? undefined : await session.patchBindings.read(patchedZipSha512);
-  const recorded = record !== undefined && record.baseZipSha512 === baseZipSha512 && record.patchDigest === patchDigest && record.name === name;
-  if (!built && !recorded && (await rebuiltSha512(PATCHED, new PatchFetcher(), locator, opts)) !== patchedZipSha512) {
-    throw reportError(
-      new SigstorePluginError(
-        ErrorCodes.CACHE_BINDING_MISSING,
-        `${subject}: the cached patched archive is not the one Yarn derives from the verified base and the patch (cache tampered, or built from other bytes)`,
-        { subject },
-      ),
-    );
-  }
-  if (!recorded && baseZipSha512 !== undefined) session.patchBindings.write({ patchedZipSha512, baseZipSha512, patchDigest, name });
-  session.boundPatches.set(locator.locatorHash, { zipPath, observed: current, zipSha512: patchedZipSha512 });
+  await bindDerivedZip(locator, result, opts, {
+    zips: PATCHED,
+    fetcher: () => new PatchFetcher(),
+    built: session.builtPatches.has(locator.locatorHash),
+    bound: session.boundPatches,
+    sources: () => patchContentDigest(locator, opts),
+    recorded: async (patchedZipSha512, patchDigest) => {
+      if (baseZipSha512 === undefined) return false;
+      const record = await session.patchBindings.read(patchedZipSha512);
+      return record !== undefined && record.baseZipSha512 === baseZipSha512 && record.patchDigest === patchDigest && record.name === name;
+    },
+    remember: (patchedZipSha512, patchDigest) => {
+      if (baseZipSha512 !== undefined) session.patchBindings.write({ patchedZipSha512, baseZipSha512, patchDigest, name });
+    },
+    // A patched package for another platform is mocked: nothing of it is installed.
+    mocked: opts.cacheOptions?.mockedPackages?.has(locator.locatorHash),
+    absentMessage: (zipPath) => `no patched archive at ${zipPath} to verify`,
+    mismatchMessage: 'the cached patched archive is not the one Yarn derives from the verified base and the patch (cache tampered, or built from other bytes)',
+  });
 }

@@ -16,6 +16,7 @@ import type { PackageSubject, PackageVerification } from '../verify/types';
 import { ArchiveIndex, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
 import { BindingStore, type BindingRecord } from './bindings';
 import { PatchBindingStore } from './patchBinding';
+import type { BoundZip } from './derivedZips';
 import { RecordStore } from './recordStore';
 import { VerificationCache, isResultFor } from './verificationCache';
 import { UnsignedCache, sourcesOf } from './unsignedCache';
@@ -90,10 +91,10 @@ export class GateSession {
   /** Patched zips Yarn built in this install (from the gated base), by locatorHash. */
   readonly builtPatches = new Set<string>();
   /** Patched zips bound in this install, by locatorHash (the link step fetches again). */
-  readonly boundPatches = new Map<string, { zipPath: string; observed: string; zipSha512: string }>();
+  readonly boundPatches = new Map<string, BoundZip>();
   /** `file:` tarballs Yarn converted in this install, and the archives bound to their tarball (fileTarballBinding.ts). */
   readonly builtFileTarballs = new Set<string>();
-  readonly boundFileTarballs = new Map<string, { zipPath: string; observed: string }>();
+  readonly boundFileTarballs = new Map<string, BoundZip>();
   readonly patchBindings: PatchBindingStore;
   /** Bindings and verified results, one file written once per install (`flushRecords`). */
   readonly records: RecordStore;
