@@ -76,6 +76,8 @@ export const ErrorCodes = {
   PIN_UPDATE_INVALID: 'PIN_UPDATE_INVALID',
   // The evidence file cannot be written (a directory in its place, no permission)
   EVIDENCE_UNWRITABLE: 'EVIDENCE_UNWRITABLE',
+  // `verify --html <file>`: the report file cannot be written
+  REPORT_UNWRITABLE: 'REPORT_UNWRITABLE',
   // A linked copy this machine did not make (or that changed since) cannot be removed before the link step
   LINKED_COPY_UNTRUSTED: 'LINKED_COPY_UNTRUSTED',
 } as const;

@@ -50,6 +50,8 @@ export interface RuleRef {
   index: number;
   name?: string;
   description: string;
+  /** The rule's `expires`, when it is an exception that expires (reports list those about to). */
+  expires?: string;
 }
 
 const PROVENANCE_WITHOUT_PUBLISH = 'provenance without publish attestation';
@@ -158,7 +160,7 @@ export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: Veri
   const id = idOf(pkg);
   const rule = matchRule(model, pkg, options.now ?? new Date());
   const description = describeRule(rule, options.file);
-  const ruleRef: RuleRef = { index: rule.index, ...(rule.name !== undefined ? { name: rule.name } : {}), description };
+  const ruleRef: RuleRef = { index: rule.index, ...(rule.name !== undefined ? { name: rule.name } : {}), description, ...(rule.expires !== undefined ? { expires: rule.expires } : {}) };
   const because = rule.reason ? ` (${rule.reason})` : '';
 
   // A bundle that exists but fails is a tampering signal: no mode softens it, only `verify: skip`.
