@@ -5,6 +5,7 @@
  */
 import type { PackageVerification } from '../verify/types';
 import { ErrorCodes, type SigstorePluginError } from '../errors';
+import { printable } from '../printable';
 import { identityMismatches, type Mismatch } from './identity';
 import { resolveMode, type ResolvedMode } from './mode';
 import type { PolicyMode, PolicyModel, PolicyRule } from './model';
@@ -152,7 +153,7 @@ function requirementMismatches(rule: PolicyRule, pkg: PackageRef, outcome: Exclu
 }
 
 function formatMismatches(mismatches: Mismatch[]): string {
-  return mismatches.map((m) => `${m.field} expected ${m.expected}, found ${m.found ?? 'nothing (the certificate lacks this claim)'}`).join('; ');
+  return mismatches.map((m) => `${m.field} expected ${m.expected}, found ${m.found === undefined ? 'nothing (the certificate lacks this claim)' : printable(m.found)}`).join('; ');
 }
 
 /** Evaluates one policy model (without its baseline). */

@@ -6,19 +6,13 @@
  */
 import { compareRows, groupRows, lastPackageEvents, reportRow, type PolicyException, type ReportRow } from './model';
 import type { VerifyEvent } from './sarif';
+import { printable } from '../printable';
+
+export { printable };
 
 export interface PlainTreeNode {
   label?: string;
   children?: PlainTreeNode[];
-}
-
-/**
- * Text safe for a terminal: control characters (an escape sequence could
- * rewrite the screen, a newline forge a line) and bidirectional overrides are
- * shown as `\u{...}`. Names and identities come from registry metadata.
- */
-export function printable(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
 }
 
 const plural = (count: number, one: string) => `${count} ${one}${count === 1 ? '' : 's'}`;

@@ -1,5 +1,6 @@
 /** Size cap, nesting cap and parsing shared by every bundle source: each failure names the package and the URL. */
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { printable } from '../printable';
 
 /**
  * Deepest nesting accepted in a fetched JSON document. A Sigstore bundle in an
@@ -50,7 +51,7 @@ export function nestingExceeds(text: Uint8Array, limit: number): boolean {
 }
 
 export function sourceError(subject: string, url: string, cause: string, error?: unknown): SigstorePluginError {
-  const detail = error instanceof Error && !(error instanceof SigstorePluginError) ? `: ${error.message}` : '';
+  const detail = error instanceof Error && !(error instanceof SigstorePluginError) ? `: ${printable(error.message)}` : '';
   return new SigstorePluginError(ErrorCodes.SOURCE_FETCH_FAILED, `${subject}: fetching ${url} failed: ${cause}${detail}`, {
     subject,
     cause: error,

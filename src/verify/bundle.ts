@@ -3,6 +3,7 @@
  * shape failures told apart: an unknown media type vs. a malformed document.
  */
 import { bundleFromJSON, BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE, type Bundle } from '@sigstore/bundle';
+import { printable } from '../printable';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 
 const KNOWN_MEDIA_TYPES: ReadonlySet<string> = new Set([BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE]);
@@ -18,6 +19,6 @@ export function parseBundle(serialized: unknown, subject: string): Bundle {
   try {
     return bundleFromJSON(serialized);
   } catch (cause) {
-    throw new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `${subject}: malformed Sigstore bundle (${(cause as Error).message})`, { subject, cause });
+    throw new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `${subject}: malformed Sigstore bundle (${printable((cause as Error).message)})`, { subject, cause });
   }
 }

@@ -3,6 +3,7 @@
  * Anything unrecognised still fails (INTERNAL): never a silent pass.
  */
 import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../errors';
+import { printable } from '../printable';
 
 interface LibraryError {
   code?: string;
@@ -44,7 +45,8 @@ export function toPluginError(error: unknown, subject: string): SigstorePluginEr
   }
   const libraryError = (error ?? {}) as LibraryError;
   const code = codeFor(libraryError);
-  const detail = libraryError.message ?? String(error);
+  // A library message may quote the bundle's bytes.
+  const detail = printable(libraryError.message ?? String(error));
   return new SigstorePluginError(code, `${subject}: ${code === ErrorCodes.INTERNAL ? 'unexpected verification failure' : 'verification failed'}: ${detail}`, {
     subject,
     cause: error,

@@ -7,13 +7,14 @@
  * what is wrong, with the library's detail kept in the message and `cause`.
  */
 import type { Bundle } from '@sigstore/bundle';
+import { printable } from '../printable';
 import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { toSignedEntity, VerificationError, type SignedEntity } from '@sigstore/verify';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseCertificate } from './der';
 
 function malformed(what: string, cause: unknown): SigstorePluginError {
-  return new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `${what} does not parse: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  return new SigstorePluginError(ErrorCodes.BUNDLE_MALFORMED, `${what} does not parse: ${printable((cause as Error)?.message ?? String(cause))}`, { cause });
 }
 
 function parseFails(parse: () => unknown): unknown {

@@ -1,6 +1,7 @@
 /** Turns the plugin's coded errors into Yarn's ReportError, keeping code and message. */
 import { MessageName, ReportError } from '@yarnpkg/core';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { printableMessage } from '../printable';
 
 export function toPluginError(error: unknown, subject: string): SigstorePluginError {
   if (error instanceof Error && error.name === 'SigstorePluginError') return error as SigstorePluginError;
@@ -12,5 +13,5 @@ export function toPluginError(error: unknown, subject: string): SigstorePluginEr
 export type CodedReportError = ReportError & { sigstoreCode: string };
 
 export function reportError(error: SigstorePluginError | { code: string; message: string }): CodedReportError {
-  return Object.assign(new ReportError(MessageName.UNNAMED, `sigstore [${error.code}] ${error.message}`), { sigstoreCode: error.code });
+  return Object.assign(new ReportError(MessageName.UNNAMED, `sigstore [${error.code}] ${printableMessage(error.message)}`), { sigstoreCode: error.code });
 }

@@ -223,7 +223,7 @@ describe('a hostile signer identity', () => {
   // A git branch may be named `"><img src=x onerror=...>` (git refuses control characters, a certificate claim need not).
   const REF = 'refs/heads/x\u001b[2J"><img src=x onerror=alert(1)><script>alert(2)</script>';
 
-  it('is printed as text: escaped in the HTML page, its control characters shown as escapes in the tree', async () => {
+  it('is printed as text: escaped in the HTML page, its control characters shown as escapes in the tree, explain and a failed install', async () => {
     const pkg = { name: 'hostile-ref', version: '1.0.0' };
     const tarball = buildPackageTarball(pkg);
     const attestations = await mock.signPackage({ ...pkg, tarball, identity: githubIdentity({ repository: 'acme/hostile', ref: REF }) });
@@ -238,6 +238,16 @@ describe('a hostile signer identity', () => {
     const html = readFileSync(join(hostile.cwd, 'report.html'), 'utf8');
     expect(html).toContain('<td>refs/heads/x\u001b[2J&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;</td>');
     expect(html).not.toMatch(/<img|<script/i);
+
+    // Its control characters are shown escaped wherever else the plugin prints it: explain, and an install it fails.
+    const explain = await hostile.run(['sigstore', 'explain', pkg.name]);
+    expect(explain.code, explain.output).toBe(0);
+    expect(explain.stdout).toContain('Source ref: refs/heads/x\\u{1b}[2J');
+    hostile.write('sigstore-policy.yml', ['version: 1', 'default: { require: provenance }', 'rules:', `  - packages: [${pkg.name}]`, '    require: provenance', `    identity: { issuer: "${ISSUER}", ref: "refs/tags/v*" }`, ''].join('\n'));
+    const denied = await hostile.run(['install']);
+    expect(denied.code, denied.output).toBe(1);
+    expect(denied.stdout).toContain('identity.ref expected refs/tags/v*, found refs/heads/x\\u{1b}[2J');
+    expect(explain.stdout + denied.stdout).not.toContain('\u001b[2J');
   });
 });
 

@@ -1,4 +1,5 @@
 /** Human-readable lines for what a verified package proves: every certificate claim and every bundle. */
+import { printable } from '../../printable';
 import type { PackageVerification, SignerIdentity, VerifiedAttestation } from '../../verify/types';
 
 const CLAIM_LABELS: Array<[keyof SignerIdentity, string]> = [
@@ -25,12 +26,12 @@ const CLAIM_LABELS: Array<[keyof SignerIdentity, string]> = [
 
 /** Every claim the certificate carries, labelled; absent claims are left out, never guessed. */
 export function identityClaims(identity: SignerIdentity): Array<[string, string]> {
-  return CLAIM_LABELS.filter(([key]) => identity[key] !== undefined).map(([key, label]) => [label, String(identity[key])]);
+  return CLAIM_LABELS.filter(([key]) => identity[key] !== undefined).map(([key, label]) => [label, printable(String(identity[key]))]);
 }
 
 export function describeAttestation(attestation: VerifiedAttestation): string {
   const log = attestation.logIndex ? `, Rekor log index ${attestation.logIndex}` : '';
-  return `${attestation.kind} (${attestation.predicateType}), ${attestation.mediaType}, verified time ${attestation.verifiedTime.toISOString()} from ${attestation.timeSource}${log}`;
+  return `${attestation.kind} (${printable(attestation.predicateType)}), ${printable(attestation.mediaType)}, verified time ${attestation.verifiedTime.toISOString()} from ${attestation.timeSource}${log}`;
 }
 
 export function attestationsOf(verification: PackageVerification): VerifiedAttestation[] {
