@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
  *   (`npm run test:e2e`, after a build). `test/build/test-split.test.ts`
  *   checks that no unit folder reaches for the real Yarn.
  */
-export const UNIT_TEST_FOLDERS = ['build', 'fuzz', 'linked', 'net', 'pins', 'policy', 'report', 'sources', 'testkit', 'trust', 'verify', 'yarn'];
+export const UNIT_TEST_FOLDERS = ['build', 'fuzz', 'install', 'linked', 'net', 'pins', 'policy', 'report', 'sources', 'testkit', 'trust', 'verify', 'yarn'];
 const unitGlobs = ['test/*.test.ts', ...UNIT_TEST_FOLDERS.map((folder) => `test/${folder}/**/*.test.ts`)];
 
 export default defineConfig({

@@ -28,12 +28,19 @@ export const ErrorCodes = {
   KEY_EXPIRED: 'KEY_EXPIRED',
   PROVENANCE_DISAGREE: 'PROVENANCE_DISAGREE',
   IDENTITY_MISMATCH: 'IDENTITY_MISMATCH',
+  // npm registry signatures (`dist.signatures`) over the installed tarball's integrity
+  REGISTRY_SIGNATURE_INVALID: 'REGISTRY_SIGNATURE_INVALID',
+  REGISTRY_SIGNATURE_MISSING: 'REGISTRY_SIGNATURE_MISSING',
+  REGISTRY_KEY_UNKNOWN: 'REGISTRY_KEY_UNKNOWN',
+  REGISTRY_KEY_EXPIRED: 'REGISTRY_KEY_EXPIRED',
   // Trust material
   TRUSTED_ROOT_INVALID: 'TRUSTED_ROOT_INVALID',
   // Policy
   POLICY_INVALID: 'POLICY_INVALID',
   POLICY_NOT_FOUND: 'POLICY_NOT_FOUND',
   POLICY_DENIED: 'POLICY_DENIED',
+  // A version without provenance after earlier versions of its release line carried it (registry history, not yet pinned)
+  PROVENANCE_DOWNGRADE: 'PROVENANCE_DOWNGRADE',
   // Sources and transport
   SOURCE_FETCH_FAILED: 'SOURCE_FETCH_FAILED',
   // Offline (enableOfflineMode, enableNetwork: false) and no answer cached for the package

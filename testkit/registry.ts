@@ -31,9 +31,23 @@ export interface RegistryVersionInput {
   advertiseAttestations?: boolean;
   /** `dist.attestations.provenance.predicateType`; default SLSA v1. */
   provenancePredicateType?: string;
+  /** `dist.signatures`: absent, signed by the registry's `signer` (if any) over `dist.integrity`; null: none served; a list: served as is. */
+  signatures?: RegistrySignatureEntry[] | null;
+  /** `_npmUser.trustedPublisher` (npm's trusted publishing) in the version document. */
+  trustedPublisher?: boolean;
 }
 
+export interface RegistrySignatureEntry {
+  keyid: string;
+  sig: string;
+}
+
+/** Signs `<name>@<version>:<integrity>` as npm's registry does (MockSigstore.registrySignature). */
+export type RegistrySigner = (name: string, version: string, integrity: string) => RegistrySignatureEntry;
+
 interface StoredVersion extends Required<Pick<RegistryVersionInput, 'name' | 'version' | 'tarball'>> {
+  signatures?: RegistrySignatureEntry[] | null;
+  trustedPublisher: boolean;
   manifest: Record<string, unknown>;
   attestations: Buffer | null;
   integrity?: string;
@@ -93,6 +107,8 @@ export interface RegistryOptions {
   requiredToken?: string;
   /** Served at `/-/npm/v1/keys` when given (`keys.json` format). */
   npmKeys?: unknown;
+  /** Signs every version's `dist.signatures` (at serve time, over the `dist.integrity` served) unless the version says otherwise. */
+  signer?: RegistrySigner;
 }
 
 export interface StaticRoute {
@@ -117,6 +133,8 @@ export interface TestRegistry {
   /** Replace the attestations answer (raw bytes allowed); null: 404. Does not change advertising. */
   setAttestations(name: string, version: string, body: AttestationsBody | null): void;
   setIntegrity(name: string, version: string, integrity: string | undefined): void;
+  /** undefined: signed by the registry's signer; null: no `dist.signatures`; a list: served as is. */
+  setSignatures(name: string, version: string, signatures: RegistrySignatureEntry[] | null | undefined): void;
   /** false: omit `dist.attestations` from the packument (the endpoint still answers). */
   setAdvertiseAttestations(name: string, version: string, advertise: boolean): void;
   /** Point `dist.attestations.url` elsewhere (undefined: back to this server). */
@@ -183,8 +201,10 @@ class Registry implements TestRegistry {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
   private npmKeys: unknown;
+  private readonly signer?: RegistrySigner;
 
   constructor(options: RegistryOptions) {
+    this.signer = options.signer;
     this.latencyMs = options.latencyMs ?? 0;
     this.requiredToken = options.requiredToken;
     this.npmKeys = options.npmKeys;
@@ -223,6 +243,8 @@ class Registry implements TestRegistry {
       attestationsUrl: input.attestationsUrl,
       advertiseAttestations: input.advertiseAttestations ?? input.attestations != null,
       provenancePredicateType: input.provenancePredicateType ?? PROVENANCE_PREDICATE_V1,
+      signatures: input.signatures,
+      trustedPublisher: input.trustedPublisher ?? false,
     });
   }
 
@@ -246,6 +268,10 @@ class Registry implements TestRegistry {
 
   setIntegrity(name: string, version: string, integrity: string | undefined): void {
     this.stored(name, version).integrity = integrity;
+  }
+
+  setSignatures(name: string, version: string, signatures: RegistrySignatureEntry[] | null | undefined): void {
+    this.stored(name, version).signatures = signatures;
   }
 
   setAdvertiseAttestations(name: string, version: string, advertise: boolean): void {
@@ -320,18 +346,18 @@ class Registry implements TestRegistry {
   }
 
   private versionDocument(stored: StoredVersion): Record<string, unknown> {
-    const dist: Record<string, unknown> = {
-      tarball: this.tarballUrl(stored.name, stored.version),
-      integrity: stored.integrity ?? integrityOf(stored.tarball),
-      shasum: shasumOf(stored.tarball),
-    };
+    const integrity = stored.integrity ?? integrityOf(stored.tarball);
+    const dist: Record<string, unknown> = { tarball: this.tarballUrl(stored.name, stored.version), integrity, shasum: shasumOf(stored.tarball) };
+    const signatures = stored.signatures === undefined ? (this.signer ? [this.signer(stored.name, stored.version, integrity)] : undefined) : stored.signatures;
+    if (signatures) dist.signatures = signatures;
     if (stored.advertiseAttestations) {
       dist.attestations = {
         url: stored.attestationsUrl ?? this.attestationsUrl(stored.name, stored.version),
         provenance: { predicateType: stored.provenancePredicateType },
       };
     }
-    return { ...stored.manifest, name: stored.name, version: stored.version, _id: `${stored.name}@${stored.version}`, dist };
+    const publisher = stored.trustedPublisher ? { _npmUser: { name: 'GitHub Actions', email: 'npm-oidc-no-reply@github.com', trustedPublisher: { id: 'github', oidcConfigId: 'oidc:test' } } } : {};
+    return { ...stored.manifest, ...publisher, name: stored.name, version: stored.version, _id: `${stored.name}@${stored.version}`, dist };
   }
 
   // ---- HTTP ----

@@ -8,7 +8,9 @@ import { ErrorCodes, type SigstorePluginError } from '../errors';
 import { printable } from '../printable';
 import { identityMismatches, type Mismatch } from './identity';
 import { resolveMode, type ResolvedMode } from './mode';
-import type { PolicyMode, PolicyModel, PolicyRule } from './model';
+import { DEFAULT_REGISTRY_SIGNATURE_MODE, REGISTRY_SIGNATURE_STRICTNESS, type PolicyMode, type PolicyModel, type PolicyRule, type RegistrySignatureMode } from './model';
+import type { DowngradeFinding } from './history';
+import type { LoadedPolicy } from './load';
 
 export type VerificationOutcome =
   | { status: 'verified'; result: PackageVerification }
@@ -38,6 +40,8 @@ export interface Verdict {
   message: string;
   /** The effective mode and any override in force (for the install summary). */
   mode?: ResolvedMode;
+  /** The code a denial reports when no failed verification or pin gives one (PROVENANCE_DOWNGRADE). */
+  code?: string;
 }
 
 export interface EvaluateOptions {
@@ -45,6 +49,11 @@ export interface EvaluateOptions {
   now?: Date;
   /** A mode from a Yarn setting or YARN_* variable; see resolveMode. */
   modeOverride?: { mode: PolicyMode; source: string };
+  /**
+   * The registry's history says earlier versions of this version's line carried provenance (the
+   * caller passes it only for a package sigstore.lock does not pin, installed without provenance).
+   */
+  downgrade?: DowngradeFinding;
 }
 
 export interface RuleRef {
@@ -118,20 +127,59 @@ function failureText(outcome: { error: SigstorePluginError }): string {
   return `${outcome.error.code ?? 'ERROR'}: ${outcome.error.message}`;
 }
 
+/** Registry signature failures (`dist.signatures`): the tarball, not a bundle, failed. */
+const REGISTRY_SIGNATURE_CODES: ReadonlySet<string> = new Set([
+  ErrorCodes.REGISTRY_SIGNATURE_INVALID,
+  ErrorCodes.REGISTRY_SIGNATURE_MISSING,
+  ErrorCodes.REGISTRY_KEY_UNKNOWN,
+  ErrorCodes.REGISTRY_KEY_EXPIRED,
+]);
+
 /** Codes that say the attestations could not be had at all: nothing is known about a bundle, so nothing is said of one. */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set([ErrorCodes.SOURCE_FETCH_FAILED, ErrorCodes.SOURCE_OFFLINE]);
 
 /** Why a `failed` outcome denies: a bundle that did not verify, or attestations that could not be fetched. */
 function failedMessage(id: string, outcome: { error: SigstorePluginError }): string {
   if (UNREACHABLE_CODES.has(outcome.error.code)) return `${id}: its attestations could not be had, so it cannot be judged (${failureText(outcome)})`;
+  if (REGISTRY_SIGNATURE_CODES.has(outcome.error.code)) return `${id}: its npm registry signature check failed (${failureText(outcome)})`;
   return `${id}: a signature bundle exists but failed verification (${failureText(outcome)})`;
 }
 
-/** No policy: verify what exists, allow the unsigned, deny a bundle that fails. */
-export function evaluateZeroConfig(pkg: PackageRef, outcome: VerificationOutcome): Verdict {
+/** The registry signature mode of the rule that selects the package: its own, else the default rule's, else `when-present`. */
+export function registrySignatureMode(model: PolicyModel, pkg: PackageRef, now: Date): RegistrySignatureMode {
+  return matchRule(model, pkg, now).registrySignatures ?? model.default.registrySignatures ?? DEFAULT_REGISTRY_SIGNATURE_MODE;
+}
+
+/** The registry signature mode for a package: the strictest of the policy and its baselines; zero-config checks them when present. */
+export function registrySignatureModeOf(policy: LoadedPolicy | undefined, pkg: PackageRef, now: Date = new Date()): RegistrySignatureMode {
+  if (!policy) return DEFAULT_REGISTRY_SIGNATURE_MODE;
+  const own = registrySignatureMode(policy.model, pkg, now);
+  const baseline = policy.baseline ? registrySignatureModeOf(policy.baseline, pkg, now) : own;
+  return REGISTRY_SIGNATURE_STRICTNESS[baseline] > REGISTRY_SIGNATURE_STRICTNESS[own] ? baseline : own;
+}
+
+function downgradeMismatch(finding: DowngradeFinding): Mismatch {
+  const evidence = finding.evidence === 'trusted-publisher' ? 'a trusted publisher' : 'provenance';
+  return { field: 'downgrade', expected: `provenance, as ${finding.signedVersion} of its ${finding.line} line had (${evidence}, per the registry)`, found: 'none' };
+}
+
+/** A `downgrade: allow` exception that selects the package but has expired: named in the denial, so that nobody hunts for why it stopped working. */
+function expiredException(model: PolicyModel, pkg: PackageRef, now: Date, file?: string): string {
+  const rule = model.rules.find((candidate) => candidate.downgrade === 'allow' && isExpired(candidate, now) && candidate.selectors.some((s) => s.test(pkg.name, pkg.version)));
+  return rule ? `; the exception ${describeRule(rule, file)} (downgrade: allow) expired on ${rule.expires}` : '';
+}
+
+const DOWNGRADE_HINT = 'a takeover publishes without the release pipeline: check the release, and if it is expected, add a rule for this version with `downgrade: allow`, a reason and an expiry';
+
+/** No policy: verify what exists, allow the unsigned, deny a bundle that fails; a provenance downgrade is only warned. */
+export function evaluateZeroConfig(pkg: PackageRef, outcome: VerificationOutcome, downgrade?: DowngradeFinding): Verdict {
   const id = idOf(pkg);
   if (outcome.status === 'failed') {
     return { decision: 'deny', reason: 'verification-failed', mismatches: [], message: failedMessage(id, outcome) };
+  }
+  if (downgrade) {
+    const mismatch = downgradeMismatch(downgrade);
+    return { decision: 'warn', reason: 'provenance-downgrade', mismatches: [mismatch], code: ErrorCodes.PROVENANCE_DOWNGRADE, message: `${id}: provenance downgrade (no trust policy, so only warned): ${formatMismatches([mismatch])}; ${POLICY_INIT_HINT}` };
   }
   if (outcome.status === 'unsigned') {
     return { decision: 'allow', reason: 'allowed-unsigned', mismatches: [], message: `${id}: no provenance, allowed (no trust policy; ${POLICY_INIT_HINT})` };
@@ -177,12 +225,18 @@ export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: Veri
     return { ...base, decision: 'allow', reason: 'policy-off', mismatches: [], message: `${id}: policy off for ${description}` };
   }
   const mismatches = requirementMismatches(rule, pkg, outcome);
+  const downgraded = options.downgrade !== undefined && rule.downgrade !== 'allow';
+  if (downgraded) mismatches.push(downgradeMismatch(options.downgrade!));
   if (mismatches.length > 0) {
     const decision = mode.mode === 'warn' ? 'warn' : 'deny';
     const verb = decision === 'warn' ? 'would be denied (warn mode)' : 'denied';
     // A baseline's denial is resolved in the baseline, not by a command that edits this project's policy.
-    const hint = options.file === undefined ? resolutionHint(pkg.name, mismatches) : '';
-    return { ...base, decision, reason: 'policy-mismatch', mismatches, message: `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}${hint}` };
+    const hint = downgraded ? `${expiredException(model, pkg, options.now ?? new Date(), options.file)}; ${DOWNGRADE_HINT}` : options.file === undefined ? resolutionHint(pkg.name, mismatches) : '';
+    const code = downgraded ? { code: ErrorCodes.PROVENANCE_DOWNGRADE } : {};
+    return { ...base, ...code, decision, reason: downgraded ? 'provenance-downgrade' : 'policy-mismatch', mismatches, message: `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}${hint}` };
+  }
+  if (options.downgrade) {
+    return { ...base, decision: 'allow', reason: 'downgrade-allowed', mismatches: [], message: `${id}: no provenance after ${options.downgrade.signedVersion} had it, allowed by ${description}${because}, until ${rule.expires}` };
   }
   if (outcome.status === 'unsigned' || !(outcome.result.provenance || outcome.result.publish)) {
     return { ...base, decision: 'allow', reason: 'allowed-unsigned', mismatches: [], message: `${id}: no provenance, allowed by ${description}${because}` };

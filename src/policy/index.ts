@@ -7,7 +7,7 @@ import { evaluateModel, evaluateZeroConfig, stricterVerdict, type EvaluateOption
 import type { LoadedPolicy } from './load';
 
 export type { VerificationOutcome, PackageRef, Verdict, EvaluateOptions } from './evaluate';
-export { allowCommand, describeRule, firstPackages, isExpired, matchRule, stricterVerdict, trustCommand, POLICY_INIT_HINT, type RuleRef } from './evaluate';
+export { allowCommand, registrySignatureModeOf, describeRule, firstPackages, isExpired, matchRule, stricterVerdict, trustCommand, POLICY_INIT_HINT, type RuleRef } from './evaluate';
 export { loadPolicy, validatePolicyFile, validatePolicyText, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type PolicyFileCheck } from './load';
 export { resolveMode, type ResolvedMode } from './mode';
 export { evaluateSource, classifySource, canonicalRepository, gitTarget, tarballUrl, type SourcePolicy, type SourceRequest, type SourceDecision, type SourceCategory } from './sources';
@@ -15,6 +15,7 @@ export { identityMismatches, sourceRepositoryOf, workflowPathOf, signerWorkflowO
 export { matchGlob, matchUriGlob, compileGlob } from './glob';
 export { parseSelector, type PackageSelector } from './packages';
 export { validatePolicyDocument } from './validate';
+export { findDowngrade, type DowngradeFinding } from './history';
 export * from './model';
 
 /**
@@ -23,7 +24,7 @@ export * from './model';
  * both policies apply and the stricter verdict wins.
  */
 export function evaluate(policy: LoadedPolicy | undefined, pkg: PackageRef, outcome: VerificationOutcome, options: EvaluateOptions = {}): Verdict {
-  if (!policy) return evaluateZeroConfig(pkg, outcome);
+  if (!policy) return evaluateZeroConfig(pkg, outcome, options.downgrade);
   return evaluateWithBaselines(policy, pkg, outcome, options, undefined);
 }
 

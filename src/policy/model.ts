@@ -4,10 +4,15 @@ import type { PackageSelector } from './packages';
 export type PolicyMode = 'enforce' | 'warn' | 'off';
 export type Requirement = 'provenance' | 'publish' | 'none';
 export type RunnerEnvironment = 'github-hosted' | 'self-hosted';
+/** npm registry signatures: required, verified when the metadata carries them (the default), or not checked. */
+export type RegistrySignatureMode = 'require' | 'when-present' | 'off';
 
 export const POLICY_MODES: readonly PolicyMode[] = ['enforce', 'warn', 'off'];
 export const REQUIREMENTS: readonly Requirement[] = ['provenance', 'publish', 'none'];
 export const RUNNERS: readonly RunnerEnvironment[] = ['github-hosted', 'self-hosted'];
+export const REGISTRY_SIGNATURE_MODES: readonly RegistrySignatureMode[] = ['require', 'when-present', 'off'];
+export const DEFAULT_REGISTRY_SIGNATURE_MODE: RegistrySignatureMode = 'when-present';
+export const REGISTRY_SIGNATURE_STRICTNESS: Record<RegistrySignatureMode, number> = { off: 0, 'when-present': 1, require: 2 };
 
 /** Strictness order: a higher number is stricter. */
 export const MODE_STRICTNESS: Record<PolicyMode, number> = { off: 0, warn: 1, enforce: 2 };
@@ -49,6 +54,10 @@ export interface PolicyRule {
   verify?: 'skip';
   /** Whether identities seen under this rule are pinned (issue 6). Default true. */
   pin: boolean;
+  /** npm registry signatures for the rule's packages; unset: the default rule's, else `when-present`. */
+  registrySignatures?: RegistrySignatureMode;
+  /** `allow`: a version without provenance after signed ones of its line is no downgrade (needs reason and expires). */
+  downgrade?: 'allow';
 }
 
 /**

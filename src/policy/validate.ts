@@ -5,6 +5,7 @@
 import { globProblem, PLACEHOLDER_SHAPE, VERSION_PLACEHOLDER } from './glob';
 import {
   POLICY_MODES,
+  REGISTRY_SIGNATURE_MODES,
   REQUIREMENTS,
   RUNNERS,
   SOURCE_KINDS,
@@ -14,6 +15,7 @@ import {
   type PolicyModel,
   type PolicyProblem,
   type PolicyRule,
+  type RegistrySignatureMode,
   type Requirement,
   type SourceAllowances,
 } from './model';
@@ -151,7 +153,7 @@ function validateIdentity(value: unknown, path: string, problems: Problems): Ide
   return identity;
 }
 
-const RULE_KEYS = ['name', 'packages', 'require', 'identity', 'reason', 'expires', 'mode', 'verify', 'pin'] as const;
+const RULE_KEYS = ['name', 'packages', 'require', 'identity', 'reason', 'expires', 'mode', 'verify', 'pin', 'registrySignatures', 'downgrade'] as const;
 
 function validateRule(value: unknown, index: number, path: string, problems: Problems): PolicyRule | undefined {
   if (!isDict(value)) return problems.error(path, 'a rule mapping', value);
@@ -180,6 +182,14 @@ function validateRule(value: unknown, index: number, path: string, problems: Pro
   const reason = 'reason' in value ? nonEmptyString(value.reason, at('reason'), problems) : undefined;
   const name = 'name' in value ? nonEmptyString(value.name, at('name'), problems) : undefined;
   const expires = 'expires' in value ? parseDate(value.expires, at('expires'), problems) : undefined;
+  const registrySignatures = 'registrySignatures' in value ? oneOf<RegistrySignatureMode>(value.registrySignatures, REGISTRY_SIGNATURE_MODES, at('registrySignatures'), problems) : undefined;
+  const downgrade = 'downgrade' in value ? (value.downgrade === 'allow' ? 'allow' : problems.error(at('downgrade'), 'allow (the only value)', value.downgrade)) : undefined;
+  if (downgrade === 'allow') {
+    // An exception to a takeover signal: said why, for how long, and for the packages named, never for every package.
+    if (reason === undefined) problems.error(at('reason'), 'a reason: `downgrade: allow` needs one');
+    if (isDefault) problems.error(at('downgrade'), '`downgrade: allow` only on a rule with packages and an expiry, never on default');
+    else if (!('expires' in value)) problems.error(at('expires'), 'an expiry date: `downgrade: allow` needs one');
+  }
   const pin = 'pin' in value ? (typeof value.pin === 'boolean' ? value.pin : problems.error(at('pin'), 'true or false', value.pin)) : true;
   let identity: IdentityRequirement | undefined;
   if ('identity' in value) {
@@ -192,7 +202,7 @@ function validateRule(value: unknown, index: number, path: string, problems: Pro
     if (isDefault) problems.error(at('verify'), '`verify: skip` only on a rule with packages and an expiry, never on default');
     if (requireValue !== undefined && requireValue !== 'none') problems.error(at('require'), 'require: none with `verify: skip` (nothing verified can be required)', requireValue);
   }
-  const relaxes = requireValue === 'none' || verify === 'skip' || mode === 'warn' || mode === 'off';
+  const relaxes = requireValue === 'none' || verify === 'skip' || mode === 'warn' || mode === 'off' || downgrade === 'allow' || registrySignatures === 'off';
   if ('expires' in value && !relaxes) {
     problems.error(at('expires'), 'no expiry on a strict rule (only a relaxing rule — require: none, verify: skip, mode warn/off — may expire, so nothing gets laxer by the calendar)', value.expires);
   }
@@ -210,6 +220,8 @@ function validateRule(value: unknown, index: number, path: string, problems: Pro
     mode,
     verify,
     pin: pin ?? true,
+    ...(registrySignatures !== undefined ? { registrySignatures } : {}),
+    ...(downgrade !== undefined ? { downgrade } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Size cap, nesting cap and parsing shared by every bundle source: each failure names the package and the URL. */
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { printable } from '../printable';
+import type { SourceOptions } from './types';
 
 /**
  * Deepest nesting accepted in a fetched JSON document. A Sigstore bundle in an
@@ -57,4 +58,18 @@ export function sourceError(subject: string, url: string, cause: string, error?:
     cause: error,
     details: { url },
   });
+}
+
+/** Fetches `path` on `registry` with its credentials; `null` on 404. Failures become the package's source error. */
+export function registryGet(options: SourceOptions, subject: string, registry: string, path: string): Promise<Buffer | null> {
+  return get(subject, registry + path, () => options.transport.registryGet(registry, path));
+}
+
+export async function get(subject: string, url: string, request: () => Promise<Buffer | null>): Promise<Buffer | null> {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'SigstorePluginError') throw error;
+    throw sourceError(subject, url, error instanceof Error ? error.message : String(error));
+  }
 }

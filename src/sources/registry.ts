@@ -25,8 +25,11 @@
  * - A packument URL elsewhere is followed only after the endpoint 404'd, and
  *   the registry's credentials still never leave the registry (`safeTarget`).
  */
-import { parseJsonBody, sourceError } from './http';
+import { get, parseJsonBody, registryGet, sourceError } from './http';
+
+export { registryGet } from './http';
 import { escapedName } from './places';
+import { fetchPackumentFacts } from './packument';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 const ATTESTATIONS_PATH = '/-/npm/v1/attestations/';
@@ -41,11 +44,6 @@ export function foundDocument(body: Buffer, options: SourceOptions, subject: str
   return { found: true, document: parseJsonBody(body, options.maxResponseBytes, subject, url), origin, url };
 }
 
-/** Fetches `path` on `registry` with its credentials; `null` on 404. Failures become the package's source error. */
-export function registryGet(options: SourceOptions, subject: string, registry: string, path: string): Promise<Buffer | null> {
-  return get(subject, registry + path, () => options.transport.registryGet(registry, path));
-}
-
 export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions, searched: string[]): Promise<SourcedDocument> {
   const subject = `${pkg.name}@${pkg.version}`;
   const endpointPath = attestationsPath(pkg);
@@ -54,12 +52,10 @@ export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions,
   const direct = await registryGet(options, subject, pkg.registry, endpointPath);
   if (direct !== null) return foundDocument(direct, options, subject, endpointUrl, 'registry');
 
-  const packumentPath = `/${escapedName(pkg.name)}`;
-  const packumentUrl = pkg.registry + packumentPath;
-  searched.push(packumentUrl);
-  const packumentBody = await registryGet(options, subject, pkg.registry, packumentPath);
-  if (packumentBody === null) throw sourceError(subject, packumentUrl, 'the registry does not know the package (404)');
-  const attestationsUrl = attestationsUrlFromPackument(parseJsonBody(packumentBody, options.maxResponseBytes, subject, packumentUrl), pkg, packumentUrl);
+  // The caller may share one packument request with the registry signature and history checks.
+  const facts = await (options.packument ? options.packument() : fetchPackumentFacts(pkg, options));
+  searched.push(facts.url);
+  const attestationsUrl = facts.attestationsUrl;
   if (attestationsUrl === undefined) return { found: false, searched };
 
   const target = safeTarget(attestationsUrl, pkg.registry);
@@ -85,18 +81,6 @@ function samePath(a: string, b: string): boolean {
   return decode(a) === decode(b);
 }
 
-function attestationsUrlFromPackument(packument: unknown, pkg: PackageLookup, url: string): string | undefined {
-  const subject = `${pkg.name}@${pkg.version}`;
-  const versions = (packument as { versions?: Record<string, any> } | null)?.versions;
-  if (typeof versions !== 'object' || versions === null) throw sourceError(subject, url, 'packument has no `versions`');
-  const manifest = versions[pkg.version];
-  if (typeof manifest !== 'object' || manifest === null) throw sourceError(subject, url, `packument has no version ${pkg.version}`);
-  const attestations = manifest.dist?.attestations;
-  if (attestations === undefined || attestations === null) return undefined;
-  if (typeof attestations.url !== 'string') throw sourceError(subject, url, '`dist.attestations.url` is not a string');
-  return attestations.url;
-}
-
 /**
  * The registry's credentials go to the registry only: an attestation URL on the
  * registry's origin, or an npm attestations path on another host, is fetched
@@ -112,13 +96,4 @@ export function safeTarget(url: string, registry: string): { kind: 'registry'; p
   const at = target.pathname.indexOf(ATTESTATIONS_PATH);
   if (at >= 0) return { kind: 'registry', path: target.pathname.slice(at) + target.search };
   return { kind: 'anonymous', url };
-}
-
-async function get(subject: string, url: string, request: () => Promise<Buffer | null>): Promise<Buffer | null> {
-  try {
-    return await request();
-  } catch (error) {
-    if (error instanceof Error && error.name === 'SigstorePluginError') throw error;
-    throw sourceError(subject, url, error instanceof Error ? error.message : String(error));
-  }
 }

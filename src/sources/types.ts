@@ -26,6 +26,8 @@ export interface SourceOptions {
   attestationRegistries?: Map<string, string>;
   /** Largest body accepted. */
   maxResponseBytes: number;
+  /** The package's packument facts, when the caller fetches them once for several checks (else fetched here). */
+  packument?: () => Promise<import('./packument').PackumentFacts>;
 }
 
 export type SourcedDocument =

@@ -15,7 +15,7 @@ import embeddedStagingTrustedRoot from './embedded/trusted_root.staging.json';
 import { keyFinder, NPM_ATTESTATIONS_KEY_USAGE, parseNpmKeys, type NpmKey } from './npm-keys';
 import { validateTrustedRoot } from './validate';
 
-export { isKeyValidAt, NPM_ATTESTATIONS_KEY_USAGE, type NpmKey } from './npm-keys';
+export { isKeyValidAt, NPM_ATTESTATIONS_KEY_USAGE, NPM_SIGNATURES_KEY_USAGE, type NpmKey } from './npm-keys';
 
 export interface TrustMaterialInput {
   /** A Sigstore `trusted_root.json` document, parsed. */
@@ -51,6 +51,11 @@ export class PreparedTrust implements TrustContext {
   withKeys(keys: KeyFinderFunc): TrustMaterial {
     return toTrustMaterial(this.trustedRoot, keys);
   }
+}
+
+/** The trusted npm keys (every usage): the registry signature check picks its `npm:signatures` ones. */
+export function trustedNpmKeys(trust: TrustContext): readonly NpmKey[] {
+  return (trust as PreparedTrust).npmKeys;
 }
 
 export function embeddedTrustMaterial(): TrustMaterialInput {

@@ -8,6 +8,8 @@ import type { KeyFinderFunc } from '@sigstore/verify';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 
 export const NPM_ATTESTATIONS_KEY_USAGE = 'npm:attestations';
+/** The keys of npm's registry signatures (`dist.signatures`), one per version of every package. */
+export const NPM_SIGNATURES_KEY_USAGE = 'npm:signatures';
 
 export interface NpmKey {
   keyId: string;

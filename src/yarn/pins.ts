@@ -61,6 +61,11 @@ function load(session: GateSession, immutable: boolean): PinState {
   return state;
 }
 
+/** Whether the committed sigstore.lock pins this package (then its pin, not the registry's history, says what a downgrade is). */
+export function isPinned(session: GateSession, name: string): boolean {
+  return (states.get(session) ?? load(session, false)).ledger.committed.packages.has(name);
+}
+
 /** Called when the fetch step starts. */
 export function startPinning(session: GateSession, immutable: boolean): void {
   load(session, immutable);

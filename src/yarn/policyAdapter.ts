@@ -21,6 +21,7 @@ import {
   resolveMode,
   stricterVerdict,
   type LoadedPolicy,
+  type EvaluateOptions,
   type PackageRef,
   type PolicyMode,
   type SourceDecision,
@@ -39,7 +40,8 @@ export interface PolicyHandle {
   readonly label: string;
   /** Notes to print once per install (mode override applied or refused, policy warnings). */
   readonly notes: string[];
-  judge(pkg: PackageRef, outcome: VerificationOutcome): Verdict;
+  /** `downgrade`: what the registry's history says of a package not pinned yet (it may only tighten). */
+  judge(pkg: PackageRef, outcome: VerificationOutcome, signals?: Pick<EvaluateOptions, 'downgrade'>): Verdict;
   judgeSource(request: SourceRequest): SourceDecision;
 }
 
@@ -101,9 +103,9 @@ export async function loadPolicyHandle(projectDir: string, settings: SigstoreSet
     loaded,
     label: labelOf(policies, scope),
     notes,
-    judge: (pkg, outcome) => {
-      const verdict = evaluate(loaded, pkg, outcome, { modeOverride });
-      return overZeroConfig ? stricterVerdict(evaluate(undefined, pkg, outcome), verdict) : verdict;
+    judge: (pkg, outcome, signals = {}) => {
+      const verdict = evaluate(loaded, pkg, outcome, { modeOverride, downgrade: signals.downgrade });
+      return overZeroConfig ? stricterVerdict(evaluate(undefined, pkg, outcome, { downgrade: signals.downgrade }), verdict) : verdict;
     },
     judgeSource: (request) => {
       const decision = evaluateSource(loaded, request);

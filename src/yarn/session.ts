@@ -10,7 +10,10 @@ import { existsSync } from 'fs';
 import { attestationRegistryFor, bundleDirectoryFile } from '../sources/places';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import type { LoadedPolicy, Verdict, VerificationOutcome } from '../policy';
-import type { SourcedDocument } from '../sources/types';
+import type { SourceOptions, SourcedDocument } from '../sources/types';
+import type { PackumentFacts } from '../sources/packument';
+import type { RegistrySignals, RegistrySignatureStatus } from '../install/registrySignals';
+import type { DowngradeFinding } from '../policy/history';
 import type { TrustContext } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 import { ArchiveIndex, hashWithIdentity, type ArchiveEntry, type HashedFile } from './archiveIndex';
@@ -27,7 +30,7 @@ import { claimedSha512 } from '../verify/statement';
 import { reportError, toPluginError } from './errors';
 import { npmVersion } from './locators';
 import { createPool } from './pool';
-import { applyPin } from './pins';
+import { applyPin, isPinned } from './pins';
 import { readSettings, type SigstoreSettings } from './settings';
 import { globalState } from './state';
 import { yarnTransport } from './transport';
@@ -46,6 +49,10 @@ export interface PackageResult {
   source?: string;
   verdict?: Verdict;
   verification?: PackageVerification;
+  /** The npm registry signature check (registry packages). */
+  registrySignature?: RegistrySignatureStatus;
+  /** The registry's history made this version without provenance a downgrade (judged by the policy). */
+  downgrade?: DowngradeFinding;
   error?: { code: string; message: string };
 }
 
@@ -75,6 +82,7 @@ interface Ready {
   trustInfo: GateTrust;
   verify: typeof import('../verify').verifyPackageAttestations;
   verifyBundle: typeof import('../verify').verifyBundleForPackage;
+  registrySignals: typeof import('../install/registrySignals').registrySignals;
 }
 
 export class GateSession {
@@ -102,6 +110,8 @@ export class GateSession {
   private readonly verified: VerificationCache;
   private readonly unsigned: UnsignedCache;
   private readonly documents = new Map<string, Promise<DocumentResult>>();
+  /** The packument facts of a package whose document fetch asked for them, until its signals are checked. */
+  private readonly packuments = new Map<string, Promise<PackumentFacts>>();
   private readonly prefetched = new Set<string>();
   /** The verification worker: undefined until first needed, null where the bundle carries none. */
   private thread?: VerifierThread | null;
@@ -148,17 +158,18 @@ export class GateSession {
   }
 
   private async load(): Promise<Ready> {
-    const [{ verifyPackageAttestations, verifyBundleForPackage }, { loadPolicyHandle }, { loadGateTrust }] = await Promise.all([
+    const [{ verifyPackageAttestations, verifyBundleForPackage }, { loadPolicyHandle }, { loadGateTrust }, { registrySignals }] = await Promise.all([
       import('../verify'),
       import('./policyAdapter'),
       import('./trust'),
+      import('../install/registrySignals'),
     ]);
     const settings = this.settings;
     const [policy, trustInfo] = await Promise.all([loadPolicyHandle(npath.fromPortablePath(this.project.cwd), settings), loadGateTrust(this.project.configuration, settings), this.index.load()]);
     const trust = trustInfo.context;
     this.zeroConfig = policy.loaded === undefined;
     if (!settings.recheckAttestations) this.seedVerifications(trust.digest);
-    return { settings, policy, trust, trustInfo, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
+    return { settings, policy, trust, trustInfo, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage, registrySignals };
   }
 
   /**
@@ -320,21 +331,63 @@ export class GateSession {
     const { name, version, registry } = this.lookupFor(locator);
     try {
       const { findAttestations } = await import('../sources');
-      const settings = this.settings;
-      const configuration = this.project.configuration;
-      return {
-        ok: await findAttestations(
-          { name, version, registry },
-          {
-            transport: offlineAware(yarnTransport(configuration, locator, settings), configuration, `${name}@${version}`),
-            bundleDirectory: settings.bundleDirectory,
-            attestationRegistries: settings.attestationRegistries,
-            maxResponseBytes: settings.maxResponseBytes,
-          },
-        ),
-      };
+      const options = this.sourceOptions(locator);
+      // Its registry signature and history come from the packument: asked at once, beside the attestations.
+      void options.packument!().catch(() => undefined);
+      return { ok: await findAttestations({ name, version, registry }, options) };
     } catch (error) {
       return { error: toPluginError(error, `${name}@${version}`) };
+    }
+  }
+
+  /** How this package's documents are fetched: Yarn's transport for its registry, and one shared packument request. */
+  private sourceOptions(locator: Locator): SourceOptions {
+    const { name, version, registry } = this.lookupFor(locator);
+    const { settings, project } = this;
+    const configuration = project.configuration;
+    const options: SourceOptions = {
+      transport: offlineAware(yarnTransport(configuration, locator, settings), configuration, `${name}@${version}`),
+      bundleDirectory: settings.bundleDirectory,
+      attestationRegistries: settings.attestationRegistries,
+      maxResponseBytes: settings.maxResponseBytes,
+    };
+    options.packument = () => {
+      let facts = this.packuments.get(locator.locatorHash);
+      if (!facts) {
+        facts = import('../sources/packument').then(({ fetchPackumentFacts }) => fetchPackumentFacts({ name, version, registry }, { ...options, packument: undefined }));
+        // A rejection is handled by whoever awaits it; this copy only must not be reported as unhandled.
+        facts.catch(() => undefined);
+        this.packuments.set(locator.locatorHash, facts);
+      }
+      return facts;
+    };
+    return options;
+  }
+
+  /**
+   * The registry signature and (for a package sigstore.lock does not pin) the history of one
+   * package: a failed check replaces the outcome, so that nothing is remembered for these bytes.
+   */
+  private async withSignals(locator: Locator, subject: PackageSubject, outcome: Exclude<VerificationOutcome, { status: 'failed' }>, document: { body: unknown; url: string } | undefined, warm: boolean) {
+    const { policy, trust, registrySignals } = await this.ready();
+    // A warm install asks the history again only where it can deny: a policy (zero-config only warns), online, and a package
+    // that will be pinned (platform packages never are: they would be asked on every install).
+    const warmSkips = warm && (policy.loaded === undefined || this.offline(locator) || this.project.conditionalLocators.has(locator.locatorHash));
+    const history = !isPinned(this, subject.name) && !warmSkips;
+    try {
+      return await registrySignals({
+        subject,
+        outcome,
+        document,
+        policy: policy.loaded,
+        history,
+        warm,
+        packument: this.sourceOptions(locator).packument!,
+        trust,
+        now: new Date(),
+      });
+    } finally {
+      this.packuments.delete(locator.locatorHash);
     }
   }
 
@@ -345,8 +398,8 @@ export class GateSession {
   async judge(locator: Locator, sha512Hex: string, report: Report): Promise<void> {
     const previous = this.results.get(locator.locatorHash);
     if (previous?.judgedSha === sha512Hex) return this.enforce(previous);
-    const { subject, outcome, source } = await this.outcomeFor(locator, sha512Hex, !this.settings.recheckAttestations);
-    return this.decide(locator, subject, outcome, source, report, true);
+    const { subject, outcome, source, signals } = await this.outcomeFor(locator, sha512Hex, !this.settings.recheckAttestations);
+    return this.decide(locator, subject, outcome, source, report, true, signals);
   }
 
   /**
@@ -356,20 +409,26 @@ export class GateSession {
    * the document served now). `useContentCache`: the install gate with
    * `sigstoreRecheckAttestations: false` takes a result cached for these bytes.
    */
-  async outcomeFor(locator: Locator, sha512Hex: string, useContentCache = false): Promise<{ subject: PackageSubject; outcome: VerificationOutcome; source?: string }> {
+  async outcomeFor(locator: Locator, sha512Hex: string, useContentCache = false): Promise<{ subject: PackageSubject; outcome: VerificationOutcome; source?: string; signals?: RegistrySignals }> {
     const { trust } = await this.ready();
     const name = structUtils.stringifyIdent(locator);
     const version = npmVersion(locator);
     if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject: name }));
     const subject = { name, version, sha512Hex };
+    const signed = async (outcome: Exclude<VerificationOutcome, { status: 'failed' }>, source: string | undefined, document: { body: unknown; url: string } | undefined, warm: boolean, remember: () => void) => {
+      const checked = await this.withSignals(locator, subject, outcome, document, warm);
+      if ('error' in checked) return { subject, outcome: { status: 'failed' as const, error: checked.error }, source };
+      remember();
+      return { subject, outcome, source, signals: checked.signals };
+    };
 
     // Warm install without recheck (or offline, where nothing can be asked): these exact bytes were
     // verified under this trust material before, or found unsigned recently enough; no request.
     if (useContentCache || this.offline(locator)) {
       const cached = await this.cachedVerification(subject, trust.digest);
-      if (cached) return { subject, outcome: { status: 'verified', result: cached }, source: VERIFICATION_CACHE_SOURCE };
+      if (cached) return signed({ status: 'verified', result: cached }, VERIFICATION_CACHE_SOURCE, undefined, true, () => undefined);
       const checkedAt = await this.rememberedUnsigned(locator, subject);
-      if (checkedAt) return { subject, outcome: { status: 'unsigned' }, source: unsignedCacheSource(checkedAt) };
+      if (checkedAt) return signed({ status: 'unsigned' }, unsignedCacheSource(checkedAt), undefined, true, () => undefined);
     }
 
     const document = await this.documentFor(locator);
@@ -377,8 +436,7 @@ export class GateSession {
     const found = document.ok;
     if (!found.found) {
       // Remembered under these bytes and sources (also when rechecking, so that turning recheck off is warm at once).
-      this.unsigned.write(subject, this.lookupFor(locator).sources);
-      return { subject, outcome: { status: 'unsigned' } };
+      return signed({ status: 'unsigned' }, undefined, undefined, false, () => this.unsigned.write(subject, this.lookupFor(locator).sources));
     }
     // The result is what is kept: holding every document until the end of the fetch step grows with the package count.
     this.documents.delete(locator.locatorHash);
@@ -389,12 +447,13 @@ export class GateSession {
     this.earlyVerifications.delete(locator.locatorHash);
     const verify = () => (early?.sha512Hex === sha512Hex ? early.outcome : this.verifyDocument(found.document, subject));
     const outcome = cached ? { status: 'verified' as const, result: cached } : await verify();
-    if (!cached && outcome.status === 'verified') {
+    if (outcome.status === 'failed') return { subject, outcome, source: found.url };
+    return signed(outcome, found.url, { body: found.document, url: found.url }, false, () => {
+      if (cached || outcome.status !== 'verified') return;
       this.verified.write(cacheKey, outcome.result);
       // Also under the content key, so that switching sigstoreRecheckAttestations off is warm at once.
       if (!useContentCache) this.verified.write(VerificationCache.contentKey(subject, trust.digest), outcome.result);
-    }
-    return { subject, outcome, source: found.url };
+    });
   }
 
   /** Verifies on the worker thread when there is one (the second core), else in-process. */
@@ -427,10 +486,10 @@ export class GateSession {
   }
 
   /** `pin`: registry packages are compared with their sigstore.lock pin once the policy allowed them. */
-  private async decide(locator: Locator, subject: PackageSubject, outcome: VerificationOutcome, source: string | undefined, report: Report, pin: boolean): Promise<void> {
+  private async decide(locator: Locator, subject: PackageSubject, outcome: VerificationOutcome, source: string | undefined, report: Report, pin: boolean, signals?: RegistrySignals): Promise<void> {
     const { policy } = await this.ready();
     const { name, version, sha512Hex } = subject;
-    const judged = policy.judge({ name, version }, outcome);
+    const judged = policy.judge({ name, version }, outcome, { downgrade: signals?.downgrade });
     // Platform packages are never pinned: which of them a machine fetches depends on its platform, and sigstore.lock must not.
     const pins = pin && !this.project.conditionalLocators.has(locator.locatorHash);
     const pinned = pins ? applyPin(this, subject, outcome, judged, policy.loaded?.model) : { verdict: judged, error: undefined };
@@ -444,7 +503,14 @@ export class GateSession {
       source,
       verdict,
       verification: outcome.status === 'verified' ? outcome.result : undefined,
-      error: pinned.error ? { code: pinned.error.code, message: pinned.error.message } : outcome.status === 'failed' ? { code: outcome.error.code, message: outcome.error.message } : undefined,
+      ...(signals ? { registrySignature: signals.registrySignature, ...(signals.downgrade ? { downgrade: signals.downgrade } : {}) } : {}),
+      error: pinned.error
+        ? { code: pinned.error.code, message: pinned.error.message }
+        : outcome.status === 'failed'
+          ? { code: outcome.error.code, message: outcome.error.message }
+          : verdict.code && verdict.decision !== 'allow'
+            ? { code: verdict.code, message: verdict.message }
+            : undefined,
       judgedSha: sha512Hex,
     };
     this.results.set(locator.locatorHash, result);

@@ -12,6 +12,9 @@ import { startRegistry, type TestRegistry } from '../../testkit/registry';
 import { MockSigstore, mergeTrustMaterial } from '../../testkit/signer';
 import { createYarnProject, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
 
+/** When the kit's npm key (attestations and registry signatures) became valid: before OLD_PUBLISH_TIME. */
+export const REGISTRY_KEY_START = '2019-01-01T00:00:00.000Z';
+
 export interface TrustFiles {
   trustedRootPath: string;
   npmKeysPath: string;
@@ -54,12 +57,13 @@ export function writeTrustMaterial(folder: string, material: { trustedRoot: unkn
 }
 
 export async function startE2eKit(options: E2eKitOptions = {}): Promise<E2eKit> {
-  const mock = await MockSigstore.create();
+  // Its npm key signs the registry's `dist.signatures` too: valid since before the registry's publish times (2020).
+  const mock = await MockSigstore.create({ npmKeyValidFor: { start: new Date(REGISTRY_KEY_START) } });
   const trustDir = mkdtempSync(join(tmpdir(), options.tempPrefix ?? 'sigstore-e2e-trust-'));
   const mergedMaterial = mergedWithProduction(mock);
   const trustFiles = writeTrustMaterial(trustDir, mergedMaterial);
   const versions = options.fixtures ? INSTALLABLE_FIXTURES.map((fixture) => fixtureToRegistryVersion(loadFixturePackage(fixture.name, fixture.version))) : undefined;
-  const registry = await startRegistry({ versions });
+  const registry = await startRegistry({ versions, signer: (name, version, integrity) => mock.registrySignature(name, version, integrity) });
   const pinnedTrust = options.pinTrust === false ? {} : trustFiles;
   const projects: YarnProject[] = [];
   return {

@@ -98,6 +98,7 @@ async function explainOne(open: OpenProject, target: ResolvedTarget, report: Str
   line(`${id} (${where})`);
   line(`  Tarball sha512: ${result.tgzSha512}`);
   for (const text of outcomeLines(outcome, result.source)) line(`  ${text}`);
+  for (const text of signalLines(result)) line(`  ${text}`);
   for (const text of ruleLines(result.verdict, ruleOf(policy.loaded?.model, result.verdict), policy.loaded?.filepath)) line(`  ${text}`);
   for (const warning of run.warnings) report.reportWarning(MessageName.UNNAMED, `  ${warning}`);
   reportVerdict(report, verdict.decision, verdict.message);
@@ -154,6 +155,18 @@ function outcomeLines(outcome: VerificationOutcome, source: string | undefined):
   } else {
     lines.push('Verified signer identity: none (no provenance; a publish attestation proves who published, not what built it)');
   }
+  return lines;
+}
+
+/** The npm registry signature and the registry history, as the gate found them. */
+function signalLines(result: PackageResult): string[] {
+  const lines: string[] = [];
+  const signature = result.registrySignature;
+  if (signature?.status === 'verified') lines.push(`Registry signature: verified with npm key ${signature.keyId} over this tarball's integrity (${signature.source}; key valid at ${signature.keyValidAt}, ${signature.timeSource})`);
+  else if (signature?.status === 'absent') lines.push(`Registry signature: none in ${signature.source} (allowed: registrySignatures: when-present)`);
+  else if (signature) lines.push(`Registry signature: not checked (${signature.why})`);
+  const downgrade = result.downgrade;
+  if (downgrade) lines.push(`Registry history: ${downgrade.signedVersion} of the ${downgrade.line} line was published with ${downgrade.evidence === 'trusted-publisher' ? 'a trusted publisher' : 'provenance'}, this version without (provenance downgrade)`);
   return lines;
 }
 

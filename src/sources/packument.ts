@@ -1,0 +1,60 @@
+/**
+ * What the package's full packument says of one version, read once and kept
+ * small (a packument can weigh megabytes; an install holds thousands of
+ * packages): where its attestations are announced, its registry signatures
+ * (`dist.signatures`), the integrity and publish time the registry claims,
+ * and the publish evidence of every version (for no-downgrade). All of it
+ * is unsigned metadata except the signatures, which src/verify checks.
+ */
+import { parseJsonBody, registryGet, sourceError } from './http';
+import { escapedName } from './places';
+import type { PackageLookup, SourceOptions } from './types';
+
+/** What the registry says a version was published with. */
+export type PublishEvidence = 'trusted-publisher' | 'provenance' | 'none';
+
+export interface PackumentFacts {
+  url: string;
+  /** `dist.attestations.url` of this version, when announced. */
+  attestationsUrl?: string;
+  /** `dist.signatures` of this version as served (undefined: none). */
+  signatures?: unknown;
+  /** `time[version]` (unsigned: mirrors rewrite it). */
+  publishedAt?: Date;
+  /** Every version's publish evidence. */
+  history: Map<string, PublishEvidence>;
+}
+
+/** `_npmUser.trustedPublisher` or `dist.attestations.provenance` of a version document (as pnpm and npm's site read them). */
+export function evidenceOf(manifest: unknown): PublishEvidence {
+  const document = manifest as { _npmUser?: { trustedPublisher?: unknown }; dist?: { attestations?: { provenance?: unknown } } } | null;
+  if (document?._npmUser?.trustedPublisher) return 'trusted-publisher';
+  if (document?.dist?.attestations?.provenance) return 'provenance';
+  return 'none';
+}
+
+/** Fetches `/<name>` from the package's registry with its credentials; a 404 or a failure is the package's source error. */
+export async function fetchPackumentFacts(pkg: PackageLookup, options: SourceOptions, searched: string[] = []): Promise<PackumentFacts> {
+  const subject = `${pkg.name}@${pkg.version}`;
+  const path = `/${escapedName(pkg.name)}`;
+  const url = pkg.registry + path;
+  searched.push(url);
+  const body = await registryGet(options, subject, pkg.registry, path);
+  if (body === null) throw sourceError(subject, url, 'the registry does not know the package (404)');
+  return packumentFacts(parseJsonBody(body, options.maxResponseBytes, subject, url), pkg, url);
+}
+
+export function packumentFacts(packument: unknown, pkg: PackageLookup, url: string): PackumentFacts {
+  const subject = `${pkg.name}@${pkg.version}`;
+  const versions = (packument as { versions?: Record<string, any> } | null)?.versions;
+  if (typeof versions !== 'object' || versions === null) throw sourceError(subject, url, 'packument has no `versions`');
+  const manifest = versions[pkg.version];
+  if (typeof manifest !== 'object' || manifest === null) throw sourceError(subject, url, `packument has no version ${pkg.version}`);
+  const attestations = manifest.dist?.attestations;
+  if (attestations !== undefined && attestations !== null && typeof attestations.url !== 'string') throw sourceError(subject, url, '`dist.attestations.url` is not a string');
+  const time = (packument as { time?: Record<string, unknown> }).time?.[pkg.version];
+  const publishedAt = typeof time === 'string' && !Number.isNaN(Date.parse(time)) ? new Date(time) : undefined;
+  const history = new Map<string, PublishEvidence>();
+  for (const [version, document] of Object.entries(versions)) history.set(version, evidenceOf(document));
+  return { url, attestationsUrl: attestations?.url ?? undefined, signatures: manifest.dist?.signatures ?? undefined, publishedAt, history };
+}
