@@ -16,10 +16,10 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './fixtures';
 import { startRegistry, type TestRegistry } from './registry';
 import { MockSigstore, githubIdentity } from './signer';
-import { buildPackageTarball } from './tarball';
+import { buildPackageTarball, integrityOf } from './tarball';
 
 /** Bump when the shape of generated registries changes: old caches are then ignored. */
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 
 export interface LargeRegistryOptions {
   packages?: number;
@@ -148,8 +148,10 @@ async function generate(options: ReturnType<typeof resolveOptions>, dir: string,
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(join(staging, 'tarballs'), { recursive: true });
   mkdirSync(join(staging, 'attestations'), { recursive: true });
+  mkdirSync(join(staging, 'signatures'), { recursive: true });
   const manifest = planPackages(options);
-  const mock = await MockSigstore.create();
+  // Its npm key also makes every version's registry signature (dist.signatures), valid since before the registry's publish times.
+  const mock = await MockSigstore.create({ npmKeyValidFor: { start: new Date('2019-01-01T00:00:00Z') } });
   const material = mock.trustMaterial();
   writeFileSync(join(staging, 'trusted_root.json'), JSON.stringify(material.trustedRoot));
   writeFileSync(join(staging, 'keys.json'), JSON.stringify(material.npmKeys));
@@ -159,6 +161,7 @@ async function generate(options: ReturnType<typeof resolveOptions>, dir: string,
     pkg.tarballBytes = tarball.length;
     const file = fileNameOf(pkg.name, pkg.version);
     writeFileSync(join(staging, 'tarballs', `${file}.tgz`), tarball);
+    writeFileSync(join(staging, 'signatures', `${file}.json`), JSON.stringify([mock.registrySignature(pkg.name, pkg.version, integrityOf(tarball))]));
     if (pkg.signed) {
       const attestations = await mock.signPackage({ name: pkg.name, version: pkg.version, tarball, identity: githubIdentity({ repository: `bench-org/${pkg.name.replace(/^@/, '').replace('/', '-')}` }) });
       writeFileSync(join(staging, 'attestations', `${file}.json`), JSON.stringify(attestations));
@@ -181,6 +184,7 @@ export async function serveLargeRegistry(registry: LargeRegistry, options: { lat
       version: pkg.version,
       tarball: readFileSync(join(registry.dir, 'tarballs', `${file}.tgz`)),
       attestations: pkg.signed ? readFileSync(join(registry.dir, 'attestations', `${file}.json`)) : null,
+      signatures: JSON.parse(readFileSync(join(registry.dir, 'signatures', `${file}.json`), 'utf8')),
     });
   }
   return server;
