@@ -28,7 +28,7 @@
  *        map of the modules it shares.
  *   The build fails if a module ends up in both parts.
  *
- * The verification worker (src/yarn/verifyWorker.ts) is bundled first, on its
+ * The verification worker (src/install/verifyWorker.ts) is bundled first, on its
  * own, and embedded as a string (`__SIGSTORE_VERIFY_WORKER__` in the source):
  * a Yarn plugin is one file, and a worker needs its code. Both strings are
  * declared at the top of the file, outside the factory, so that V8 scans them
@@ -110,7 +110,7 @@ const COMMON: BuildOptions = {
 
 /** The worker's code: Node built-ins only, everything else inside. */
 async function buildWorker(): Promise<string> {
-  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'yarn', 'verifyWorker.ts')], format: 'cjs', write: false, plugins: [stubbed] });
+  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'install', 'verifyWorker.ts')], format: 'cjs', write: false, plugins: [stubbed] });
   return result.outputFiles![0].text;
 }
 

@@ -109,3 +109,10 @@ export class SigstorePluginError extends Error {
 export function isPluginError(error: unknown): error is SigstorePluginError {
   return error instanceof SigstorePluginError;
 }
+
+/** The plugin's coded error for anything thrown: a coded one as it is, anything else INTERNAL about `subject`. */
+export function toPluginError(error: unknown, subject: string): SigstorePluginError {
+  if (error instanceof Error && error.name === 'SigstorePluginError') return error as SigstorePluginError;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SigstorePluginError(ErrorCodes.INTERNAL, `${subject}: ${message}`, { subject, cause: error });
+}

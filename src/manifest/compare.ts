@@ -99,3 +99,17 @@ function dirname(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash === -1 ? '.' : path.slice(0, slash);
 }
+
+/** What the check needs of the verified package.json: content of the archive, so it can be kept by the archive's sha512. */
+export interface ManifestFacts {
+  /** The verified package.json, reduced to the fields Yarn's resolver reads. */
+  raw: Record<string, unknown>;
+  /** Whether the package has a `binding.gyp` at its root (npm's publish then adds `install: node-gyp rebuild` to the metadata). */
+  bindingGyp: boolean;
+}
+
+/** Whether a stored value (the archive index) has the current shape of the facts. */
+export function isManifestFacts(value: unknown): value is ManifestFacts {
+  const facts = value as ManifestFacts | undefined;
+  return typeof facts?.raw === 'object' && facts.raw !== null && typeof facts.bindingGyp === 'boolean';
+}

@@ -8,14 +8,14 @@ import { structUtils, type Descriptor, type Locator, type Project } from '@yarnp
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { reportError } from './errors';
 import { isOutsideProject, routeOf, splitProtocol } from './locators';
-import { GateSession } from './session';
+import { PipelineAdapter } from './pipelineAdapter';
 
 /** The `reduceDependency` hook: throws before resolution for a denied source. */
 export async function checkDependency(dependency: Descriptor, project: Project, parent: Locator): Promise<Descriptor> {
   const range = dependency.range;
   const route = routeOf(range);
   if (route === 'npm' || route === 'workspace' || route === 'virtual' || route === 'patch') return dependency;
-  const { policy } = await GateSession.for(project).ready();
+  const { policy } = await PipelineAdapter.for(project).ready();
   const { protocol, reference } = splitProtocol(range);
   const decision = policy.judgeSource({
     name: structUtils.stringifyIdent(dependency),

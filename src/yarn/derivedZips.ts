@@ -9,8 +9,7 @@ import { npath, ppath, xfs, type PortablePath } from '@yarnpkg/fslib';
 import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
 import type { ZipFS } from '@yarnpkg/libzip';
 import { ErrorCodes, SigstorePluginError } from '../errors';
-import { fileIdentity } from './archiveIndex';
-import { sha512File } from './bindings';
+import { fileIdentity, sha512File } from '../install/bind';
 import { reportError } from './errors';
 import { patchOnce } from './state';
 

@@ -1,13 +1,9 @@
 /** Turns the plugin's coded errors into Yarn's ReportError, keeping code and message. */
 import { MessageName, ReportError } from '@yarnpkg/core';
-import { ErrorCodes, SigstorePluginError } from '../errors';
+import type { SigstorePluginError } from '../errors';
 import { printableMessage } from '../printable';
 
-export function toPluginError(error: unknown, subject: string): SigstorePluginError {
-  if (error instanceof Error && error.name === 'SigstorePluginError') return error as SigstorePluginError;
-  const message = error instanceof Error ? error.message : String(error);
-  return new SigstorePluginError(ErrorCodes.INTERNAL, `${subject}: ${message}`, { subject, cause: error });
-}
+export { toPluginError } from '../errors';
 
 /** A Yarn ReportError that still carries the plugin's stable code. */
 export type CodedReportError = ReportError & { sigstoreCode: string };

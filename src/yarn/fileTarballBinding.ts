@@ -13,18 +13,9 @@ import { createHash } from 'crypto';
 import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
 import { TarballFileFetcher, fileUtils } from '@yarnpkg/plugin-file';
 import { bindDerivedZip, watchBuilds, type DerivedZips } from './derivedZips';
-import type { GateSession } from './session';
+import type { PipelineAdapter } from './pipelineAdapter';
 
 const CONVERTED: DerivedZips = { prototype: TarballFileFetcher.prototype, method: 'fetchFromDisk', name: 'fileTarballFetchFromDisk' };
-
-interface FileTarballRecord {
-  zipSha512: string;
-  tgzSha512: string;
-  name: string;
-}
-
-/** Kept among the store's bindings under their own key prefix: no other binding answers for it. */
-const recordKey = (zipSha512: string) => `file:${zipSha512}`;
 
 /** Whether Yarn fetches `locator` as a `file:` tarball. */
 export const isFileTarball = (locator: Locator): boolean => new TarballFileFetcher().supports(locator, undefined as never);
@@ -34,19 +25,19 @@ export function watchFileTarballBuilds(onBuilt: (locator: Locator, opts: FetchOp
   watchBuilds(CONVERTED, onBuilt);
 }
 
-export async function bindFileTarball(locator: Locator, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
+export async function bindFileTarball(locator: Locator, result: FetchResult, opts: FetchOptions, session: PipelineAdapter): Promise<void> {
   const name = structUtils.stringifyIdent(locator);
   await bindDerivedZip(locator, result, opts, {
     zips: CONVERTED,
     fetcher: () => new TarballFileFetcher(),
-    built: session.builtFileTarballs.has(locator.locatorHash),
-    bound: session.boundFileTarballs,
+    built: session.archives.builtFileTarballs.has(locator.locatorHash),
+    bound: session.archives.boundFileTarballs,
     sources: async () => createHash('sha512').update(await fileUtils.fetchArchiveFromLocator(locator, opts)).digest('hex'),
     recorded: async (zipSha512, tgzSha512) => {
-      const record = await session.records.get<FileTarballRecord>('bindings', recordKey(zipSha512));
+      const record = await session.pipeline.store.lookup('fileTarball', { zipSha512 });
       return record?.zipSha512 === zipSha512 && record.tgzSha512 === tgzSha512 && record.name === name;
     },
-    remember: (zipSha512, tgzSha512) => session.records.put('bindings', recordKey(zipSha512), { zipSha512, tgzSha512, name } satisfies FileTarballRecord),
+    remember: (zipSha512, tgzSha512) => session.pipeline.store.remember('fileTarball', { zipSha512 }, { zipSha512, tgzSha512, name }),
     absentMessage: (zipPath) => `no archive at ${zipPath} to compare with its tarball`,
     mismatchMessage: 'the cached archive is not the one Yarn makes from the tarball in the project (cache tampered, or the tarball changed)',
   });

@@ -11,12 +11,11 @@ import { Configuration, httpUtils, structUtils, type FetchOptions, type FetchRes
 import { NpmHttpFetcher, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseJsonBody, sourceError } from '../sources/http';
-import { sha512File, sha512Hex } from './bindings';
+import { fileIdentity, sha512File, sha512Hex } from '../install/bind';
 import { reportError } from './errors';
-import { fileIdentity } from './archiveIndex';
 import { checkResolvedManifest, readManifestFacts } from './manifestCheck';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
-import { GateSession } from './session';
+import { PipelineAdapter } from './pipelineAdapter';
 import { bindFileTarball, isFileTarball, watchFileTarballBuilds } from './fileTarballBinding';
 import { bindPatchedArchive, watchPatchBuilds } from './patchBinding';
 import { patchOnce } from './state';
@@ -35,8 +34,8 @@ export function installFetcherGate(): void {
   patchOnce('npmLoaders', () => {
     for (const fetcherClass of [NpmSemverFetcher, NpmHttpFetcher]) replaceNpmLoader(fetcherClass, gatedLoad);
   });
-  watchPatchBuilds((locator, opts) => GateSession.for(opts.project).builtPatches.add(locator.locatorHash));
-  watchFileTarballBuilds((locator, opts) => GateSession.for(opts.project).builtFileTarballs.add(locator.locatorHash));
+  watchPatchBuilds((locator, opts) => PipelineAdapter.for(opts.project).archives.builtPatches.add(locator.locatorHash));
+  watchFileTarballBuilds((locator, opts) => PipelineAdapter.for(opts.project).archives.builtFileTarballs.add(locator.locatorHash));
 }
 
 type NpmLoader = typeof gatedLoad;
@@ -61,7 +60,7 @@ function gateFetcher(fetcher: Fetcher): Fetcher {
 type Fetch = (locator: Locator, opts: FetchOptions) => Promise<FetchResult>;
 
 async function gatedFetch(locator: Locator, opts: FetchOptions, fetch: Fetch): Promise<FetchResult> {
-  const session = GateSession.for(opts.project);
+  const session = PipelineAdapter.for(opts.project);
   switch (routeOf(locator.reference)) {
     case 'virtual':
       // The virtual fetcher fetches the devirtualized package through this same gate.
@@ -82,13 +81,13 @@ async function gatedFetch(locator: Locator, opts: FetchOptions, fetch: Fetch): P
 }
 
 /** A `file:` tarball of the project: its cached zip must be the one Yarn makes from the tarball (src/yarn/fileTarballBinding.ts). */
-async function fetchFileTarball(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
+async function fetchFileTarball(locator: Locator, opts: FetchOptions, fetch: Fetch, session: PipelineAdapter): Promise<FetchResult> {
   const result = await fetch(locator, opts);
   await bindOrRelease(locator, result, session, () => bindFileTarball(locator, result, opts, session));
   return result;
 }
 
-async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
+async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, session: PipelineAdapter): Promise<FetchResult> {
   const category = await checkSource(locator, session);
   const result = await fetch(locator, opts);
   if (category === 'tarball') await bindOrRelease(locator, result, session, () => bindTarballBundle(locator, result, opts, session));
@@ -100,7 +99,7 @@ async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, 
  * the patched zip is cached; the patched zip must then be bound to that base
  * plus the patch content (src/yarn/patchBinding.ts).
  */
-async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
+async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, session: PipelineAdapter): Promise<FetchResult> {
   const base = patchBase(locator);
   if (base === null) throw reportError(new SigstorePluginError(ErrorCodes.SOURCE_DENIED, `${structUtils.stringifyLocator(locator)}: patch without a base package`));
   const baseResult = await gatedFetch(base, opts, fetch);
@@ -114,14 +113,15 @@ async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, se
 }
 
 /** The sha512 of the archive the gate just accepted for `locator`: as bound, else hashed; undefined when it is no file (a linked folder). */
-async function gatedArchiveSha512(locator: Locator, result: FetchResult, session: GateSession): Promise<string | undefined> {
-  const bound = session.boundArchives.get(locator.locatorHash)?.zipSha512 ?? session.boundZips.get(locator.locatorHash) ?? session.boundPatches.get(locator.locatorHash)?.zipSha512;
+async function gatedArchiveSha512(locator: Locator, result: FetchResult, session: PipelineAdapter): Promise<string | undefined> {
+  const { bound: archives, boundZips, boundPatches } = session.archives;
+  const bound = archives.get(locator.locatorHash)?.zipSha512 ?? boundZips.get(locator.locatorHash) ?? boundPatches.get(locator.locatorHash)?.zipSha512;
   if (bound !== undefined) return bound;
   const path = npath.fromPortablePath(result.packageFs.getRealPath());
   return statSync(path, { throwIfNoEntry: false })?.isFile() ? sha512File(path) : undefined;
 }
 
-async function checkSource(locator: Locator, session: GateSession): Promise<string> {
+async function checkSource(locator: Locator, session: PipelineAdapter): Promise<string> {
   const { policy } = await session.ready();
   const range = locator.reference;
   const { protocol, reference } = splitProtocol(range);
@@ -139,7 +139,7 @@ async function checkSource(locator: Locator, session: GateSession): Promise<stri
   return decision.category;
 }
 
-async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch: Fetch, session: GateSession): Promise<FetchResult> {
+async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch: Fetch, session: PipelineAdapter): Promise<FetchResult> {
   if (npmVersion(locator) === null) {
     throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: registry reference without a version`));
   }
@@ -150,13 +150,13 @@ async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch:
 }
 
 /** Runs a binding step; on failure, releases the archive and records the package as failed. */
-async function bindOrRelease(locator: Locator, result: FetchResult, session: GateSession, bind: () => Promise<void>): Promise<void> {
+async function bindOrRelease(locator: Locator, result: FetchResult, session: PipelineAdapter, bind: () => Promise<void>): Promise<void> {
   try {
     await bind();
   } catch (error) {
     result.releaseFs?.();
     const failure = error instanceof Error ? error : new Error(String(error));
-    if (session.results.get(locator.locatorHash)?.status !== 'failed') session.markFailed(locator, { code: (failure as { sigstoreCode?: string }).sigstoreCode ?? ErrorCodes.INTERNAL, message: failure.message });
+    if (session.status(locator) !== 'failed') session.markFailed(locator, { code: (failure as { sigstoreCode?: string }).sigstoreCode ?? ErrorCodes.INTERNAL, message: failure.message });
     throw error;
   }
 }
@@ -166,14 +166,14 @@ async function bindOrRelease(locator: Locator, result: FetchResult, session: Gat
  * and only then convert it (a denied package never enters the cache).
  */
 async function gatedLoad(locator: Locator, opts: FetchOptions) {
-  const session = GateSession.for(opts.project);
+  const session = PipelineAdapter.for(opts.project);
   const tgz = await downloadTarball(locator, opts);
   const sha512 = sha512Hex(tgz);
   await session.judge(locator, sha512, opts.report);
-  session.loaderHashes.set(locator.locatorHash, sha512);
+  session.archives.loaderHashes.set(locator.locatorHash, sha512);
   const zip = await convertTarball(tgz, locator, opts);
   // The zip is open in memory now: reading its package.json here spares opening the cache file again.
-  session.loaderManifests.set(locator.locatorHash, await readManifestFacts({ packageFs: zip, prefixPath: structUtils.getIdentVendorPath(locator) }));
+  session.archives.loaderManifests.set(locator.locatorHash, await readManifestFacts({ packageFs: zip, prefixPath: structUtils.getIdentVendorPath(locator) }));
   return zip;
 }
 
@@ -183,7 +183,7 @@ async function gatedLoad(locator: Locator, opts: FetchOptions) {
  * user's cache, or else downloaded, verified and converted again, and the
  * archives compared. Then checks what Yarn resolved against its package.json.
  */
-async function bindCachedArchive(locator: Locator, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
+async function bindCachedArchive(locator: Locator, result: FetchResult, opts: FetchOptions, session: PipelineAdapter): Promise<void> {
   const name = structUtils.stringifyIdent(locator);
   const version = npmVersion(locator)!;
   const zipPath = npath.fromPortablePath(result.packageFs.getRealPath());
@@ -193,35 +193,31 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
     if (opts.cacheOptions?.mockedPackages?.has(locator.locatorHash)) return session.recordSource(locator, 'skipped', 'not installed on this platform');
     throw reportError(new SigstorePluginError(ErrorCodes.CACHE_BINDING_MISSING, `${name}@${version}: no archive at ${zipPath} to verify`, { subject: `${name}@${version}` }));
   }
-  const bound = session.boundArchives.get(locator.locatorHash);
+  const bound = session.archives.bound.get(locator.locatorHash);
   // The link step's second fetch of the archive this install bound and checked already.
   if (bound?.zipPath === zipPath && bound.observed === current) return;
   const { sha512: zipSha512, observed, identity, entry } = await session.archiveDigest(locator, zipPath, current);
   if (bound?.zipSha512 === zipSha512) return;
 
-  let tgzSha512 = session.loaderHashes.get(locator.locatorHash);
+  let tgzSha512 = session.archives.loaderHashes.get(locator.locatorHash);
   if (tgzSha512 === undefined) {
-    const record = entry ?? (await session.binding(zipSha512));
-    if (record && record.zipSha512 === zipSha512 && record.name === name && record.version === version) {
-      tgzSha512 = record.tgzSha512;
-      await session.judge(locator, tgzSha512, opts.report);
-    } else {
-      tgzSha512 = await rederive(locator, zipSha512, opts, session);
-    }
+    tgzSha512 = await session.boundTarball(zipSha512, name, version, entry);
+    if (tgzSha512 !== undefined) await session.judge(locator, tgzSha512, opts.report);
+    else tgzSha512 = await rederive(locator, zipSha512, opts, session);
   } else {
-    session.bindings.write({ zipSha512, tgzSha512, name, version });
+    session.rememberBinding({ zipSha512, tgzSha512, name, version });
   }
-  const manifest = entry?.manifest ?? session.loaderManifests.get(locator.locatorHash) ?? (await readManifestFacts(result));
+  const manifest = entry?.manifest ?? session.archives.loaderManifests.get(locator.locatorHash) ?? (await readManifestFacts(result));
   await checkResolvedManifest(locator, manifest, opts.project.originalPackages.get(locator.locatorHash), session, opts.report);
-  session.boundArchives.set(locator.locatorHash, { zipPath, observed, identity, zipSha512, tgzSha512, name, version, manifest });
+  session.archives.bound.set(locator.locatorHash, { zipPath, observed, identity, zipSha512, tgzSha512, name, version, manifest });
 }
 
-async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions, session: GateSession): Promise<string> {
+async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions, session: PipelineAdapter): Promise<string> {
   const tgz = await downloadTarball(locator, opts);
   const tgzSha512 = sha512Hex(tgz);
   await session.judge(locator, tgzSha512, opts.report);
   await assertSameArchive(tgz, locator, zipSha512, opts);
-  session.bindings.write({ zipSha512, tgzSha512, name: structUtils.stringifyIdent(locator), version: npmVersion(locator)! });
+  session.rememberBinding({ zipSha512, tgzSha512, name: structUtils.stringifyIdent(locator), version: npmVersion(locator)! });
   return tgzSha512;
 }
 
@@ -244,9 +240,9 @@ async function assertSameArchive(tgz: Buffer, locator: Locator, zipSha512: strin
  * tarball's own name, version and sha512) and must pass; without one the
  * source allowance alone admits it.
  */
-async function bindTarballBundle(locator: Locator, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
+async function bindTarballBundle(locator: Locator, result: FetchResult, opts: FetchOptions, session: PipelineAdapter): Promise<void> {
   const zipSha512 = await sha512File(npath.fromPortablePath(result.packageFs.getRealPath()));
-  if (session.boundZips.get(locator.locatorHash) === zipSha512) return;
+  if (session.archives.boundZips.get(locator.locatorHash) === zipSha512) return;
   const url = locator.reference;
   const bundleUrl = `${url}.sigstore.json`;
   const subjectName = structUtils.stringifyLocator(locator);
@@ -265,5 +261,5 @@ async function bindTarballBundle(locator: Locator, result: FetchResult, opts: Fe
     await session.judgeTarballBundle(locator, { name: String(manifest.name), version: String(manifest.version), sha512Hex: sha512Hex(tgz) }, bundle, bundleUrl, opts.report);
     await assertSameArchive(tgz, locator, zipSha512, opts);
   }
-  session.boundZips.set(locator.locatorHash, zipSha512);
+  session.archives.boundZips.set(locator.locatorHash, zipSha512);
 }

@@ -7,40 +7,38 @@ import { Project, structUtils, type Locator } from '@yarnpkg/core';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
 import { closeIdleConnections } from '../net/agents';
-import { finishPinning, startPinning } from './pins';
-import { GateSession } from './session';
+import { PipelineAdapter } from './pipelineAdapter';
 import { patchOnce } from './state';
-import { reportSummary } from './summary';
 
 export function installFetchStepHooks(): void {
   patchOnce('fetchEverything', () => {
     const fetchEverything = Project.prototype.fetchEverything;
     Project.prototype.fetchEverything = async function (this: Project, options) {
-      const session = GateSession.for(this);
+      const session = PipelineAdapter.for(this);
       checkLockfileProtocols(this);
       const packages = registryPackages(this);
-      for (const locator of packages) session.announced.add(locator.locatorHash);
+      for (const locator of packages) session.results.announced.add(locator.locatorHash);
       session.prefetch(packages);
       // Loading the policy here makes a broken policy fail the install before anything is fetched.
       const { policy, trustInfo } = await session.ready();
-      session.trustWarnings = trustInfo.warnings;
+      session.results.trustWarnings = trustInfo.warnings;
       for (const warning of trustInfo.warnings) {
         options.report.reportWarning(0, `sigstore: ${warning}`);
         options.report.reportJson({ type: 'sigstore-warning', about: 'trust', message: warning });
       }
       options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policy.label}, trust: ${trustInfo.summary})`);
       const immutable = (options as { immutable?: boolean }).immutable === true;
-      startPinning(session, immutable);
+      session.startPinning(immutable);
       let outcome: 'completed' | 'failed' = 'failed';
       try {
         await fetchEverything.call(this, options);
         const pinnable = packages.filter((locator) => !this.conditionalLocators.has(locator.locatorHash));
-        finishPinning(session, options.report, { immutable, persist: options.persistProject !== false, packages: pinnable });
+        session.finishPinning(options.report, { immutable, persist: options.persistProject !== false, packages: pinnable });
         outcome = 'completed';
         await session.saveArchiveIndex();
       } finally {
         await session.flushRecords();
-        await reportSummary(session, options.report, outcome);
+        await session.reportSummary(options.report, outcome);
         // Kept-alive registry connections are for this fetch step only.
         closeIdleConnections();
       }

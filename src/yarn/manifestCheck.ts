@@ -17,29 +17,17 @@
 import { Manifest, structUtils, type Configuration, type Descriptor, type FetchResult, type Locator, type Package, type Report } from '@yarnpkg/core';
 import { ppath, type PortablePath } from '@yarnpkg/fslib';
 import { ErrorCodes, SigstorePluginError } from '../errors';
-import { canonicalJson, closestDifferences, describeDifference, type ManifestDifference, type PackageShape } from '../manifest/compare';
+import { canonicalJson, closestDifferences, describeDifference, type ManifestDifference, type ManifestFacts, type PackageShape } from '../manifest/compare';
+
+export { isManifestFacts, type ManifestFacts } from '../manifest/compare';
 import type { PackageRef, Verdict } from '../policy';
 import { reportError } from './errors';
 import { npmVersion } from './locators';
 import type { PolicyHandle } from './policyAdapter';
-import type { GateSession } from './session';
+import type { PipelineAdapter } from './pipelineAdapter';
 
 /** The package.json fields Yarn's npm resolver reads (and `name`, which names a bin given as a string). */
 const RESOLVED_FIELDS = ['name', 'dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'dependenciesMeta', 'scripts', 'os', 'cpu', 'libc', 'bin', 'directories'] as const;
-
-/** What the check needs of the verified package.json: content of the archive, so it can be kept by the archive's sha512. */
-export interface ManifestFacts {
-  /** The verified package.json, reduced to the fields Yarn's resolver reads. */
-  raw: Record<string, unknown>;
-  /** Whether the package has a `binding.gyp` at its root (npm's publish then adds `install: node-gyp rebuild` to the metadata). */
-  bindingGyp: boolean;
-}
-
-/** Whether a stored value (the archive index) has the current shape of the facts. */
-export function isManifestFacts(value: unknown): value is ManifestFacts {
-  const facts = value as ManifestFacts | undefined;
-  return typeof facts?.raw === 'object' && facts.raw !== null && typeof facts.bindingGyp === 'boolean';
-}
 
 /** From an archive Yarn handed over (`packageFs`, `prefixPath`), or the zip the loader just made. */
 export async function readManifestFacts({ packageFs, prefixPath }: Pick<FetchResult, 'packageFs' | 'prefixPath'>): Promise<ManifestFacts> {
@@ -151,7 +139,7 @@ export function manifestDifferences(pkg: Package | undefined, verified: Manifest
  * install (`PatchResolver`: `shouldPersistResolution` is false, `resolve`
  * copies the base).
  */
-export async function checkResolvedManifest(locator: Locator, verified: ManifestFacts, pkg: Package | undefined, session: GateSession, report: Report): Promise<void> {
+export async function checkResolvedManifest(locator: Locator, verified: ManifestFacts, pkg: Package | undefined, session: PipelineAdapter, report: Report): Promise<void> {
   const differences = manifestDifferences(pkg, verified, session.project.configuration);
   if (differences === null || differences.length === 0) return;
   const error = manifestMismatch(locator, differences);

@@ -20,34 +20,8 @@
 import { createHash } from 'crypto';
 import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
 import { PatchFetcher, patchUtils } from '@yarnpkg/plugin-patch';
-import { isSha512Hex } from './bindings';
 import { bindDerivedZip, watchBuilds, type DerivedZips } from './derivedZips';
-import type { RecordStore } from './recordStore';
-import type { GateSession } from './session';
-
-export interface PatchBindingRecord {
-  patchedZipSha512: string;
-  baseZipSha512: string;
-  /** sha256 of the patch content as the derivation reads it (`patchContentDigest`). */
-  patchDigest: string;
-  name: string;
-}
-
-/** Kept among the store's bindings under their own key prefix: a plain binding never answers for a patched zip. */
-const recordKey = (patchedZipSha512: string) => `patch:${patchedZipSha512}`;
-
-export class PatchBindingStore {
-  constructor(private readonly store: RecordStore) {}
-
-  async read(patchedZipSha512: string): Promise<PatchBindingRecord | undefined> {
-    const record = await this.store.get<PatchBindingRecord>('bindings', recordKey(patchedZipSha512));
-    return record?.patchedZipSha512 === patchedZipSha512 && isSha512Hex(record.baseZipSha512) && typeof record.patchDigest === 'string' ? record : undefined;
-  }
-
-  write(record: PatchBindingRecord): void {
-    this.store.put('bindings', recordKey(record.patchedZipSha512), record);
-  }
-}
+import type { PipelineAdapter } from './pipelineAdapter';
 
 const PATCHED: DerivedZips = { prototype: PatchFetcher.prototype, method: 'patchPackage', name: 'patchPackage' };
 
@@ -69,21 +43,21 @@ export async function patchContentDigest(locator: Locator, opts: FetchOptions): 
  * the gate accepted; undefined when the base is no archive file, e.g. a
  * linked folder: then only a derivation binds it) plus the patch content.
  */
-export async function bindPatchedArchive(locator: Locator, baseZipSha512: string | undefined, result: FetchResult, opts: FetchOptions, session: GateSession): Promise<void> {
+export async function bindPatchedArchive(locator: Locator, baseZipSha512: string | undefined, result: FetchResult, opts: FetchOptions, session: PipelineAdapter): Promise<void> {
   const name = structUtils.stringifyIdent(locator);
   await bindDerivedZip(locator, result, opts, {
     zips: PATCHED,
     fetcher: () => new PatchFetcher(),
-    built: session.builtPatches.has(locator.locatorHash),
-    bound: session.boundPatches,
+    built: session.archives.builtPatches.has(locator.locatorHash),
+    bound: session.archives.boundPatches,
     sources: () => patchContentDigest(locator, opts),
     recorded: async (patchedZipSha512, patchDigest) => {
       if (baseZipSha512 === undefined) return false;
-      const record = await session.patchBindings.read(patchedZipSha512);
+      const record = await session.pipeline.store.lookup('patch', { patchedZipSha512 });
       return record !== undefined && record.baseZipSha512 === baseZipSha512 && record.patchDigest === patchDigest && record.name === name;
     },
     remember: (patchedZipSha512, patchDigest) => {
-      if (baseZipSha512 !== undefined) session.patchBindings.write({ patchedZipSha512, baseZipSha512, patchDigest, name });
+      if (baseZipSha512 !== undefined) session.pipeline.store.remember('patch', { patchedZipSha512 }, { patchedZipSha512, baseZipSha512, patchDigest, name });
     },
     // A patched package for another platform is mocked: nothing of it is installed.
     mocked: opts.cacheOptions?.mockedPackages?.has(locator.locatorHash),

@@ -6,27 +6,16 @@
 import { npath, type PortablePath } from '@yarnpkg/fslib';
 import type { Configuration } from '@yarnpkg/core';
 import { SigstorePluginError, ErrorCodes } from '../errors';
-import type { TrustContext, TrustMaterialInput } from '../trust';
-import type { ResolvedTrust, TrustMode } from '../trust/tuf';
+import type { TrustMode } from '../trust/tuf';
+import type { TrustView } from '../install/pipeline';
 import { originPath, projectScope } from './dlx';
 import { reportError } from './errors';
 import { enforceOverrides, environmentChoices } from './overrides';
 import type { SigstoreSettings } from './settings';
 import { yarnHttpClient } from './transport';
 
-export interface GateTrust {
-  context: TrustContext;
-  /** The material itself, for the verification worker to prepare its own context from. */
-  material: TrustMaterialInput;
-  /** One line: which root, from where, how old. */
-  summary: string;
-  source: ResolvedTrust['source'];
-  ageDays?: number;
-  /** To print through the install report (unreachable repository, stale root, settings from the environment...). */
-  warnings: string[];
-  /** The `YARN_*` variables that chose plugin settings: a CI variable changing the gate must show in the evidence. */
-  fromEnvironment: string[];
-}
+/** The trust material as the install pipeline takes it (src/install/pipeline.ts `TrustView`). */
+export type GateTrust = TrustView;
 
 /** Yarn's own offline mode implies ours: an offline install must not reach the TUF repository. */
 export function trustModeOf(configuration: Configuration, settings: SigstoreSettings): TrustMode {

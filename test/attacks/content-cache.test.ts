@@ -10,7 +10,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnsignedCache } from '../../src/yarn/unsignedCache';
+import { unsignedKey } from '../../src/install/store';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
@@ -137,7 +137,7 @@ describe.concurrent('content-keyed verification cache (sigstoreRecheckAttestatio
       const store = JSON.parse(genuine.body) as { unsigned: Record<string, { value: { sources: string }; usedAt: number }> };
       const [answer] = Object.values(store.unsigned);
       const subject = { name: staged.name, version: staged.version, sha512Hex: createHash('sha512').update(staged.tarball).digest('hex') };
-      store.unsigned = { [UnsignedCache.key(subject, answer.value.sources)]: { ...answer, value: { ...answer.value, ...subject } } };
+      store.unsigned = { [unsignedKey(subject, answer.value.sources)]: { ...answer, value: { ...answer.value, ...subject } } };
       const body = JSON.stringify(store);
       writeFileSync(file, JSON.stringify({ mac: mac(p, genuine.mac, body), body }));
 

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VerificationCache } from '../../src/yarn/verificationCache';
+import { verificationKey } from '../../src/install/store';
 import { loadTrustedRootFile } from '../../src/trust';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
@@ -142,8 +142,7 @@ describe.concurrent('stored state attacks', () => {
       const subject = { name: staged.name, version: staged.version, sha512Hex: sha512Hex(forged) };
       const trust = loadTrustedRootFile(join(kit.trustDir, 'trusted_root.json'), JSON.parse(readFileSync(join(kit.trustDir, 'keys.json'), 'utf8')));
       // Every key the cache has used: with the attestation document's digest, and the content-only one.
-      const cache = VerificationCache as unknown as { key(...args: unknown[]): string; contentKey?(...args: unknown[]): string };
-      const keys = [cache.key(subject, JSON.parse(JSON.stringify(staged.attestations)), trust.digest), cache.contentKey?.(subject, trust.digest)];
+      const keys = [verificationKey(subject, trust.digest, JSON.parse(JSON.stringify(staged.attestations))), verificationKey(subject, trust.digest)];
       // The genuine result, rewritten for the forged tarball's digest under each key; without the user's record key the attacker can only reuse a genuine MAC.
       poisonRecordStore(p, (body) => {
         const [genuine] = Object.values(body.verified);

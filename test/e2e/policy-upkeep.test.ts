@@ -97,7 +97,7 @@ describe('yarn sigstore policy allow', () => {
     expect(passing.output).toContain('1 verified, 1 allowed unsigned by rule, 0 warnings, 0 failures');
     // The evidence names the deciding rule by index and description, never with its package list.
     const rules = p.evidence().packages.filter((entry: any) => entry.verdict).map((entry: any) => entry.verdict.rule);
-    expect(rules).toEqual(expect.arrayContaining([{ index: 1, description: `rules[1] (${UNSIGNED.name})` }, { index: 0, description: 'rules[0] (@acme/*)' }]));
+    expect(rules).toEqual(expect.arrayContaining([{ index: 1, description: `rules[1] (${UNSIGNED.name})`, expires: '2099-12-31' }, { index: 0, description: 'rules[0] (@acme/*)' }]));
 
     // The same request again changes nothing; a renewal changes only the expiry line.
     const again = await p.run([...args, '--json']);

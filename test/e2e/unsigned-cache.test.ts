@@ -11,7 +11,7 @@
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRecord, writeRecord } from '../../src/yarn/recordFiles';
+import { readRecord, writeRecord } from '../../src/install/recordFiles';
 import { publishPackage } from '../../testkit/publish';
 import type { TestRegistry } from '../../testkit/registry';
 import { githubIdentity, type MockSigstore } from '../../testkit/signer';

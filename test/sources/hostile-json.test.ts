@@ -12,7 +12,7 @@ import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { parsePinLock } from '../../src/pins';
 import { loadPolicy } from '../../src/policy';
 import { MAX_JSON_DEPTH, nestingExceeds, parseJsonBody } from '../../src/sources/http';
-import { VerifierThread } from '../../src/yarn/verifierThread';
+import { VerifierThread } from '../../src/install/verify';
 
 const nested = (depth: number, open = '[', close = ']') => `{"attestations":${open.repeat(depth)}${close.repeat(depth)}}`;
 

@@ -11,7 +11,7 @@ import { npath } from '@yarnpkg/fslib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../../src/index';
 import { guardScript } from '../../src/yarn/scripts';
-import { GateSession } from '../../src/yarn/session';
+import { PipelineAdapter } from '../../src/yarn/pipelineAdapter';
 
 let cwd: string;
 let project: Project;
@@ -46,11 +46,11 @@ describe('wrapScriptExecution guard', () => {
 
   it('runs it once the package was allowed, and refuses it when the package failed', async () => {
     const allowed = structUtils.makeLocator(structUtils.makeIdent(null, 'allowed'), 'npm:1.0.0');
-    GateSession.for(project).recordSource(allowed, 'allowed-source', 'test');
+    PipelineAdapter.for(project).recordSource(allowed, 'allowed-source', 'test');
     expect(await run(allowed)).toMatchObject({ code: 0, ran: true });
 
     const failed = structUtils.makeLocator(structUtils.makeIdent(null, 'failed'), 'npm:1.0.0');
-    GateSession.for(project).markFailed(failed, { code: 'POLICY_DENIED', message: 'denied' });
+    PipelineAdapter.for(project).markFailed(failed, { code: 'POLICY_DENIED', message: 'denied' });
     expect(await run(failed)).toMatchObject({ code: 1, ran: false });
   });
 

@@ -5,21 +5,21 @@
  */
 import { Configuration, Project, StreamReport, type Locator, type Report, type FetchOptions } from '@yarnpkg/core';
 import type { CommandContext } from '@yarnpkg/core';
-import { sha512Hex } from '../bindings';
-import { GateSession } from '../session';
+import { sha512Hex } from '../../install/bind';
+import { PipelineAdapter } from '../pipelineAdapter';
 import { downloadTarball } from '../tarball';
 import { patchBase, routeOf } from '../locators';
 
 export interface OpenProject {
   configuration: Configuration;
   project: Project;
-  session: GateSession;
+  session: PipelineAdapter;
 }
 
 export async function openProject(context: CommandContext): Promise<OpenProject> {
   const configuration = await Configuration.find(context.cwd, context.plugins);
   const { project } = await Project.find(configuration, context.cwd);
-  return { configuration, project, session: GateSession.for(project) };
+  return { configuration, project, session: PipelineAdapter.for(project) };
 }
 
 /** Runs a command body in a StreamReport (`--json`: one JSON object a line) and returns the exit code. */

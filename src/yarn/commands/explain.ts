@@ -8,7 +8,7 @@ import { MessageName, ThrowReport, structUtils, type StreamReport } from '@yarnp
 import { Command, Option, type Usage } from 'clipanion';
 import type { PolicyRule, Verdict, VerificationOutcome } from '../../policy';
 import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../../errors';
-import { VERIFICATION_CACHE_SOURCE, publicResult, type PackageResult } from '../session';
+import { VERIFICATION_CACHE_SOURCE, publicResult, type PackageResult } from '../../install/results';
 import { attestationsOf, describeAttestation, identityClaims } from './claims';
 import { openProject, resolveFromLockfile, runReport, type OpenProject } from './context';
 import { installedLocators, runGate, runGateOutsideProject } from './gateRun';

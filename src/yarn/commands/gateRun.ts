@@ -5,7 +5,7 @@
  * pinning and manifest check), so the three reach one verdict.
  */
 import { Cache, ThrowReport, structUtils, type FetchOptions, type Locator, type Package } from '@yarnpkg/core';
-import { sha512Hex } from '../bindings';
+import { sha512Hex } from '../../install/bind';
 import { patchBase, routeOf } from '../locators';
 import { checkResolvedManifest, readManifestFacts } from '../manifestCheck';
 import { convertTarball, downloadTarball } from '../tarball';

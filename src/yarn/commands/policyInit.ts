@@ -12,7 +12,7 @@ import { ErrorCodes } from '../../errors';
 import type { SourceKind } from '../../policy';
 import { isOutsideProject, routeOf, splitProtocol } from '../locators';
 import { assertLockfileCurrent } from './lockfileCoverage';
-import { createPool } from '../pool';
+import { createPool } from '../../install/pool';
 import { lockfileRegistryPackages, openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
 import { withPackageProgress } from './progress';
 import type { DraftEntry } from './policyDraft';

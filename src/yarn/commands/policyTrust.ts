@@ -121,7 +121,7 @@ async function declaredVersions(open: OpenProject, request: string): Promise<Loc
 
 /** How the identity sigstore.lock pins for the package differs from the verified one (undefined: no pin, same identity, or an update pending). */
 async function pinnedChange(open: OpenProject, name: string, identity: SignerIdentity): Promise<string | undefined> {
-  const [{ pinLockPath, readPinLock }, { identityChanges, pinnedIdentityOf }] = await Promise.all([import('../pins'), import('../../pins')]);
+  const [{ pinLockPath, readPinLock }, { identityChanges, pinnedIdentityOf }] = await Promise.all([import('../pipelineAdapter'), import('../../pins')]);
   const pin = readPinLock(pinLockPath(open.project)).parsed?.lock.packages.get(name);
   if (!pin?.identity || pin.pendingUpdate) return undefined;
   const changes = identityChanges(pin.identity, pinnedIdentityOf(identity));

@@ -14,7 +14,6 @@ import { reportPluginError } from './reporting';
 import { OUTPUT_FORMATS, printSarif } from './sarifOutput';
 import { SigstorePluginError } from '../../errors';
 import type { VerifyEvent } from '../../report/sarif';
-import { ensureSummary } from '../summary';
 
 export class SigstoreVerifyCommand extends BaseCommand {
   static override paths = [['sigstore', 'verify']];
@@ -96,7 +95,7 @@ export class SigstoreVerifyCommand extends BaseCommand {
         else report.reportExceptionOnce(error as Error);
       } finally {
         // Whatever stopped the run, the last event says whether it verified everything.
-        ensureSummary(session, report, report.hasErrors() ? 'failed' : 'completed');
+        session.ensureSummary(report, report.hasErrors() ? 'failed' : 'completed');
       }
     });
   }

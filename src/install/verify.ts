@@ -1,4 +1,8 @@
 /**
+ * The verify stage: an attestation document or a tarball's own bundle against
+ * the trust material, for one exact subject; a thrown error is the `failed`
+ * outcome, never a pass.
+ *
  * Verification on a worker thread, so that the second core verifies bundles
  * while Yarn's main thread downloads and converts tarballs. The worker's code
  * is the plugin's own verification core, embedded in the bundle at build time
@@ -7,8 +11,9 @@
  * fails its pending packages (never a pass), and later ones run in-process.
  */
 import { Worker } from 'worker_threads';
-import { ErrorCodes, SigstorePluginError } from '../errors';
-import type { TrustMaterialInput } from '../trust';
+import { ErrorCodes, SigstorePluginError, toPluginError } from '../errors';
+import type { VerificationOutcome } from '../policy';
+import type { TrustContext, TrustMaterialInput } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
 
 declare const __SIGSTORE_VERIFY_WORKER__: string | undefined;
@@ -102,5 +107,52 @@ export class VerifierThread {
       this.pending.delete(id);
       pending.reject(new SigstorePluginError(ErrorCodes.INTERNAL, `${pending.label}: ${message}`, { subject: pending.label }));
     }
+  }
+}
+
+/** What verifying needs, loaded on first use (plugin load stays cheap). */
+export interface VerifierInputs {
+  trust: TrustContext;
+  /** The material itself, for the worker to prepare its own context from. */
+  material: TrustMaterialInput;
+  verify: typeof import('../verify').verifyPackageAttestations;
+  verifyBundle: typeof import('../verify').verifyBundleForPackage;
+}
+
+export class Verifier {
+  /** The verification worker: undefined until first needed, null where the bundle carries none. */
+  private thread?: VerifierThread | null;
+
+  constructor(private readonly inputs: () => Promise<VerifierInputs>) {}
+
+  /** Verifies an attestation document on the worker thread when there is one (the second core), else in-process. */
+  async document(document: unknown, subject: PackageSubject): Promise<VerificationOutcome> {
+    const { trust, material, verify } = await this.inputs();
+    const label = `${subject.name}@${subject.version}`;
+    if (this.thread === undefined) this.thread = VerifierThread.create(material) ?? null;
+    if (!this.thread?.usable) return attempt(label, () => verify(document, subject, trust));
+    try {
+      return { status: 'verified', result: await this.thread.verify(document, subject) };
+    } catch (error) {
+      return { status: 'failed', error: toPluginError(error, label) };
+    }
+  }
+
+  /** Verifies a tarball's own bundle (`<url>.sigstore.json`), its subject the tarball's name, version and sha512. */
+  async bundle(bundle: unknown, subject: PackageSubject): Promise<VerificationOutcome> {
+    const { trust, verifyBundle } = await this.inputs();
+    return attempt(`${subject.name}@${subject.version}`, () => {
+      const attestation = verifyBundle(bundle, subject, trust);
+      return attestation.kind === 'provenance' ? { subject, provenance: attestation, provenanceCount: 1 } : { subject, provenanceCount: 0, publish: attestation };
+    });
+  }
+}
+
+/** Runs a verification; a thrown error is the `failed` outcome. */
+function attempt(subject: string, verify: () => PackageVerification): VerificationOutcome {
+  try {
+    return { status: 'verified', result: verify() };
+  } catch (error) {
+    return { status: 'failed', error: toPluginError(error, subject) };
   }
 }

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import { createTrustContext, type TrustMaterialInput } from '../trust';
 import { verifyPackageAttestations, type PackageSubject } from '../verify';
-import type { VerifyReply, VerifyRequest } from './verifierThread';
+import type { VerifyReply, VerifyRequest } from './verify';
 
 // No stack traces in this thread: replies carry code and message only, and @sigstore/core's ASN.1 parser
 // throws (and catches) an error for every OCTET STRING that is not nested DER (~6% of the worker's time).

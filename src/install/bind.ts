@@ -1,0 +1,103 @@
+/**
+ * Binding a verified result to the exact bytes it is about: a tarball's
+ * sha512 is the verification subject, and the zip Yarn keeps is bound to
+ * that tarball by a record this plugin wrote after hashing and verifying the
+ * tarball itself (the store), never by what a cache or lockfile says.
+ *
+ * A zip's sha512 may be taken from the archive index instead of hashing it
+ * when its file identity (device, inode, size, mtime, ctime, in ns) is the
+ * recorded one: a zip that was rewritten, replaced or restored from a cache
+ * has another inode or ctime (ctime cannot be set from user space). As in
+ * git's index, an identity is recorded only for a zip whose ctime is at
+ * least RACY_NS older than its hash (a change within one timestamp tick of
+ * the hash would go unseen) and that did not change while it was hashed.
+ */
+import { createHash } from 'crypto';
+import { createReadStream, statSync, type BigIntStats } from 'fs';
+import type { PackageSubject, PackageVerification } from '../verify/types';
+import { isResultFor, type ArchiveEntry, type BindingRecord, type Store } from './store';
+
+/** Two seconds: coarser than any timestamp granularity a cache folder is likely to sit on. */
+const RACY_NS = 2_000_000_000n;
+
+export function sha512Hex(bytes: Buffer): string {
+  return createHash('sha512').update(bytes).digest('hex');
+}
+
+export async function sha512File(path: string): Promise<string> {
+  const hash = createHash('sha512');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export interface HashedFile {
+  sha512: string;
+  /** The file's identity when it was hashed (the link step's second fetch compares it). */
+  observed: string;
+  /** Set when the identity may stand for the content at a later install. */
+  identity?: string;
+}
+
+const identityOf = (stats: BigIntStats): string => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+// Synchronous on purpose: a few microseconds, where an async stat would queue behind the link step's file copies in libuv's pool.
+const statBig = (path: string) => statSync(path, { bigint: true });
+
+/** The file's identity now, for comparing with an index entry; undefined when there is no file. */
+export function fileIdentity(path: string): string | undefined {
+  const stats = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return stats && identityOf(stats);
+}
+
+/** Hashes a file and says whether its identity may be recorded (unchanged while hashed, not racy). */
+export async function hashWithIdentity(path: string): Promise<HashedFile> {
+  const before = statBig(path);
+  const startedNs = BigInt(Date.now()) * 1_000_000n;
+  const sha512 = await sha512File(path);
+  const observed = identityOf(before);
+  // A zip this young (every zip of a cold install) is never vouched for by identity: no second stat needed.
+  if (before.ctimeNs + RACY_NS >= startedNs) return { sha512, observed };
+  return observed === identityOf(statBig(path)) ? { sha512, observed, identity: observed } : { sha512, observed };
+}
+
+/**
+ * The sha512 of the zip at `zipPath` for package `locatorHash`: from the
+ * archive index when the file's identity (`current`, just read) is the one
+ * recorded there, else hashed. `entry`: the index's entry for this very
+ * archive (same path, same bytes), if any.
+ */
+export async function archiveDigest(store: Store, locatorHash: string, zipPath: string, current: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
+  const entry = await store.lookup('archive', { locatorHash, zipPath });
+  if (entry?.identity !== undefined && entry.identity === current) return { sha512: entry.zipSha512, observed: current, identity: current, entry };
+  const hashed = await hashWithIdentity(zipPath);
+  return entry?.zipSha512 === hashed.sha512 ? { ...hashed, entry } : hashed;
+}
+
+/** The tarball a zip with this sha512 was made from, if a record (or `entry`) binds it to this very package. */
+export async function boundTarball(store: Store, zipSha512: string, name: string, version: string, entry?: ArchiveEntry): Promise<string | undefined> {
+  const record = entry ?? (await store.lookup('binding', { zipSha512 }));
+  return record && record.zipSha512 === zipSha512 && record.name === name && record.version === version ? record.tgzSha512 : undefined;
+}
+
+/** Remembers that this zip was made from this tarball (only after the tarball was hashed and judged here). */
+export function rememberBinding(store: Store, record: BindingRecord): void {
+  store.remember('binding', { zipSha512: record.zipSha512 }, record);
+}
+
+/** The tarball an archive was made from, as a verification subject. */
+export function archiveSubject(archive: BindingRecord): PackageSubject {
+  return { name: archive.name, version: archive.version, sha512Hex: archive.tgzSha512 };
+}
+
+/** An archive as the index keeps it, with the verified result only if it is about the very tarball the archive is bound to. */
+export function archiveEntry(archive: ArchiveEntry, verification: PackageVerification | undefined, trustDigest: string): ArchiveEntry {
+  return isResultFor(verification, archiveSubject(archive)) ? { ...archive, verified: { trustDigest, result: verification } } : archive;
+}
+
+/**
+ * An early verification (started when the document arrived, for the digest
+ * it claims) stands for the gate's own only for a tarball of exactly that
+ * digest; for any other the gate verifies again with the real one.
+ */
+export function earlyFits(early: { sha512Hex: string } | undefined, sha512Hex: string): boolean {
+  return early !== undefined && early.sha512Hex === sha512Hex;
+}
