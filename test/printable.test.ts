@@ -10,6 +10,7 @@ import { evaluate, validatePolicyDocument } from '../src/policy';
 import { printable, printableMessage } from '../src/printable';
 import { parseJsonBody } from '../src/sources/http';
 import { toPluginError } from '../src/verify/library-errors';
+import { checkAgainstPin } from '../src/pins/compare';
 import { reportError } from '../src/yarn/errors';
 import { identityClaims } from '../src/yarn/commands/claims';
 import type { PackageVerification, SignerIdentity } from '../src/verify/types';
@@ -68,6 +69,14 @@ describe('where untrusted text is printed', () => {
     })();
     expect(error?.message).toContain('is not valid JSON');
     expect(error?.message).not.toMatch(/[\u0000-\u001f]/);
+  });
+
+  it('a changed signer is compared with its pin in sigstore.lock and quoted escaped', () => {
+    const pin = { name: 'widget', identity: { repository: 'https://github.com/acme/widget' }, versions: new Map() };
+    const error = checkAgainstPin(pin, { name: 'widget', version: '1.0.1', integrity: 'sha512-x', identity: { repository: `https://github.com/acme/${HOSTILE}` } });
+    expect(error?.code).toBe('PIN_IDENTITY_CHANGED');
+    expect(error?.message).toContain(`found https://github.com/acme/${SHOWN}`);
+    expect(error?.message).not.toMatch(/[\u0000-\u001f\u202e]/);
   });
 
   it('explain lists every claim escaped', () => {

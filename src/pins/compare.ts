@@ -5,6 +5,7 @@
  */
 import semver from 'semver';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { printable } from '../printable';
 import { PINNED_FIELDS, type PackagePin, type PinnedIdentity } from './model';
 
 /** What this install verified of one package version. */
@@ -58,7 +59,7 @@ export function checkAgainstPin(pin: PackagePin | undefined, observed: PinObserv
   }
   const changes = identityChanges(pin.identity, observed.identity);
   if (changes.length === 0) return null;
-  const shown = changes.map((c) => `${c.field}: pinned ${c.pinned}, found ${c.found ?? 'nothing (the certificate lacks this claim)'}`).join('; ');
+  const shown = changes.map((c) => `${c.field}: pinned ${printable(c.pinned)}, found ${c.found === undefined ? 'nothing (the certificate lacks this claim)' : printable(c.found)}`).join('; ');
   return new SigstorePluginError(ErrorCodes.PIN_IDENTITY_CHANGED, `${subject}: signed by another identity than the one pinned in sigstore.lock: ${shown}; ${UPDATE_HINT(observed.name)}`, {
     subject,
     details: { pinned: pin.identity, found: observed.identity, changes },

@@ -8,9 +8,8 @@ import { ErrorCodes, type SigstorePluginError } from '../errors';
 import { printable } from '../printable';
 import { identityMismatches, type Mismatch } from './identity';
 import { resolveMode, type ResolvedMode } from './mode';
-import { DEFAULT_REGISTRY_SIGNATURE_MODE, REGISTRY_SIGNATURE_STRICTNESS, type PolicyMode, type PolicyModel, type PolicyRule, type RegistrySignatureMode } from './model';
+import { DEFAULT_REGISTRY_SIGNATURE_MODE, REGISTRY_SIGNATURE_STRICTNESS, type LoadedPolicy, type PolicyMode, type PolicyModel, type PolicyRule, type RegistrySignatureMode } from './model';
 import type { DowngradeFinding } from './history';
-import type { LoadedPolicy } from './load';
 
 export type VerificationOutcome =
   | { status: 'verified'; result: PackageVerification }

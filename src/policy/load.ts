@@ -10,7 +10,9 @@ import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { baselineLoosenings } from './baseline';
-import { formatProblem, type PolicyModel, type PolicyProblem } from './model';
+import { formatProblem, type LoadedPolicy, type PolicyModel, type PolicyProblem } from './model';
+
+export type { LoadedPolicy };
 import { validatePolicyDocument } from './validate';
 
 /** Search order at the project root (no TypeScript config: the plugin carries no compiler). */
@@ -30,19 +32,6 @@ export const POLICY_FILE_NAMES = [
   'sigstore.config.mjs',
   'package.json',
 ] as const;
-
-export interface LoadedPolicy {
-  /** Absolute path of the file it came from (undefined in zero-config mode). */
-  filepath?: string;
-  /** sha256 hex of the effective policy (this file and its baselines): a cache key for verified verdicts. */
-  digest: string;
-  /** The validated model. */
-  model: PolicyModel;
-  /** The `extends` baseline, loaded and validated; evaluation applies both and keeps the stricter verdict. */
-  baseline?: LoadedPolicy;
-  /** Validation warnings (e.g. shadowed rules), of this file and its baselines. */
-  warnings: PolicyProblem[];
-}
 
 export interface PolicyFileCheck {
   filepath: string;

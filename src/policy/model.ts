@@ -114,3 +114,17 @@ export function formatProblem(problem: PolicyProblem): string {
   const found = problem.found === undefined ? '' : ` (found ${problem.found})`;
   return `${problem.severity}: ${where}: expected ${problem.expected}${found}`;
 }
+
+/** A policy file loaded and validated (src/policy/load.ts), with its baselines. */
+export interface LoadedPolicy {
+  /** Absolute path of the file it came from (undefined in zero-config mode). */
+  filepath?: string;
+  /** sha256 hex of the effective policy (this file and its baselines): a cache key for verified verdicts. */
+  digest: string;
+  /** The validated model. */
+  model: PolicyModel;
+  /** The `extends` baseline, loaded and validated; evaluation applies both and keeps the stricter verdict. */
+  baseline?: LoadedPolicy;
+  /** Validation warnings (e.g. shadowed rules), of this file and its baselines. */
+  warnings: PolicyProblem[];
+}

@@ -8,22 +8,9 @@
  */
 import { parseJsonBody, registryGet, sourceError } from './http';
 import { escapedName } from './places';
-import type { PackageLookup, SourceOptions } from './types';
+import type { PackageLookup, PackumentFacts, PublishEvidence, SourceOptions } from './types';
 
-/** What the registry says a version was published with. */
-export type PublishEvidence = 'trusted-publisher' | 'provenance' | 'none';
-
-export interface PackumentFacts {
-  url: string;
-  /** `dist.attestations.url` of this version, when announced. */
-  attestationsUrl?: string;
-  /** `dist.signatures` of this version as served (undefined: none). */
-  signatures?: unknown;
-  /** `time[version]` (unsigned: mirrors rewrite it). */
-  publishedAt?: Date;
-  /** Every version's publish evidence. */
-  history: Map<string, PublishEvidence>;
-}
+export type { PackumentFacts, PublishEvidence };
 
 /** `_npmUser.trustedPublisher` or `dist.attestations.provenance` of a version document (as pnpm and npm's site read them). */
 export function evidenceOf(manifest: unknown): PublishEvidence {

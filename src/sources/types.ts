@@ -27,7 +27,22 @@ export interface SourceOptions {
   /** Largest body accepted. */
   maxResponseBytes: number;
   /** The package's packument facts, when the caller fetches them once for several checks (else fetched here). */
-  packument?: () => Promise<import('./packument').PackumentFacts>;
+  packument?: () => Promise<PackumentFacts>;
+}
+
+/** What the registry says a version was published with. */
+export type PublishEvidence = 'trusted-publisher' | 'provenance' | 'none';
+
+export interface PackumentFacts {
+  url: string;
+  /** `dist.attestations.url` of this version, when announced. */
+  attestationsUrl?: string;
+  /** `dist.signatures` of this version as served (undefined: none). */
+  signatures?: unknown;
+  /** `time[version]` (unsigned: mirrors rewrite it). */
+  publishedAt?: Date;
+  /** Every version's publish evidence. */
+  history: Map<string, PublishEvidence>;
 }
 
 export type SourcedDocument =

@@ -10,6 +10,7 @@ import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { structUtils, type Locator, type Project, type Report } from '@yarnpkg/core';
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
 import { ErrorCodes, SigstorePluginError, toPluginError } from '../errors';
+import { printable } from '../printable';
 import { PIN_LOCK_FILENAME } from '../pins/model';
 import { attestationRegistryFor } from '../sources/places';
 import type { PackageSubject } from '../verify/types';
@@ -264,7 +265,7 @@ export class PipelineAdapter {
           let unsignedPins = 0;
           for (const pin of pins) {
             report.reportJson({ type: 'sigstore-pin', name: pin.name, identity: pin.identity, reason: pin.reason });
-            if (pin.signed || pin.reason) report.reportInfo(0, `sigstore: pinned ${pin.name} to ${pin.identity}${pin.reason ? ` (reason: ${pin.reason})` : ''}`);
+            if (pin.signed || pin.reason) report.reportInfo(0, `sigstore: pinned ${pin.name} to ${printable(pin.identity)}${pin.reason ? ` (reason: ${pin.reason})` : ''}`);
             else unsignedPins++;
           }
           if (unsignedPins > 0) report.reportInfo(0, `sigstore: pinned ${unsignedPins} package${unsignedPins === 1 ? '' : 's'} without provenance (their tarball integrity; listed in ${PIN_LOCK_FILENAME} and with --json)`);
