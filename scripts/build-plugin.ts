@@ -17,7 +17,7 @@
  *   whole file, and V8 pays ~18 ms to pre-parse 1.4 MiB of functions that a
  *   command which installs nothing never calls; the same bytes as a string
  *   literal cost ~4 ms. A Yarn plugin must stay one file, so the split is
- *   inside it (scripts/lazySplit.ts):
+ *   inside it (scripts/lazy-split.ts):
  *     1. the load-time part is built once with every `import()` stubbed, to
  *        learn which modules it contains;
  *     2. the lazy part (CommonJS, entry: the `import()` targets) is built with
@@ -28,7 +28,7 @@
  *        map of the modules it shares.
  *   The build fails if a module ends up in both parts.
  *
- * The verification worker (src/install/verifyWorker.ts) is bundled first, on its
+ * The verification worker (src/install/verify-worker.ts) is bundled first, on its
  * own, and embedded as a string (`__SIGSTORE_VERIFY_WORKER__` in the source):
  * a Yarn plugin is one file, and a worker needs its code. Both strings are
  * declared at the top of the file, outside the factory, so that V8 scans them
@@ -41,7 +41,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { getDynamicLibs } from '@yarnpkg/cli';
-import { buildSplit } from './lazySplit';
+import { buildSplit } from './lazy-split';
 
 const ROOT = resolve(__dirname, '..');
 const NAME = '@yarnpkg/plugin-sigstore';
@@ -110,7 +110,7 @@ const COMMON: BuildOptions = {
 
 /** The worker's code: Node built-ins only, everything else inside. */
 async function buildWorker(): Promise<string> {
-  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'install', 'verifyWorker.ts')], format: 'cjs', write: false, plugins: [stubbed] });
+  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'install', 'verify-worker.ts')], format: 'cjs', write: false, plugins: [stubbed] });
   return result.outputFiles![0].text;
 }
 

@@ -6,15 +6,15 @@
 import type { Hooks, Plugin } from '@yarnpkg/core';
 import { SigstoreExplainCommand } from './yarn/commands/explain';
 import { SigstorePinUpdateCommand } from './yarn/commands/pin-update';
-import { SigstorePolicyCheckCommand } from './yarn/commands/policyCheck';
-import { SigstorePolicyAllowCommand } from './yarn/commands/policyAllow';
-import { SigstorePolicyInitCommand } from './yarn/commands/policyInit';
-import { SigstorePolicyTrustCommand } from './yarn/commands/policyTrust';
+import { SigstorePolicyCheckCommand } from './yarn/commands/policy-check';
+import { SigstorePolicyAllowCommand } from './yarn/commands/policy-allow';
+import { SigstorePolicyInitCommand } from './yarn/commands/policy-init';
+import { SigstorePolicyTrustCommand } from './yarn/commands/policy-trust';
 import { SigstoreVerifyCommand } from './yarn/commands/verify';
 import { checkDependency } from './yarn/dependencies';
 import { installFetcherGate } from './yarn/gate';
 import { installFetchStepHooks } from './yarn/install';
-import { installLinkStepHooks } from './yarn/linkedCopies';
+import { installLinkStepHooks } from './yarn/linked-copies';
 import { guardScript } from './yarn/scripts';
 import { sigstoreSettings } from './yarn/settings';
 

@@ -15,7 +15,7 @@ import type { DowngradeFinding } from '../policy/history';
 import { PIN_LOCK_FILENAME, PinLedger, type PinReport, integrityOfHex, parsePinLock, pinnedIdentityOf, serializePinLock } from '../pins';
 import type { PackageSubject } from '../verify/types';
 
-/** What judging needs of the loaded policy (src/yarn/policyAdapter.ts makes it). */
+/** What judging needs of the loaded policy (src/yarn/policy-adapter.ts makes it). */
 export interface PolicyJudge {
   readonly loaded: LoadedPolicy | undefined;
   /** `downgrade`: what the registry's history says of a package not pinned yet (it may only tighten). */

@@ -5,7 +5,7 @@
  * records tied to exact bytes, through the store) -> judge (policy and pins)
  * -> results (events, summary, evidence). Knows nothing of Yarn: src/yarn/
  * hands it PackageRefs and tarball digests and turns its coded errors into
- * Yarn reports (src/yarn/pipelineAdapter.ts).
+ * Yarn reports (src/yarn/pipeline-adapter.ts).
  */
 import { existsSync } from 'fs';
 import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../errors';
@@ -18,14 +18,14 @@ import type { PackageSubject } from '../verify/types';
 import { archiveEntry, boundTarball, earlyFits } from './bind';
 import { Documents, type DocumentOptions, type DocumentResult, type PackageRef } from './documents';
 import { Judge, type PolicyJudge } from './judge';
-import type { RegistrySignals } from './registrySignals';
+import type { RegistrySignals } from './registry-signals';
 import { Results, VERIFICATION_CACHE_SOURCE, statusOf, unsignedCacheSource, type PackageResult, type Printer } from './results';
 import type { ArchiveEntry, Store } from './store';
 import { Verifier } from './verify';
 
 const DAY_MS = 86_400_000;
 
-/** The loaded policy as the install uses it (src/yarn/policyAdapter.ts). */
+/** The loaded policy as the install uses it (src/yarn/policy-adapter.ts). */
 export interface PolicyView extends PolicyJudge {
   /** Which policy applies, for the install's first line. */
   readonly label: string;
@@ -85,7 +85,7 @@ export class InstallPipeline {
   private readonly earlyVerifications = new Map<string, { sha512Hex: string; outcome: Promise<VerificationOutcome> }>();
   private readyPromise?: Promise<Ready>;
   private verifyFunctions?: Promise<typeof import('../verify')>;
-  private signalsModule?: Promise<typeof import('./registrySignals')>;
+  private signalsModule?: Promise<typeof import('./registry-signals')>;
 
   constructor(private readonly options: PipelineOptions) {
     this.store = options.store;
@@ -228,10 +228,10 @@ export class InstallPipeline {
 
   /**
    * The registry signature and (for a package sigstore.lock does not pin) the history of one
-   * package (src/install/registrySignals.ts); a coded failure is returned, never thrown.
+   * package (src/install/registry-signals.ts); a coded failure is returned, never thrown.
    */
   private async withSignals(ref: PackageRef, subject: PackageSubject, outcome: Exclude<VerificationOutcome, { status: 'failed' }>, document: { body: unknown; url: string } | undefined, warm: boolean) {
-    const [{ policy, trust }, { registrySignals }] = await Promise.all([this.ready(), (this.signalsModule ??= import('./registrySignals'))]);
+    const [{ policy, trust }, { registrySignals }] = await Promise.all([this.ready(), (this.signalsModule ??= import('./registry-signals'))]);
     // A warm install asks the history again only where it can deny: a policy (zero-config only warns), online, and a package
     // that will be pinned (platform packages never are: they would be asked on every install).
     const warmSkips = warm && (policy.loaded === undefined || ref.offline || ref.conditional === true);

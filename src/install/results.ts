@@ -9,7 +9,7 @@ import { writeNamedFile } from '../files';
 import type { Verdict } from '../policy';
 import type { DowngradeFinding } from '../policy/history';
 import type { PackageVerification } from '../verify/types';
-import type { RegistrySignatureStatus } from './registrySignals';
+import type { RegistrySignatureStatus } from './registry-signals';
 
 /** `skipped`: a registry package for another platform that Yarn does not install here. */
 export type PackageStatus = 'verified' | 'allowed-unsigned' | 'warned' | 'failed' | 'skipped' | 'allowed-source' | 'local';
@@ -36,7 +36,7 @@ export const VERIFICATION_CACHE_SOURCE = 'verification cache (user global folder
 /** The `source` of an "unsigned" remembered from an earlier install's answer. */
 export const unsignedCacheSource = (checkedAt: Date) => `remembered answer (user global folder): no attestations as of ${checkedAt.toISOString()}`;
 
-/** Where results are printed: Yarn's report, adapted (src/yarn/pipelineAdapter.ts). */
+/** Where results are printed: Yarn's report, adapted (src/yarn/pipeline-adapter.ts). */
 export interface Printer {
   /** Whether JSON events are printed (building them costs time a plain install need not spend). */
   readonly json: boolean;

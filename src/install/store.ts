@@ -1,6 +1,6 @@
 /**
  * The user's store of what this plugin hashed and verified itself: ONE
- * lookup/remember interface over content-keyed, HMAC'd records (recordFiles.ts
+ * lookup/remember interface over content-keyed, HMAC'd records (record-files.ts
  * says why a MAC, and why the key lives outside Yarn's global folder). Every
  * kind of record keeps the validity check it is looked up with, so a poisoned
  * or older-format value is a miss, never an error:
@@ -10,8 +10,8 @@
  *   document served now when rechecking). The policy is never cached;
  * - `unsigned`: the sources' "no attestations" answer for these bytes and
  *   sources, with when it was given (`sigstoreUnsignedMaxAgeDays`);
- * - `patch`, `fileTarball`: zips Yarn derives (src/yarn/patchBinding.ts,
- *   src/yarn/fileTarballBinding.ts), each under its own key prefix so that no
+ * - `patch`, `fileTarball`: zips Yarn derives (src/yarn/patch-binding.ts,
+ *   src/yarn/file-tarball-binding.ts), each under its own key prefix so that no
  *   other binding answers for them;
  * - `archive`: the project's archive index (one file per project), which lets
  *   a warm install skip the zip hash, the record reads and the package.json
@@ -29,7 +29,7 @@ import { createHash } from 'crypto';
 import { join } from 'path';
 import { isManifestFacts, type ManifestFacts } from '../manifest/compare';
 import type { PackageSubject, PackageVerification } from '../verify/types';
-import { readRecord, writeRecord } from './recordFiles';
+import { readRecord, writeRecord } from './record-files';
 
 export const isSha512Hex = (value: unknown): value is string => typeof value === 'string' && /^[0-9a-f]{128}$/.test(value);
 

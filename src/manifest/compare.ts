@@ -3,7 +3,7 @@
  * registry package (its dependencies, peer dependencies, their flags, bins and
  * platform conditions) against what the verified package.json gives once
  * Yarn's own normalisation made a package of it. The Yarn adapter builds both
- * sides (`src/yarn/manifestCheck.ts`); this module only says how they differ.
+ * sides (`src/yarn/manifest-check.ts`); this module only says how they differ.
  */
 
 /** A package as Yarn's resolver makes it, every specification a string. */

@@ -10,8 +10,8 @@ import { isMap, isScalar, isSeq, parseDocument, Scalar, YAMLSeq, type Document, 
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { describeRule, isExpired } from './evaluate';
 import { hasWildcard } from './glob';
-import { pinFields, type IdentityPin } from './identityPin';
-import { keepUntouchedLines } from './lineDiff';
+import { pinFields, type IdentityPin } from './identity-pin';
+import { keepUntouchedLines } from './line-diff';
 import { formatProblem, type PolicyModel, type PolicyRule } from './model';
 import { parseSelector, selectorProblem, type PackageSelector } from './packages';
 import { validatePolicyDocument } from './validate';

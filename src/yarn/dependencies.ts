@@ -8,7 +8,7 @@ import { structUtils, type Descriptor, type Locator, type Project } from '@yarnp
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { reportError } from './errors';
 import { isOutsideProject, routeOf, splitProtocol } from './locators';
-import { PipelineAdapter } from './pipelineAdapter';
+import { PipelineAdapter } from './pipeline-adapter';
 
 /** The `reduceDependency` hook: throws before resolution for a denied source. */
 export async function checkDependency(dependency: Descriptor, project: Project, parent: Locator): Promise<Descriptor> {

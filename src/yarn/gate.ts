@@ -13,11 +13,11 @@ import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseJsonBody, sourceError } from '../sources/http';
 import { fileIdentity, sha512File, sha512Hex } from '../install/bind';
 import { reportError } from './errors';
-import { checkResolvedManifest, readManifestFacts } from './manifestCheck';
+import { checkResolvedManifest, readManifestFacts } from './manifest-check';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
-import { PipelineAdapter } from './pipelineAdapter';
-import { bindFileTarball, isFileTarball, watchFileTarballBuilds } from './fileTarballBinding';
-import { bindPatchedArchive, watchPatchBuilds } from './patchBinding';
+import { PipelineAdapter } from './pipeline-adapter';
+import { bindFileTarball, isFileTarball, watchFileTarballBuilds } from './file-tarball-binding';
+import { bindPatchedArchive, watchPatchBuilds } from './patch-binding';
 import { patchOnce } from './state';
 import { convertTarball, downloadTarball } from './tarball';
 import { yarnTransport } from './transport';
@@ -80,7 +80,7 @@ async function gatedFetch(locator: Locator, opts: FetchOptions, fetch: Fetch): P
   }
 }
 
-/** A `file:` tarball of the project: its cached zip must be the one Yarn makes from the tarball (src/yarn/fileTarballBinding.ts). */
+/** A `file:` tarball of the project: its cached zip must be the one Yarn makes from the tarball (src/yarn/file-tarball-binding.ts). */
 async function fetchFileTarball(locator: Locator, opts: FetchOptions, fetch: Fetch, session: PipelineAdapter): Promise<FetchResult> {
   const result = await fetch(locator, opts);
   await bindOrRelease(locator, result, session, () => bindFileTarball(locator, result, opts, session));
@@ -97,7 +97,7 @@ async function fetchForeign(locator: Locator, opts: FetchOptions, fetch: Fetch, 
 /**
  * A `patch:` package is judged by its base, fetched (and so gated) even when
  * the patched zip is cached; the patched zip must then be bound to that base
- * plus the patch content (src/yarn/patchBinding.ts).
+ * plus the patch content (src/yarn/patch-binding.ts).
  */
 async function fetchPatch(locator: Locator, opts: FetchOptions, fetch: Fetch, session: PipelineAdapter): Promise<FetchResult> {
   const base = patchBase(locator);

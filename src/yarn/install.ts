@@ -7,7 +7,7 @@ import { Project, structUtils, type Locator } from '@yarnpkg/core';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
 import { closeIdleConnections } from '../net/agents';
-import { PipelineAdapter } from './pipelineAdapter';
+import { PipelineAdapter } from './pipeline-adapter';
 import { patchOnce } from './state';
 
 export function installFetchStepHooks(): void {

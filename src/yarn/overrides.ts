@@ -5,7 +5,7 @@
  * repository, and whoever controls one must not be able to relax the gate:
  *
  * - the policy path: the environment's policy applies in addition to the
- *   committed one, the stricter verdict wins (policyAdapter.ts);
+ *   committed one, the stricter verdict wins (policy-adapter.ts);
  * - the mode: tightening only, unless the policy allows loosening (policy/mode.ts);
  * - the trust anchors (trusted root, npm keys, TUF mirror, TUF root): they
  *   decide which signatures are genuine, so the environment may only repeat

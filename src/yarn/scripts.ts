@@ -3,7 +3,7 @@
  * install gave its package a passing verdict. Workspaces' own scripts run.
  */
 import { structUtils, type Locator, type Project } from '@yarnpkg/core';
-import { PipelineAdapter } from './pipelineAdapter';
+import { PipelineAdapter } from './pipeline-adapter';
 
 export async function guardScript(executor: () => Promise<number>, project: Project, locator: Locator, scriptName: string, extra: { stderr: NodeJS.WritableStream }): Promise<() => Promise<number>> {
   const physical = structUtils.isVirtualLocator(locator) ? structUtils.devirtualizeLocator(locator) : locator;

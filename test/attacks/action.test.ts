@@ -13,9 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../../testkit/fixtures';
 import { PLUGIN_RELATIVE_PATH, type YarnProject } from '../../testkit/yarn';
-import { sarifProblems } from '../support/sarif';
-import { ciStaging, installedProject, runBash } from './ci-runner';
-import { policyOf, provenanceRule } from './harness';
+import { sarifProblems } from '../../testkit/sarif';
+import { ciStaging, installedProject, runBash } from '../../testkit/ci-runner';
+import { policyOf, provenanceRule } from '../../testkit/attack-harness';
 
 interface ActionStep {
   shell: string;

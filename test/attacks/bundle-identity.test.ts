@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { FIXTURES_DIR, emailIdentityBundles, productionTrustedRoot } from '../../testkit/fixtures';
 import { MockSigstore, githubIdentity, gitlabIdentity, type AttestationsDocument, type SigningIdentity } from '../../testkit/signer';
 import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
-import { cloneDocument, writeTrustFiles, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
+import { cloneDocument, writeTrustFiles, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../testkit/fixtures';
 import { PLUGIN_RELATIVE_PATH, type YarnProject } from '../../testkit/yarn';
-import { ciStaging, installedProject, runBash } from './ci-runner';
-import { policyOf, provenanceRule } from './harness';
+import { ciStaging, installedProject, runBash } from '../../testkit/ci-runner';
+import { policyOf, provenanceRule } from '../../testkit/attack-harness';
 
 /** The `run:` block of the README's "Verify Sigstore provenance" step, as written there. */
 function readmeCiStep(): string {

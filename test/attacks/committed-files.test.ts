@@ -8,7 +8,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clearInstallOutput, expectInstalled, expectRefused, projectFor, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
+import { clearInstallOutput, expectInstalled, expectRefused, projectFor, publishSigned, repositoryOf, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

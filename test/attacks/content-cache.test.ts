@@ -14,7 +14,7 @@ import { unsignedKey } from '../../src/install/store';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
-import { clearInstallOutput, cloneDocument, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from './harness';
+import { clearInstallOutput, cloneDocument, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 const RECHECK_OFF = 'sigstoreRecheckAttestations: false';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestationsPath } from '../../src/sources/registry';
 import { startForeignHost, type TestRegistry } from '../../testkit/registry';
 import type { YarnProject, YarnResult } from '../../testkit/yarn';
-import { expectInstalled, expectRefused, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { expectInstalled, expectRefused, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 const GLOBAL_TOKEN = 'global-secret-token';
 const SCOPE_TOKEN = 'scope-secret-token';

@@ -13,7 +13,7 @@ import { ZipFS } from '@yarnpkg/libzip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
 import type { YarnProject, YarnResult } from '../../testkit/yarn';
-import { FORGED_SCRIPT, expectRefused, freshMachine, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { FORGED_SCRIPT, expectRefused, freshMachine, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
 import { PLUGIN_RELATIVE_PATH } from '../../testkit/yarn';
-import { expectInstalled, expectRefused, projectFor, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { expectInstalled, expectRefused, projectFor, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

@@ -6,7 +6,7 @@
  * test would then time out instead of reading an exit code).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectRefused, projectFor, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { expectRefused, projectFor, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

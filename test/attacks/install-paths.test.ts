@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
 import { runYarn, type YarnProject } from '../../testkit/yarn';
-import { expectInstalled, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { expectInstalled, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markerFileName, type PackageSpec } from '../../testkit/tarball';
 import type { YarnProject, YarnResult } from '../../testkit/yarn';
-import { FORGED_SCRIPT, freshMachine, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from './harness';
+import { FORGED_SCRIPT, freshMachine, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

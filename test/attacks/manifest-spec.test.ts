@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPackageJson } from '../../testkit/tarball';
-import { editLockfileEntry } from '../support/manifest-kit';
-import { clearInstallOutput, expectInstalled, expectRefused, policyOf, provenanceRule, publishSigned, type AttackKit, type Staged, startAttackKit } from './harness';
+import { editLockfileEntry } from '../../testkit/manifest-kit';
+import { clearInstallOutput, expectInstalled, expectRefused, policyOf, provenanceRule, publishSigned, type AttackKit, type Staged, startAttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startForeignHost, type TestRegistry } from '../../testkit/registry';
 import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
-import { expectInstalled, expectRefused, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { expectInstalled, expectRefused, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 let evil: TestRegistry;

@@ -11,7 +11,7 @@ import { loadTrustedRootFile } from '../../src/trust';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
 import { runYarn, type YarnProject } from '../../testkit/yarn';
-import { clearInstallOutput, expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from './harness';
+import { clearInstallOutput, expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npmPurl } from '../../testkit/signer';
 import { buildPackageTarball, integrityOf, readPackageJson, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
-import { expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, repositoryOf, type AttackKit, startAttackKit } from './harness';
+import { expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, repositoryOf, type AttackKit, startAttackKit } from '../../testkit/attack-harness';
 import { githubIdentity } from '../../testkit/signer';
 
 let kit: AttackKit;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startForeignHost, type FaultAction, type TestRegistry } from '../../testkit/registry';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
-import { expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
 
 const TOKEN = 'attack-suite-token';
 let kit: AttackKit;

@@ -11,7 +11,7 @@ import type { TestRegistry } from '../../testkit/registry';
 import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
 import { jsonEvents as events, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
 const ACME = { name: '@acme/widget', version: '1.0.0', repository: 'acme/widget', repositoryId: '4242' };

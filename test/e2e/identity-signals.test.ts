@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball, withPostinstallMarker } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const DEPLOYER = '@acme/deployer';
 const TAGGED = '@acme/tagged';

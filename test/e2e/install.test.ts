@@ -13,7 +13,7 @@ import { startForeignHost, type TestRegistry } from '../../testkit/registry';
 import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import { buildPackageTarball, integrityOf, withPostinstallMarker } from '../../testkit/tarball';
 import type { YarnProject, YarnProjectOptions } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
 const MARKER = { name: '@acme/marker', version: '1.0.0', repository: 'https://github.com/acme/marker' };

@@ -10,9 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackageTarball, readPackageJson, withPostinstallMarker } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
-import { provenanceRule, publishSigned } from '../attacks/harness';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
-import { editLockfileEntry, serveNodeGyp, withLockfileDependency } from '../support/manifest-kit';
+import { provenanceRule, publishSigned } from '../../testkit/attack-harness';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
+import { editLockfileEntry, serveNodeGyp, withLockfileDependency } from '../../testkit/manifest-kit';
 
 let kit: E2eKit;
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubIdentity, GITHUB_ISSUER, type MockSigstore } from '../../testkit/signer';
 import type { TestRegistry } from '../../testkit/registry';
 import { buildPackageTarball } from '../../testkit/tarball';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const ACME = { name: '@acme/widget', version: '1.0.0' };
 const UNSIGNED = { name: 'plain-unsigned', version: '2.0.0' };

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLABLE_FIXTURES } from '../../testkit/fixtures';
 import type { YarnProject, YarnResult } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const [GUNDAM, GOGGLES] = INSTALLABLE_FIXTURES;
 // Yarn's plain bar style (no seasonal emoji), drawn even if the environment looks like CI.

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLABLE_FIXTURES } from '../../testkit/fixtures';
 import { startProxy, type TestProxy } from '../../testkit/proxy';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 

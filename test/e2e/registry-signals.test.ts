@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockSigstore, githubIdentity, mergeNpmKeys } from '../../testkit/signer';
 import { buildPackageTarball, integrityOf, withPostinstallMarker } from '../../testkit/tarball';
 import { jsonEvents, type YarnProject, type YarnResult } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 let kit: E2eKit;
 /** A second npm key, valid only in 2021: the registry's publish times (2020) fall outside it. */

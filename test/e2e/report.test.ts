@@ -14,7 +14,7 @@ import type { TestRegistry } from '../../testkit/registry';
 import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
 import { jsonEvents, type YarnProject } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const SIGNED = [

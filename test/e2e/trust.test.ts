@@ -15,8 +15,8 @@ import { createTestCa, startTlsFront } from '../../testkit/tls';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
-import { serveRepository, TufTestRepository, type ServedRepository } from '../trust/tuf-repository';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
+import { serveRepository, TufTestRepository, type ServedRepository } from '../../testkit/tuf-repository';
 
 const PACKAGE = { name: '@acme/tuf-signed', version: '1.0.0' };
 

@@ -11,12 +11,12 @@
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRecord, writeRecord } from '../../src/install/recordFiles';
+import { readRecord, writeRecord } from '../../src/install/record-files';
 import { publishPackage } from '../../testkit/publish';
 import type { TestRegistry } from '../../testkit/registry';
 import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import type { YarnProject } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const SIGNED = [

@@ -11,7 +11,7 @@ import { publishPackage } from '../../testkit/publish';
 import type { TestRegistry } from '../../testkit/registry';
 import { githubIdentity, type MockSigstore } from '../../testkit/signer';
 import type { YarnProject } from '../../testkit/yarn';
-import { startE2eKit, type E2eKit } from '../support/e2e-kit';
+import { startE2eKit, type E2eKit } from '../../testkit/e2e-kit';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const PACKAGES = [

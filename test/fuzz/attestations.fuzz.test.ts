@@ -24,7 +24,7 @@ import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { createTrustContext } from '../../src/trust';
 import { verifyPackageAttestations, type PackageSubject } from '../../src/verify';
 import { loadFixturePackages, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { FUZZ_SEED, caseCount, int, mutateJson, mutateText, pick, prng } from './mutate';
+import { FUZZ_SEED, caseCount, int, mutateJson, mutateText, pick, prng } from '../../testkit/mutate';
 
 const CASES = caseCount(14_000, 0.7);
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { evaluate, loadPolicy } from '../../src/policy';
 import { REPO_ROOT } from '../../testkit/fixtures';
-import { FUZZ_SEED, caseCount, mutateJson, mutateText, pick, prng } from './mutate';
+import { FUZZ_SEED, caseCount, mutateJson, mutateText, pick, prng } from '../../testkit/mutate';
 
 const CASES = caseCount(6_000, 0.3);
 const EXAMPLES = join(REPO_ROOT, 'policy-examples');

@@ -16,7 +16,7 @@ import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { createTrustContext } from '../../src/trust';
 import { PREDICATE_NPM_PUBLISH_V01, verifyBundleForPackage } from '../../src/verify';
 import { loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { FUZZ_SEED, caseCount, int, prng } from './mutate';
+import { FUZZ_SEED, caseCount, int, prng } from '../../testkit/mutate';
 
 const CASES = caseCount(2_000, 0.01);
 const trust = createTrustContext({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys(), origin: 'production' } as never);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeRecord } from '../../src/install/recordFiles';
+import { writeRecord } from '../../src/install/record-files';
 import { VERIFICATION_CACHE_SOURCE } from '../../src/install/results';
 import { InstallStore, verificationKey } from '../../src/install/store';
 import { loadFixturePackage } from '../../testkit/fixtures';

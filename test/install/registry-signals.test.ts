@@ -2,12 +2,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
-import { registrySignals, type RegistrySignalsInput } from '../../src/install/registrySignals';
+import { registrySignals, type RegistrySignalsInput } from '../../src/install/registry-signals';
 import type { PackumentFacts } from '../../src/sources/packument';
 import { createTrustContext } from '../../src/trust';
-import { integrityOfSha512Hex } from '../../src/verify/registrySignature';
+import { integrityOfSha512Hex } from '../../src/verify/registry-signature';
 import { MockSigstore } from '../../testkit/signer';
-import { policyOf } from '../policy/helpers';
+import { policyOf } from '../../testkit/policy-helpers';
 
 const mock = await MockSigstore.create({ npmKeyValidFor: { start: new Date('2019-01-01T00:00:00Z') } });
 const trust = createTrustContext(mock.trustMaterial());

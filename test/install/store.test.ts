@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeRecord } from '../../src/install/recordFiles';
+import { writeRecord } from '../../src/install/record-files';
 import { InstallStore, RESULT_FORMAT, verificationKey, type ArchiveEntry, type BindingRecord } from '../../src/install/store';
 import type { PackageVerification } from '../../src/verify/types';
 import { temporaryRecordKey } from '../../testkit/pipeline';

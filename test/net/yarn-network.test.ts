@@ -29,7 +29,7 @@ import { fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixt
 import { startProxy, type TestProxy } from '../../testkit/proxy';
 import { startRegistry, type TestRegistry } from '../../testkit/registry';
 import { createTestCa, startTlsFront, type IssuedCertificate, type TestCa, type TlsFront } from '../../testkit/tls';
-import { serveRepository, TufTestRepository, type ServedRepository } from '../trust/tuf-repository';
+import { serveRepository, TufTestRepository, type ServedRepository } from '../../testkit/tuf-repository';
 
 const GOGGLES = { name: '@trishankatdatadog/supreme-goggles', version: '1.0.5' };
 const SUBJECT = `${GOGGLES.name}@${GOGGLES.version}`;

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { evaluate, validatePolicyDocument, type LoadedPolicy, type VerificationOutcome } from '../../src/policy';
 import { allowUnsigned, trustIdentity, type AllowRequest } from '../../src/policy/edit';
-import { refPatternOf } from '../../src/policy/identityPin';
-import { diffLines, formatDiff, keepUntouchedLines } from '../../src/policy/lineDiff';
+import { refPatternOf } from '../../src/policy/identity-pin';
+import { diffLines, formatDiff, keepUntouchedLines } from '../../src/policy/line-diff';
 import { ErrorCodes } from '../../src/errors';
 import type { SignerIdentity } from '../../src/verify/types';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { evaluate, identityMismatches, type VerificationOutcome } from '../../src/policy';
-import { githubIdentity, policyOf, verifiedOutcome } from './helpers';
+import { githubIdentity, policyOf, verifiedOutcome } from '../../testkit/policy-helpers';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
 const pkg = { name: '@acme/x', version: '1.2.0' };

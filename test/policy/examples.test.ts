@@ -7,7 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, validatePolicyFile, type LoadedPolicy } from '../../src/policy';
 import { REPO_ROOT } from '../../testkit/fixtures';
-import { verifiedFixturePackages, type RealPackage } from './helpers';
+import { verifiedFixturePackages, type RealPackage } from '../../testkit/policy-helpers';
 
 const EXAMPLES = path.join(REPO_ROOT, 'policy-examples');
 const NOW = new Date('2026-06-01T12:00:00Z');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors';
 import { evaluate, findDowngrade } from '../../src/policy';
 import { evidenceOf, packumentFacts, type PublishEvidence } from '../../src/sources/packument';
-import { errorsOf, policyOf } from './helpers';
+import { errorsOf, policyOf } from '../../testkit/policy-helpers';
 
 const history = (entries: Record<string, PublishEvidence>) => new Map(Object.entries(entries));
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileGlob, evaluate, identityMismatches } from '../../src/policy';
-import { errorsOf, githubIdentity, policyOf, verifiedOutcome } from './helpers';
+import { errorsOf, githubIdentity, policyOf, verifiedOutcome } from '../../testkit/policy-helpers';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
 const NOW = new Date('2026-06-01T00:00:00Z');

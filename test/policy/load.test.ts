@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { evaluate, evaluateSource, loadPolicy, POLICY_FILE_NAMES, validatePolicyFile } from '../../src/policy';
-import { githubIdentity, verifiedOutcome } from './helpers';
+import { githubIdentity, verifiedOutcome } from '../../testkit/policy-helpers';
 
 let dir: string;
 beforeEach(() => {

@@ -1,7 +1,7 @@
 /** Non-registry sources (default deny for git, tarball, exec, outside paths) and mode precedence. */
 import { describe, expect, it } from 'vitest';
 import { classifySource, evaluateSource, resolveMode, type PolicyMode } from '../../src/policy';
-import { policyOf } from './helpers';
+import { policyOf } from '../../testkit/policy-helpers';
 
 const policy = policyOf({ version: 1, default: { require: 'none' }, sources: { git: [{ package: '@acme/*', repository: 'https://github.com/acme/*' }], tarball: [{ package: 'vendored', url: 'https://cdn.example/**' }], exec: ['generated'], local: ['shared-config'] } });
 const source = (name: string, protocol: string, reference: string, outsideProject?: boolean) => ({ name, protocol, reference, outsideProject });

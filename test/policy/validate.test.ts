@@ -1,7 +1,7 @@
 /** Validation: every key, every error with its path and what was expected; warnings for shadowed rules. */
 import { describe, expect, it } from 'vitest';
 import { validatePolicyDocument } from '../../src/policy';
-import { errorsOf, policyOf } from './helpers';
+import { errorsOf, policyOf } from '../../testkit/policy-helpers';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
 const minimal = { version: 1, default: { require: 'none' } };

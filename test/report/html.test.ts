@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { reportRows, type PolicyException } from '../../src/report/model';
 import { escapeHtml, reportHtml } from '../../src/report/html';
-import { EVENTS, signed } from './events';
+import { EVENTS, signed } from '../../testkit/report-events';
 
 const EXCEPTIONS: PolicyException[] = [
   { rule: 'rules[2] (gone-lib)', packages: ['gone-lib'], reason: 'removed last month', expires: '2026-12-06', state: 'expired', daysLeft: -1 },

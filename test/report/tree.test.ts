@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { validatePolicyText } from '../../src/policy/load';
 import { groupRows, policyExceptions, reportRows, signedShare } from '../../src/report/model';
 import { printable, reportEvents, reportTree } from '../../src/report/tree';
-import { EVENTS, signed } from './events';
+import { EVENTS, signed } from '../../testkit/report-events';
 
 const ORDER = [
   '@acme/widget@npm:2.0.0',

@@ -12,7 +12,7 @@ import {
 } from '../../src/trust/tuf';
 import { tufCacheFor } from '../../src/trust/tuf-cache';
 import type { Fetcher } from '../../src/trust/tuf-fetch';
-import { serveRepository, TufTestRepository, type ServedRepository } from './tuf-repository';
+import { serveRepository, TufTestRepository, type ServedRepository } from '../../testkit/tuf-repository';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const fixture = (name: string) => readFileSync(join(__dirname, '../../fixtures/sigstore', name), 'utf8');

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { claimedSha512 } from '../../src/verify/statement';
-import { NPM_PACKAGES, attestationsOf, tarballSha512 } from './fixtures';
+import { NPM_PACKAGES, attestationsOf, tarballSha512 } from '../../testkit/verify-fixtures';
 
 describe('claimedSha512', () => {
   for (const pkg of NPM_PACKAGES) {

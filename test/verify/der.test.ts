@@ -10,8 +10,8 @@ import { ASN1Obj } from '@sigstore/core';
 import { describe, expect, it } from 'vitest';
 import { parseCertificate, parseDer } from '../../src/verify/der';
 import { embeddedTrustMaterial } from '../../src/trust';
-import { int, prng, type Random } from '../fuzz/mutate';
-import { attestationsOf, FIXTURES, NPM_PACKAGES, readJson } from './fixtures';
+import { int, prng, type Random } from '../../testkit/mutate';
+import { attestationsOf, FIXTURES, NPM_PACKAGES, readJson } from '../../testkit/verify-fixtures';
 
 interface Tree {
   tag: number;

@@ -11,7 +11,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 import { verifySignedBundle } from '../../src/verify/signed-bundle';
-import { attestationsOf, FIXTURES, NPM_PACKAGES, readJson } from './fixtures';
+import { attestationsOf, FIXTURES, NPM_PACKAGES, readJson } from '../../testkit/verify-fixtures';
 
 const CASES = join(FIXTURES, 'conformance', 'bundle-verify');
 const productionRoot = readJson(FIXTURES, 'sigstore', 'trusted_root.production.json');

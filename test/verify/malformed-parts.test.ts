@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SigstorePluginError } from '../../src/errors';
 import { createTrustContext, embeddedTrustMaterial } from '../../src/trust';
 import { PREDICATE_NPM_PUBLISH_V01, verifyBundleForPackage, verifyPackageAttestations } from '../../src/verify';
-import { attestationsOf, fixture, FIXTURES, readJson, subjectOf, type NpmFixture } from './fixtures';
+import { attestationsOf, fixture, FIXTURES, readJson, subjectOf, type NpmFixture } from '../../testkit/verify-fixtures';
 
 const trust = createTrustContext(embeddedTrustMaterial());
 const gundam = fixture('gundam-visor', '1.0.1'); // bundle v0.2: x509CertificateChain, inclusion proof + checkpoint

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EXTENSION_OID_SCT, X509Certificate } from '@sigstore/core';
 import { describe, expect, it } from 'vitest';
 import { precertificateTbs } from '../../src/verify/precertificate';
-import { attestationsOf, FIXTURES, NPM_PACKAGES, readJson } from './fixtures';
+import { attestationsOf, FIXTURES, NPM_PACKAGES, readJson } from '../../testkit/verify-fixtures';
 
 function leafOf(bundle: any): Buffer {
   const material = bundle.verificationMaterial;

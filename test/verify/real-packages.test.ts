@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTrustContext, embeddedTrustMaterial } from '../../src/trust';
 import { PREDICATE_NPM_PUBLISH_V01, verifyPackageAttestations, type SignerIdentity } from '../../src/verify';
-import { attestationsOf, NPM_PACKAGES, subjectOf } from './fixtures';
+import { attestationsOf, NPM_PACKAGES, subjectOf } from '../../testkit/verify-fixtures';
 
 const trust = createTrustContext(embeddedTrustMaterial());
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors';
 import { parseNpmKeys } from '../../src/trust/npm-keys';
-import { integrityOfSha512Hex, verifyRegistrySignatures } from '../../src/verify/registrySignature';
+import { integrityOfSha512Hex, verifyRegistrySignatures } from '../../src/verify/registry-signature';
 import { fixtureManifest, productionNpmKeys } from '../../testkit/fixtures';
 import { MockSigstore } from '../../testkit/signer';
 

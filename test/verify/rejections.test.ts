@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTrustContext, embeddedTrustMaterial } from '../../src/trust';
 import { PREDICATE_NPM_PUBLISH_V01, verifyBundleForPackage, verifyPackageAttestations } from '../../src/verify';
 import { requireAgreement } from '../../src/verify/document';
-import { attestationsOf, codeOf, fixture, FIXTURES, NPM_FIXTURES, NPM_PACKAGES, readJson, subjectOf, tarballSha512 } from './fixtures';
+import { attestationsOf, codeOf, fixture, FIXTURES, NPM_FIXTURES, NPM_PACKAGES, readJson, subjectOf, tarballSha512 } from '../../testkit/verify-fixtures';
 
 const production = embeddedTrustMaterial();
 const trust = createTrustContext(production);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTrustContext, embeddedTrustMaterial, loadTrustedRootFile } from '../../src/trust';
 import { verifyPackageAttestations } from '../../src/verify';
-import { attestationsOf, codeOf, fixture, FIXTURES, readJson, subjectOf } from './fixtures';
+import { attestationsOf, codeOf, fixture, FIXTURES, readJson, subjectOf } from '../../testkit/verify-fixtures';
 
 const production = embeddedTrustMaterial();
 const withRoot = (edit: (root: any) => void) => {

@@ -11,7 +11,7 @@ import { npath } from '@yarnpkg/fslib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../../src/index';
 import { guardScript } from '../../src/yarn/scripts';
-import { PipelineAdapter } from '../../src/yarn/pipelineAdapter';
+import { PipelineAdapter } from '../../src/yarn/pipeline-adapter';
 
 let cwd: string;
 let project: Project;

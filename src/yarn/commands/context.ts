@@ -6,7 +6,7 @@
 import { Configuration, Project, StreamReport, type Locator, type Report, type FetchOptions } from '@yarnpkg/core';
 import type { CommandContext } from '@yarnpkg/core';
 import { sha512Hex } from '../../install/bind';
-import { PipelineAdapter } from '../pipelineAdapter';
+import { PipelineAdapter } from '../pipeline-adapter';
 import { downloadTarball } from '../tarball';
 import { patchBase, routeOf } from '../locators';
 

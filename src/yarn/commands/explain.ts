@@ -11,7 +11,7 @@ import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../../errors';
 import { VERIFICATION_CACHE_SOURCE, publicResult, type PackageResult } from '../../install/results';
 import { attestationsOf, describeAttestation, identityClaims } from './claims';
 import { openProject, resolveFromLockfile, runReport, type OpenProject } from './context';
-import { installedLocators, runGate, runGateOutsideProject } from './gateRun';
+import { installedLocators, runGate, runGateOutsideProject } from './gate-run';
 import { isOutsideProject, routeOf, splitProtocol } from '../locators';
 import { resolveTarget, type ResolvedTarget, type SourceTarget } from './resolve';
 import { withPackageProgress } from './progress';

@@ -26,7 +26,7 @@ export class SigstorePinUpdateCommand extends BaseCommand {
 
   async execute(): Promise<number> {
     const open = await openProject(this.context);
-    const { pinLockPath, readPinLock, writePinLock } = await import('../pipelineAdapter');
+    const { pinLockPath, readPinLock, writePinLock } = await import('../pipeline-adapter');
     const { serializePinLock } = await import('../../pins');
     return runReport(open.configuration, this.context, this.json, async (report) => {
       const fail = (message: string) => report.reportError(MessageName.UNNAMED, `sigstore [${ErrorCodes.PIN_UPDATE_INVALID}] ${message}`);

@@ -9,9 +9,9 @@ import { Cache, type StreamReport } from '@yarnpkg/core';
 import { Command, Option, UsageError, type Usage } from 'clipanion';
 import type { CommandContext } from '@yarnpkg/core';
 import { openProject, resolveFromLockfile, runReport, type OpenProject } from './context';
-import { assertLockfileCurrent } from './lockfileCoverage';
+import { assertLockfileCurrent } from './lockfile-coverage';
 import { reportPluginError } from './reporting';
-import { OUTPUT_FORMATS, printSarif } from './sarifOutput';
+import { OUTPUT_FORMATS, printSarif } from './sarif-output';
 import { SigstorePluginError } from '../../errors';
 import type { VerifyEvent } from '../../report/sarif';
 
@@ -63,7 +63,7 @@ export class SigstoreVerifyCommand extends BaseCommand {
   /** Runs the verification; with --all or --html, collects its events and prints or writes the report after it. */
   private async verify(open: OpenProject, context: CommandContext, json: boolean): Promise<number> {
     if (!this.all && this.html === undefined) return this.run(open, context, json);
-    const { collectingReport, printReport } = await import('./reportOutput');
+    const { collectingReport, printReport } = await import('./report-output');
     let events: VerifyEvent[] = [];
     // With --all --json the package events are printed sorted afterwards, not as they come.
     const code = await this.run(open, context, json, (report) => {

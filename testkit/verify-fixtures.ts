@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PackageSubject } from '../../src/verify';
+import type { PackageSubject } from '../src/verify';
 
-export const FIXTURES = join(__dirname, '..', '..', 'fixtures');
+export const FIXTURES = join(__dirname, '..', 'fixtures');
 export const NPM_FIXTURES = join(FIXTURES, 'npm-attestations');
 
 export interface NpmFixture {

@@ -1,5 +1,5 @@
 /**
- * The two-part plugin build (scripts/lazySplit.ts) on a small project shaped
+ * The two-part plugin build (scripts/lazy-split.ts) on a small project shaped
  * like the plugin: a load-time entry, a module both parts use (an error class
  * checked by `instanceof`, a state object), a module reached only by `import()`
  * and a package imported statically but deferred. The output is loaded the way
@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSplit, checkSplit, LAZY_SOURCE, lazyEntry, type SplitResult } from '../../scripts/lazySplit';
+import { buildSplit, checkSplit, LAZY_SOURCE, lazyEntry, type SplitResult } from '../../scripts/lazy-split';
 
 const FILES: Record<string, string> = {
   'errors.js': 'export class AppError extends Error {}\nexport const loads = { heavy: 0 };\n',

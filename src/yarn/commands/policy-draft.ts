@@ -5,7 +5,7 @@
  * unsigned packages get explicit, commented exceptions.
  */
 import { withVersion } from '../../policy/glob';
-import { identityPinOf, type IdentityPin } from '../../policy/identityPin';
+import { identityPinOf, type IdentityPin } from '../../policy/identity-pin';
 import { gitTarget, tarballUrl, type SourceKind } from '../../policy';
 import { splitProtocol } from '../locators';
 import type { SignerIdentity } from '../../verify/types';

@@ -20,8 +20,8 @@
 import { createHash } from 'crypto';
 import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
 import { PatchFetcher, patchUtils } from '@yarnpkg/plugin-patch';
-import { bindDerivedZip, watchBuilds, type DerivedZips } from './derivedZips';
-import type { PipelineAdapter } from './pipelineAdapter';
+import { bindDerivedZip, watchBuilds, type DerivedZips } from './derived-zips';
+import type { PipelineAdapter } from './pipeline-adapter';
 
 const PATCHED: DerivedZips = { prototype: PatchFetcher.prototype, method: 'patchPackage', name: 'patchPackage' };
 

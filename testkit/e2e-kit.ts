@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
-import { startRegistry, type TestRegistry } from '../../testkit/registry';
-import { MockSigstore, mergeTrustMaterial } from '../../testkit/signer';
-import { createYarnProject, type YarnProject, type YarnProjectOptions } from '../../testkit/yarn';
+import { INSTALLABLE_FIXTURES, fixtureToRegistryVersion, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from './fixtures';
+import { startRegistry, type TestRegistry } from './registry';
+import { MockSigstore, mergeTrustMaterial } from './signer';
+import { createYarnProject, type YarnProject, type YarnProjectOptions } from './yarn';
 
 /** When the kit's npm key (attestations and registry signatures) became valid: before OLD_PUBLISH_TIME. */
 export const REGISTRY_KEY_START = '2019-01-01T00:00:00.000Z';

@@ -12,8 +12,8 @@ import { npath } from '@yarnpkg/fslib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { describeDifference } from '../../src/manifest/compare';
-import { isManifestFacts, manifestDifferences, manifestEnforcement, resolvedFields, type ManifestFacts } from '../../src/yarn/manifestCheck';
-import { loadPolicyHandle } from '../../src/yarn/policyAdapter';
+import { isManifestFacts, manifestDifferences, manifestEnforcement, resolvedFields, type ManifestFacts } from '../../src/yarn/manifest-check';
+import { loadPolicyHandle } from '../../src/yarn/policy-adapter';
 import type { SigstoreSettings } from '../../src/yarn/settings';
 
 let cwd: string;

@@ -23,8 +23,8 @@ export { isManifestFacts, type ManifestFacts } from '../manifest/compare';
 import type { PackageRef, Verdict } from '../policy';
 import { reportError } from './errors';
 import { npmVersion } from './locators';
-import type { PolicyHandle } from './policyAdapter';
-import type { PipelineAdapter } from './pipelineAdapter';
+import type { PolicyHandle } from './policy-adapter';
+import type { PipelineAdapter } from './pipeline-adapter';
 
 /** The package.json fields Yarn's npm resolver reads (and `name`, which names a bin given as a string). */
 const RESOLVED_FIELDS = ['name', 'dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'dependenciesMeta', 'scripts', 'os', 'cpu', 'libc', 'bin', 'directories'] as const;

@@ -9,7 +9,7 @@ import { Command, Option, type Usage } from 'clipanion';
 import type { PackageSelector } from '../../policy';
 import { npmVersion } from '../locators';
 import { lockfileRegistryPackages, openProject, runReport, type OpenProject } from './context';
-import { runPolicyEdit, today } from './policyEdit';
+import { runPolicyEdit, today } from './policy-edit';
 import { reportPluginError } from './reporting';
 
 /** How long an exception holds when `--expires` is not given: the review period `policy init` uses. */

@@ -7,10 +7,10 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { MockSigstore, githubIdentity, type AttestationsDocument, type SigningIdentity } from '../../testkit/signer';
-import { mergedWithProduction, startE2eKit, writeTrustMaterial, type E2eKit, type TrustFiles } from '../support/e2e-kit';
-import { buildPackageTarball, withPostinstallMarker, type PackageSpec } from '../../testkit/tarball';
-import { type YarnProject, type YarnProjectOptions, type YarnResult } from '../../testkit/yarn';
+import { MockSigstore, githubIdentity, type AttestationsDocument, type SigningIdentity } from './signer';
+import { mergedWithProduction, startE2eKit, writeTrustMaterial, type E2eKit, type TrustFiles } from './e2e-kit';
+import { buildPackageTarball, withPostinstallMarker, type PackageSpec } from './tarball';
+import { type YarnProject, type YarnProjectOptions, type YarnResult } from './yarn';
 
 export const ISSUER = 'https://token.actions.githubusercontent.com';
 export const WORKFLOW = '.github/workflows/release.yml';

@@ -12,8 +12,8 @@
 import { createHash } from 'crypto';
 import { structUtils, type FetchOptions, type FetchResult, type Locator } from '@yarnpkg/core';
 import { TarballFileFetcher, fileUtils } from '@yarnpkg/plugin-file';
-import { bindDerivedZip, watchBuilds, type DerivedZips } from './derivedZips';
-import type { PipelineAdapter } from './pipelineAdapter';
+import { bindDerivedZip, watchBuilds, type DerivedZips } from './derived-zips';
+import type { PipelineAdapter } from './pipeline-adapter';
 
 const CONVERTED: DerivedZips = { prototype: TarballFileFetcher.prototype, method: 'fetchFromDisk', name: 'fileTarballFetchFromDisk' };
 

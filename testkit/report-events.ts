@@ -1,10 +1,10 @@
 /**
  * `sigstore-package` events as `yarn sigstore verify --json` prints them
- * (session.ts publicResult), for the report tests: two signers, a publish
+ * (src/install/results.ts publicResult), for the report tests: two signers, a publish
  * attestation only, unsigned, a failure, a warning, a git source, a patch, a
  * workspace, a package for another platform.
  */
-import type { VerifyEvent } from '../../src/report/sarif';
+import type { VerifyEvent } from '../src/report/sarif';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 

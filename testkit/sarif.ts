@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@cfworker/json-schema';
-import { FIXTURES_DIR } from '../../testkit/fixtures';
+import { FIXTURES_DIR } from './fixtures';
 
 const validator = new Validator(JSON.parse(readFileSync(join(FIXTURES_DIR, 'sarif/sarif-schema-2.1.0.json'), 'utf8')), '4', false);
 

@@ -9,8 +9,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { YARN_BIN, type YarnProject } from '../../testkit/yarn';
-import { projectFor, publishSigned, startAttackKit, type AttackKit } from './harness';
+import { YARN_BIN, type YarnProject } from './yarn';
+import { projectFor, publishSigned, startAttackKit, type AttackKit } from './attack-harness';
 
 /** A folder holding a `yarn` that runs the pinned Yarn, to put first on PATH. */
 export function yarnShims(): string {

@@ -11,11 +11,11 @@ import path from 'path';
 import { ErrorCodes } from '../../errors';
 import type { SourceKind } from '../../policy';
 import { isOutsideProject, routeOf, splitProtocol } from '../locators';
-import { assertLockfileCurrent } from './lockfileCoverage';
+import { assertLockfileCurrent } from './lockfile-coverage';
 import { createPool } from '../../install/pool';
 import { lockfileRegistryPackages, openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
 import { withPackageProgress } from './progress';
-import type { DraftEntry } from './policyDraft';
+import type { DraftEntry } from './policy-draft';
 import { reportPluginError } from './reporting';
 
 const REVIEW_DAYS = 90;
@@ -48,7 +48,7 @@ export class SigstorePolicyInitCommand extends BaseCommand {
     const [{ classifySource, findPolicyFiles, formatProblem, validatePolicyDocument }, { parse: parseYaml }, { draftPolicy }] = await Promise.all([
       import('../../policy'),
       import('yaml'),
-      import('./policyDraft'),
+      import('./policy-draft'),
     ]);
     return runReport(open.configuration, this.context, this.json, async (report) => {
       const existing = [...new Set([...findPolicyFiles(projectDir), ...(existsSync(target) ? [target] : [])])];

@@ -7,7 +7,7 @@
 import { Cache, ThrowReport, structUtils, type FetchOptions, type Locator, type Package } from '@yarnpkg/core';
 import { sha512Hex } from '../../install/bind';
 import { patchBase, routeOf } from '../locators';
-import { checkResolvedManifest, readManifestFacts } from '../manifestCheck';
+import { checkResolvedManifest, readManifestFacts } from '../manifest-check';
 import { convertTarball, downloadTarball } from '../tarball';
 import type { OpenProject } from './context';
 

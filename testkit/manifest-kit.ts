@@ -3,8 +3,8 @@
  * Yarn normalises (node-gyp injection, a built-in compat patch) and the
  * helpers that edit a yarn.lock entry.
  */
-import { buildPackageTarball } from '../../testkit/tarball';
-import type { YarnProject } from '../../testkit/yarn';
+import { buildPackageTarball } from './tarball';
+import type { YarnProject } from './yarn';
 import type { E2eKit } from './e2e-kit';
 
 /** A stand-in for node-gyp, which Yarn adds as `node-gyp@latest` to packages whose scripts call it: its bin succeeds. */

@@ -22,7 +22,7 @@ import { ensureSummary, reportSummary, type PackageStatus, type Printer } from '
 import { InstallStore, sourcesOf, type ArchiveEntry, type BindingRecord } from '../install/store';
 import { reportError } from './errors';
 import { npmVersion } from './locators';
-import type { BoundZip } from './derivedZips';
+import type { BoundZip } from './derived-zips';
 import type { ManifestFacts } from '../manifest/compare';
 import { isOffline, offlineAware } from './offline';
 import { readSettings, type SigstoreSettings } from './settings';
@@ -74,7 +74,7 @@ export function writePinLock(path: string, text: string): void {
 export class PipelineAdapter {
   readonly pipeline: InstallPipeline;
   readonly settings: SigstoreSettings;
-  /** The fetcher gate's record of this install's archives (gate.ts, patchBinding.ts, fileTarballBinding.ts). */
+  /** The fetcher gate's record of this install's archives (gate.ts, patch-binding.ts, file-tarball-binding.ts). */
   readonly archives = {
     /** Locators whose tarball this process hashed in Yarn's loader: locatorHash -> tgz sha512. */
     loaderHashes: new Map<string, string>(),
@@ -118,7 +118,7 @@ export class PipelineAdapter {
       },
       pinLockPath: pinLockPath(project),
       load: async () => {
-        const [{ loadPolicyHandle }, { loadGateTrust }] = await Promise.all([import('./policyAdapter'), import('./trust')]);
+        const [{ loadPolicyHandle }, { loadGateTrust }] = await Promise.all([import('./policy-adapter'), import('./trust')]);
         const [policy, trustInfo] = await Promise.all([loadPolicyHandle(npath.fromPortablePath(project.cwd), settings), loadGateTrust(configuration, settings)]);
         return { policy, trustInfo };
       },

@@ -20,7 +20,7 @@ import { registrySignatureModeOf, type VerificationOutcome } from '../policy/eva
 import type { LoadedPolicy } from '../policy/load';
 import type { PackumentFacts } from '../sources/packument';
 import { trustedNpmKeys, type TrustContext } from '../trust';
-import { verifyRegistrySignatures } from '../verify/registrySignature';
+import { verifyRegistrySignatures } from '../verify/registry-signature';
 import type { PackageSubject } from '../verify/types';
 
 export type RegistrySignatureStatus =

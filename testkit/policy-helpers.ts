@@ -1,11 +1,11 @@
 /** Test helpers for the policy: build policies from objects, outcomes from real fixtures. */
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
-import { loadFixturePackages } from '../../testkit/fixtures';
-import { verifyPackageAttestations } from '../../src/verify';
-import type { PackageVerification, SignerIdentity } from '../../src/verify/types';
-import { createTrustContext, embeddedTrustMaterial } from '../../src/trust';
-import { validatePolicyDocument, type LoadedPolicy, type VerificationOutcome } from '../../src/policy';
+import { loadFixturePackages } from './fixtures';
+import { verifyPackageAttestations } from '../src/verify';
+import type { PackageVerification, SignerIdentity } from '../src/verify/types';
+import { createTrustContext, embeddedTrustMaterial } from '../src/trust';
+import { validatePolicyDocument, type LoadedPolicy, type VerificationOutcome } from '../src/policy';
 
 /** A validated policy from a plain document; fails the test on any error. */
 export function policyOf(document: unknown): LoadedPolicy {

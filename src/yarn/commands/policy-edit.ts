@@ -36,7 +36,7 @@ export function today(now: Date): string {
 }
 
 export async function runPolicyEdit(open: OpenProject, report: StreamReport, run: PolicyEditRun): Promise<void> {
-  const [{ validatePolicyText, formatProblem }, { diffLines, formatDiff }] = await Promise.all([import('../../policy'), import('../../policy/lineDiff')]);
+  const [{ validatePolicyText, formatProblem }, { diffLines, formatDiff }] = await Promise.all([import('../../policy'), import('../../policy/line-diff')]);
   const { policy } = await open.session.ready();
   const file = policy.loaded?.filepath;
   if (!file) {

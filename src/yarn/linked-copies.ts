@@ -22,7 +22,7 @@ import { join, relative } from 'path';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { changedCopies, holdsHardlinks, type Since, type TreeLayout } from '../linked/tree';
 import { reportError } from './errors';
-import { readRecord, writeRecord } from '../install/recordFiles';
+import { readRecord, writeRecord } from '../install/record-files';
 import { patchOnce } from './state';
 
 interface LinkedRoot {

@@ -9,7 +9,7 @@ import { evaluate, validatePolicyDocument, type LoadedPolicy, type VerificationO
 import { createTrustContext } from '../../src/trust';
 import { verifyPackageAttestations } from '../../src/verify';
 import type { SignerIdentity } from '../../src/verify/types';
-import { draftPolicy, type DraftEntry } from '../../src/yarn/commands/policyDraft';
+import { draftPolicy, type DraftEntry } from '../../src/yarn/commands/policy-draft';
 import { sha512Hex } from '../../testkit/tarball';
 import { INSTALLABLE_FIXTURES, loadFixturePackage, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
 

@@ -10,7 +10,7 @@ import { ErrorCodes, SigstorePluginError } from '../../errors';
 import type { VerificationOutcome } from '../../policy';
 import type { SignerIdentity } from '../../verify/types';
 import { openProject, runReport, verifyRegistryPackage, type OpenProject } from './context';
-import { runPolicyEdit, today } from './policyEdit';
+import { runPolicyEdit, today } from './policy-edit';
 import { withPackageProgress } from './progress';
 import { reportPluginError } from './reporting';
 import { parseRequest, resolveTarget } from './resolve';
@@ -42,7 +42,7 @@ export class SigstorePolicyTrustCommand extends BaseCommand {
     const open = await openProject(this.context);
     return runReport(open.configuration, this.context, this.json, async (report) => {
       try {
-        const [{ trustIdentity }, { identityPinOf, refPatternOf, pinFields }, { evaluate, allowCommand }] = await Promise.all([import('../../policy/edit'), import('../../policy/identityPin'), import('../../policy')]);
+        const [{ trustIdentity }, { identityPinOf, refPatternOf, pinFields }, { evaluate, allowCommand }] = await Promise.all([import('../../policy/edit'), import('../../policy/identity-pin'), import('../../policy')]);
         const verified = await verifyInstalled(open, report, this.packageName, allowCommand);
         const pins = verified.map(({ version, outcome }) => {
           const identity = outcome.result.provenance!.identity;
@@ -121,7 +121,7 @@ async function declaredVersions(open: OpenProject, request: string): Promise<Loc
 
 /** How the identity sigstore.lock pins for the package differs from the verified one (undefined: no pin, same identity, or an update pending). */
 async function pinnedChange(open: OpenProject, name: string, identity: SignerIdentity): Promise<string | undefined> {
-  const [{ pinLockPath, readPinLock }, { identityChanges, pinnedIdentityOf }] = await Promise.all([import('../pipelineAdapter'), import('../../pins')]);
+  const [{ pinLockPath, readPinLock }, { identityChanges, pinnedIdentityOf }] = await Promise.all([import('../pipeline-adapter'), import('../../pins')]);
   const pin = readPinLock(pinLockPath(open.project)).parsed?.lock.packages.get(name);
   if (!pin?.identity || pin.pendingUpdate) return undefined;
   const changes = identityChanges(pin.identity, pinnedIdentityOf(identity));
