@@ -117,6 +117,10 @@ describe('npm registry signatures with the real Yarn', () => {
     expectRefused(p, await p.install(), 'REGISTRY_SIGNATURE_INVALID', 'sig-swapped', '1.0.0', ['the tarball is not the one the registry signed']);
     // Nothing was remembered for these bytes: the next install checks again.
     expectRefused(p, await p.install(), 'REGISTRY_SIGNATURE_INVALID', 'sig-swapped', '1.0.0');
+    // explain names the check that failed, not the (absent) bundles.
+    const explain = await p.run(['sigstore', 'explain', 'sig-swapped@1.0.0']);
+    expect(explain.output).toContain('Registry signature: FAILED: [REGISTRY_SIGNATURE_INVALID]');
+    expect(explain.output).not.toContain('Bundles:');
   });
 
   it('refuses a swapped tarball whose dist.integrity was rewritten to match (the signature stays the registry\'s), also without a policy', async () => {

@@ -143,7 +143,11 @@ async function explainSource(open: OpenProject, target: SourceTarget, report: St
 
 function outcomeLines(outcome: VerificationOutcome, source: string | undefined): string[] {
   if (outcome.status === 'unsigned') return ['Bundles: none found (registry attestations, bundle directory and attestation registries consulted)'];
-  if (outcome.status === 'failed') return [`Bundles: ${source ? `found at ${source}, ` : ''}verification FAILED: [${outcome.error.code}] ${outcome.error.message}`];
+  if (outcome.status === 'failed') {
+    const failed = `FAILED: [${outcome.error.code}] ${outcome.error.message}`;
+    // A registry-signature failure is no bundle's: say which check failed.
+    return [outcome.error.code.startsWith('REGISTRY_') ? `Registry signature: ${failed}` : `Bundles: ${source ? `found at ${source}, ` : ''}verification ${failed}`];
+  }
   // As the install: a result verified earlier for these exact bytes is used without a request.
   const where = source === VERIFICATION_CACHE_SOURCE ? `verified earlier for these exact bytes and trust material (${source}; sigstoreRecheckAttestations: true fetches them again)` : `found at ${source ?? 'an unknown source'}`;
   const lines = [`Bundles: ${where}`];
