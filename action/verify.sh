@@ -5,6 +5,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 sarif="${SIGSTORE_SARIF_FILE:-sigstore.sarif}"
+html="${SIGSTORE_HTML_FILE:-}"
 
 # `yarn plugin runtime` is built into Yarn: no package.json script or
 # dependency bin can answer in its place. Without the plugin, `yarn sigstore`
@@ -14,9 +15,13 @@ if ! yarn plugin runtime --json | grep -xF '{"name":"@yarnpkg/plugin-sigstore","
   exit 1
 fi
 
-yarn sigstore verify --format sarif > "$sarif"
+if [ -n "$html" ]; then
+  yarn sigstore verify --format sarif --html "$html" > "$sarif"
+else
+  yarn sigstore verify --format sarif > "$sarif"
+fi
 verified=$?
-if [ -n "${GITHUB_OUTPUT:-}" ]; then echo "sarif-file=$sarif" >> "$GITHUB_OUTPUT"; fi
+if [ -n "${GITHUB_OUTPUT:-}" ]; then printf 'sarif-file=%s\nhtml-file=%s\n' "$sarif" "$html" >> "$GITHUB_OUTPUT"; fi
 
 node "$here/report.cjs" "$sarif" "${SIGSTORE_WORKING_DIRECTORY:-.}"
 reported=$?

@@ -43,14 +43,14 @@ interface ActionRun {
   sarif?: unknown;
 }
 
-async function runAction(p: YarnProject): Promise<ActionRun> {
+async function runAction(p: YarnProject, inputs: Record<string, string> = {}): Promise<ActionRun> {
   const [step] = ACTION.runs.steps;
   const github = join(p.cwd, 'github');
   mkdirSync(github, { recursive: true });
   const files = { GITHUB_STEP_SUMMARY: join(github, 'summary.md'), GITHUB_OUTPUT: join(github, 'output') };
   for (const file of Object.values(files)) writeFileSync(file, '');
   // A composite action's `shell: bash` step, as GitHub runs it.
-  const { code, output } = await runBash(p, staging.shims, ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], { GITHUB_ACTIONS: 'true', GITHUB_ACTION_PATH: REPO_ROOT, ...files, ...stepEnv(step) });
+  const { code, output } = await runBash(p, staging.shims, ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], { GITHUB_ACTIONS: 'true', GITHUB_ACTION_PATH: REPO_ROOT, ...files, ...stepEnv(step), ...inputs });
   const sarifText = p.read(stepEnv(step).SIGSTORE_SARIF_FILE);
   let sarif: unknown;
   try {
@@ -84,7 +84,19 @@ describe.concurrent('the GitHub Action', () => {
     expect((run.sarif as { runs: { results: unknown[] }[] }).runs[0].results).toEqual([]);
     expect(run.output).not.toContain('::error');
     expect(run.summary).toContain('## Sigstore provenance: verified');
-    expect(run.outputs).toBe('sarif-file=sigstore.sarif\n');
+    expect(run.outputs).toBe('sarif-file=sigstore.sarif\nhtml-file=\n');
+    expect(p.exists('sigstore.html')).toBe(false);
+  });
+
+  it('writes the whole-tree HTML report when html-file is given, and names it in its outputs', async () => {
+    const p = await installedProject(staging.kit, 'action-html');
+    const run = await runAction(p, { SIGSTORE_HTML_FILE: 'sigstore.html' });
+    expect(run.code, run.output).toBe(0);
+    expect(run.outputs).toBe('sarif-file=sigstore.sarif\nhtml-file=sigstore.html\n');
+    const page = p.read('sigstore.html')!;
+    expect(page).toContain('<h1>Sigstore provenance report');
+    expect(page).toContain('action-html');
+    expect(sarifProblems(run.sarif)).toEqual([]);
   });
 
   it('fails a denied package: annotation on its yarn.lock line, the summary names it, the SARIF log is valid; a `sigstore` script changes nothing', async () => {
