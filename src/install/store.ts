@@ -229,6 +229,8 @@ export class InstallStore implements Store {
   private index?: Promise<void>;
   private readonly archives = new Map<string, ArchiveEntry>();
   private readonly archivesByZip = new Map<string, ArchiveEntry>();
+  /** The index's entries by the tarball they were made from: a content-keyed lookup reads only these. */
+  private readonly archivesByTarball = new Map<string, ArchiveEntry[]>();
   /** Content-keyed results read in this install (once each), the archive index's among them. */
   private readonly contentResults = new Map<string, Promise<PackageVerification | undefined>>();
 
@@ -290,9 +292,8 @@ export class InstallStore implements Store {
   private async indexedResult(subject: PackageSubject, trustDigest: string): Promise<PackageVerification | undefined> {
     if (!this.indexResults) return undefined;
     await this.loadIndex();
-    for (const entry of this.archives.values()) {
-      if (entry.tgzSha512 !== subject.sha512Hex || entry.verified?.trustDigest !== trustDigest) continue;
-      if (isResultFor(entry.verified.result, subject)) return entry.verified.result;
+    for (const entry of this.archivesByTarball.get(subject.sha512Hex) ?? []) {
+      if (entry.verified?.trustDigest === trustDigest && isResultFor(entry.verified.result, subject)) return entry.verified.result;
     }
     return undefined;
   }
@@ -307,6 +308,9 @@ export class InstallStore implements Store {
         reviveVerification(entry.verified?.result);
         this.archives.set(locatorHash, entry);
         this.archivesByZip.set(entry.zipSha512, entry);
+        const sameTarball = this.archivesByTarball.get(entry.tgzSha512);
+        if (sameTarball) sameTarball.push(entry);
+        else this.archivesByTarball.set(entry.tgzSha512, [entry]);
       }
     }));
   }
