@@ -8,7 +8,8 @@
 import { ErrorCodes } from '../errors';
 import { readOptionalFile } from '../files';
 import { attestationRegistryFor, bundleDirectoryFile } from './places';
-import { attestationsPath, findOnRegistry, foundDocument, registryGet } from './registry';
+import { registryGet } from './http';
+import { attestationsPath, findOnRegistry, foundDocument } from './registry';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 export * from './types';

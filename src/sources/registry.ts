@@ -26,8 +26,6 @@
  *   the registry's credentials still never leave the registry (`safeTarget`).
  */
 import { get, parseJsonBody, registryGet, sourceError } from './http';
-
-export { registryGet } from './http';
 import { escapedName } from './places';
 import { fetchPackumentFacts } from './packument';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';

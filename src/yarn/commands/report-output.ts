@@ -62,16 +62,17 @@ export async function printReport(request: ReportRequest, events: VerifyEvent[],
   const { reportRows } = await import('../../report/model');
   const { reportEvents, reportTree } = await import('../../report/tree');
   const now = new Date();
+  const rows = reportRows(events);
   const due = request.html !== undefined || (request.all && !request.json) ? await exceptions(configuration, project, now) : [];
   if (request.all && request.json) {
     const others = events.filter((event) => event.type !== 'sigstore-package');
     for (const event of [...reportEvents(events), ...others]) context.stdout.write(`${JSON.stringify(event)}\n`);
   } else if (request.all) {
-    treeUtils.emitTree(reportTree(reportRows(events), due), { configuration, stdout: context.stdout, json: false });
+    treeUtils.emitTree(reportTree(rows, due), { configuration, stdout: context.stdout, json: false });
   }
   if (request.html === undefined) return;
   const { reportHtml } = await import('../../report/html');
   const summary = [...events].reverse().find((event) => event.type === 'sigstore-summary') ?? null;
-  const html = reportHtml({ rows: reportRows(events), exceptions: due, summary, generatedAt: now, toolVersion: version, project: path.basename(npath.fromPortablePath(project.cwd)) });
+  const html = reportHtml({ rows, exceptions: due, summary, generatedAt: now, toolVersion: version, project: path.basename(npath.fromPortablePath(project.cwd)) });
   writeNamedFile({ path: path.resolve(npath.fromPortablePath(context.cwd), request.html), what: 'the HTML report', code: ErrorCodes.REPORT_UNWRITABLE }, html);
 }
