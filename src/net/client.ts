@@ -11,6 +11,9 @@
  * - an overall deadline per attempt that aborts the socket (a silent server
  *   can neither stall the install nor keep the process alive), and a
  *   shorter silence limit when the caller sets one;
+ * - compressed answers (gzip, deflate, br: a full packument is ~10x smaller
+ *   gzipped), decoded while streaming with the size cap on the DECODED bytes
+ *   (a small bomb cannot expand past it); an encoding we cannot decode fails;
  * - a body size cap enforced while streaming;
  * - bounded retries on network errors and 5xx;
  * - redirects are never followed (one could carry credentials elsewhere);
@@ -19,6 +22,8 @@
  */
 import http from 'http';
 import https from 'https';
+import type { Readable } from 'stream';
+import zlib from 'zlib';
 import { redactUrl } from '../redact';
 import { agentFor, ProxyTunnelError } from './agents';
 
@@ -104,7 +109,7 @@ export function createHttpClient(options: NetworkOptions): HttpClient {
       const target = new URL(url);
       const host = options.settingsFor(target);
       const proxy = usableProxy(target, host);
-      const headers = { accept: 'application/json', ...request.headers };
+      const headers = { accept: 'application/json', 'accept-encoding': ACCEPTED_ENCODINGS, ...request.headers };
       const send = () => withRetries(options.retries, () => (options.limit ? options.limit(() => attempt(target, host, proxy, headers, request.maxBytes, options)) : attempt(target, host, proxy, headers, request.maxBytes, options)));
       if (!options.wrap) return send();
       return checkedAnswer(await wrapped(options.wrap, send, { url, headers }), request.maxBytes);
@@ -163,6 +168,27 @@ function checkedAnswer(answer: HttpAnswer, maxBytes: number): HttpAnswer {
   return answer;
 }
 
+/** What the client asks for: the encodings Node decodes natively. */
+const ACCEPTED_ENCODINGS = 'gzip, deflate, br';
+
+/** A decoder for the answer's encoding: undefined for none, null for one we cannot decode. */
+function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined | null {
+  switch (encoding) {
+    case 'identity':
+    case '':
+      return undefined;
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return null;
+  }
+}
+
 function attempt(target: URL, host: HostSettings, proxy: URL | undefined, headers: Record<string, string>, maxBytes: number, options: NetworkOptions): Promise<HttpAnswer> {
   const client = target.protocol === 'https:' ? https : http;
   const tls = { ca: host.ca, cert: host.cert, key: host.key, rejectUnauthorized: host.rejectUnauthorized };
@@ -181,17 +207,26 @@ function attempt(target: URL, host: HostSettings, proxy: URL | undefined, header
     // `timeout` is also how long a proxy may take to open the tunnel (hpagent reads it).
     const request = client.get(target, { headers, agent: agentFor(target, proxy, tls), signal: abort.signal, timeout: silenceMs, ...tls }, (response) => {
       const status = response.statusCode ?? 0;
+      const encoding = String(response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      const decoder = decoderFor(encoding);
+      if (decoder === null) return fail(new NetworkError(`answer in a content encoding the client cannot decode (${JSON.stringify(encoding.slice(0, 40))})`, 'network', false, status));
+      // Compressed bytes never exceed what they decode to for a real answer: the declared length bounds both.
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) return fail(new NetworkError(`answer of ${declared} bytes exceeds the ${maxBytes}-byte limit`, 'too-large', false, status));
+      const body: Readable = decoder ? response.pipe(decoder) : response;
       const chunks: Buffer[] = [];
       let size = 0;
-      response.on('data', (chunk: Buffer) => {
+      body.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxBytes) return fail(new NetworkError(`answer exceeds the ${maxBytes}-byte limit`, 'too-large', false, status));
+        if (size > maxBytes) {
+          decoder?.destroy();
+          return fail(new NetworkError(`answer exceeds the ${maxBytes}-byte limit${decoder ? ' once decoded' : ''}`, 'too-large', false, status));
+        }
         chunks.push(chunk);
       });
       response.on('error', (error) => fail(new NetworkError(error.message, 'network', true, status)));
-      response.on('end', () => {
+      decoder?.on('error', (error) => fail(new NetworkError(`the ${encoding} answer cannot be decoded: ${error.message}`, 'network', true, status)));
+      body.on('end', () => {
         if (settled) return;
         if (!response.complete) return fail(new NetworkError('connection closed before the answer was complete', 'network', true, status));
         settled = true;
