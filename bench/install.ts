@@ -34,9 +34,9 @@ import { REPO_ROOT } from '../testkit/fixtures';
 import { largeRegistry, serveLargeRegistry, type LargeRegistry } from '../testkit/large-registry';
 import { PLUGIN_BUNDLE, PLUGIN_RELATIVE_PATH, YARN_BIN } from '../testkit/yarn';
 
-type Side = 'plain' | 'plugin';
+export type Side = 'plain' | 'plugin';
 
-interface Measure {
+export interface Measure {
   seconds: number;
   /** User + system CPU of Yarn and its children: what a loaded machine inflates less than wall time. */
   cpuSeconds: number;
@@ -80,6 +80,13 @@ export function settingsFromEnv(full = process.argv.includes('--full') || proces
   };
 }
 
+/** What a bench project installs: its direct dependencies, and the trust material to pin (none: the plugin's defaults). */
+export interface BenchTree {
+  rootDependencies: Record<string, string>;
+  trustedRootPath?: string;
+  npmKeysPath?: string;
+}
+
 /** One project per side; both share nothing but the registry and the committed lockfile. */
 export class BenchProject {
   readonly cwd: string;
@@ -89,7 +96,7 @@ export class BenchProject {
     root: string,
     readonly side: Side,
     registryUrl: string,
-    registry: LargeRegistry,
+    registry: BenchTree,
   ) {
     this.cwd = join(root, side);
     this.globalFolder = join(root, `${side}-global`);
@@ -107,7 +114,9 @@ export class BenchProject {
     if (side === 'plugin') {
       mkdirSync(join(this.cwd, '.yarn/plugins/@yarnpkg'), { recursive: true });
       copyFileSync(PLUGIN_BUNDLE, join(this.cwd, PLUGIN_RELATIVE_PATH));
-      rc.push(`sigstoreTrustedRootPath: "${registry.trustedRootPath}"`, `sigstoreNpmKeysPath: "${registry.npmKeysPath}"`, 'plugins:', `  - path: ${PLUGIN_RELATIVE_PATH}`);
+      if (registry.trustedRootPath) rc.push(`sigstoreTrustedRootPath: "${registry.trustedRootPath}"`);
+      if (registry.npmKeysPath) rc.push(`sigstoreNpmKeysPath: "${registry.npmKeysPath}"`);
+      rc.push('plugins:', `  - path: ${PLUGIN_RELATIVE_PATH}`);
     }
     writeFileSync(join(this.cwd, '.yarnrc.yml'), rc.join('\n') + '\n');
     // A project of its own, not a workspace of the repository around .tmp/.
@@ -174,18 +183,34 @@ export class BenchProject {
   }
 }
 
-const median = (values: number[]) => {
+export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
 /** Files just written are older than the archive index's 2 s racy window before the next install may vouch for them by identity. */
-const pastRacyWindow = () => new Promise((resolve) => setTimeout(resolve, 2_100));
+export const pastRacyWindow = () => new Promise((resolve) => setTimeout(resolve, 2_100));
 
-type Scenario = 'cold' | 'warm-ci' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
+export type Scenario = 'cold' | 'warm-ci' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
 /** Per scenario, one pair per round (plain undefined where the scenario has no plain side). */
-type Pairs = Partial<Record<Scenario, Array<{ plain?: Measure; plugin: Measure }>>>;
+export type Pairs = Partial<Record<Scenario, Array<{ plain?: Measure; plugin: Measure }>>>;
+
+/**
+ * Runs one scenario on both sides in turn, the given one first, and records the
+ * pair; `requestCount` reads the registry's running count of answered requests.
+ */
+export function pairRunner(projects: Record<Side, BenchProject>, pairs: Pairs, requestCount: () => number) {
+  return async (scenario: Scenario, first: Side, prepare: (project: BenchProject) => void | Promise<void>, env: Record<string, string> = {}, args = ['install']): Promise<void> => {
+    const measured: Partial<Record<Side, Measure>> = {};
+    for (const side of first === 'plain' ? (['plain', 'plugin'] as const) : (['plugin', 'plain'] as const)) {
+      await prepare(projects[side]);
+      const before = requestCount();
+      measured[side] = { ...(await projects[side].yarn(args, [], side === 'plugin' ? env : {})), requests: requestCount() - before };
+    }
+    (pairs[scenario] ??= []).push({ plain: measured.plain, plugin: measured.plugin! });
+  };
+}
 
 export interface TreeResult {
   tree: Tree;
@@ -211,16 +236,7 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
     await projects.plain.yarn(['install']);
     const lockfile = readFileSync(join(projects.plain.cwd, 'yarn.lock'), 'utf8');
     const pairs: Pairs = {};
-    /** Both sides in turn, the given one first; the pair is recorded. */
-    const pair = async (scenario: Scenario, first: Side, prepare: (project: BenchProject) => void | Promise<void>, env: Record<string, string> = {}, args = ['install']) => {
-      const measured: Partial<Record<Side, Measure>> = {};
-      for (const side of first === 'plain' ? (['plain', 'plugin'] as const) : (['plugin', 'plain'] as const)) {
-        await prepare(projects[side]);
-        const before = server.requests.length;
-        measured[side] = { ...(await projects[side].yarn(args, [], side === 'plugin' ? env : {})), requests: server.requests.length - before };
-      }
-      (pairs[scenario] ??= []).push({ plain: measured.plain, plugin: measured.plugin! });
-    };
+    const pair = pairRunner(projects, pairs, () => server.requests.length);
     for (let run = 0; run < settings.runs; run++) {
       const first: Side = run % 2 === 0 ? 'plain' : 'plugin';
       await pair('cold', first, (project) => project.resetCold(lockfile));
@@ -259,33 +275,42 @@ export async function runInstallBench(settings: Settings, log: (line: string) =>
   return results;
 }
 
-function folderBytes(path: string): number {
+export function folderBytes(path: string): number {
   if (!existsSync(path)) return 0;
   return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
 }
 
 const fmt = (measure: Measure) => `${measure.seconds.toFixed(2)}s`;
 
-function machine(): string {
+export function machine(): string {
   const cpus = os.cpus();
   return `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.versions.node}`;
 }
 
 const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
 
-export function renderTree(settings: Settings, result: TreeResult): string {
-  const labels: Record<Scenario, string> = {
-    cold: '`yarn install`, cold (empty cache and global folder)',
-    'warm-ci': '`yarn install`, warm after a CI cache restore (`.yarn/cache` restored, global folder empty)',
-    warm: '`yarn install`, warm, cache and global folder unchanged since the last install',
-    'warm-recheck': '`yarn install`, warm unchanged, `sigstoreRecheckAttestations: true`',
-    verify: '`yarn sigstore verify`, warm',
-    'config get': '`yarn config get` (plugin load)',
-    run: '`yarn run noop` (plugin load)',
-  };
+/** What each scenario measures, in the tables' order. */
+export const SCENARIO_LABELS: Record<Scenario, string> = {
+  cold: '`yarn install`, cold (empty cache and global folder)',
+  'warm-ci': '`yarn install`, warm after a CI cache restore (`.yarn/cache` restored, global folder empty)',
+  warm: '`yarn install`, warm, cache and global folder unchanged since the last install',
+  'warm-recheck': '`yarn install`, warm unchanged, `sigstoreRecheckAttestations: true`',
+  verify: '`yarn sigstore verify`, warm',
+  'config get': '`yarn config get` (plugin load)',
+  run: '`yarn run noop` (plugin load)',
+};
+
+/** The table's columns: both sides' medians, the paired overheads with their range, requests and peak RSS. */
+export const TABLE_HEADER = [
+  '| scenario | plain Yarn, wall (median) | with plugin, wall (median) | wall overhead: median of paired ratios (range) | CPU overhead (user + system): median of paired ratios (range) | registry requests plain / plugin | peak RSS plain | peak RSS plugin |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+].join('\n');
+
+/** One table row per measured scenario, in the order of `labels`. */
+export function renderRows(pairsByScenario: Pairs, labels: Partial<Record<Scenario, string>>): string[] {
   const rows: string[] = [];
   for (const scenario of Object.keys(labels) as Scenario[]) {
-    const pairs = result.pairs[scenario];
+    const pairs = pairsByScenario[scenario];
     if (!pairs?.length) continue;
     const secs = (values: number[]) => (values.length ? `${median(values).toFixed(2)} s` : '-');
     const rss = (values: number[]) => (values.length ? `${median(values).toFixed(0)} MB` : '-');
@@ -306,6 +331,11 @@ export function renderTree(settings: Settings, result: TreeResult): string {
       `| ${labels[scenario]} | ${secs(plain.map((m) => m.seconds))} | ${secs(plugin.map((m) => m.seconds))} | ${paired((m) => m.seconds)} | ${paired((m) => m.cpuSeconds)} | ${requests(plain)} / ${requests(plugin)} | ${rss(plain.map((m) => m.rssMb))} | ${rss(plugin.map((m) => m.rssMb))} |`,
     );
   }
+  return rows;
+}
+
+export function renderTree(settings: Settings, result: TreeResult): string {
+  const rows = renderRows(result.pairs, SCENARIO_LABELS);
   const { registry, tree } = result;
   const signed = registry.packages.filter((pkg) => pkg.signed).length;
   return [
@@ -313,8 +343,7 @@ export function renderTree(settings: Settings, result: TreeResult): string {
     '',
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; load average ${result.loadBefore.toFixed(1)} before, ${result.loadAfter.toFixed(1)} after. Registry: ${registry.packages.length} packages, ${(registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${Object.keys(registry.rootDependencies).length} direct dependencies; a signed package has provenance + publish attestation (mock Sigstore, fresh certificate per signature). Plugin bundle ${(result.bundleBytes / 1048576).toFixed(2)} MiB; the plugin's state (\`<globalFolder>/sigstore\`) after the runs: ${(result.cacheBytes / 1048576).toFixed(1)} MiB.`,
     '',
-    '| scenario | plain Yarn, wall (median) | with plugin, wall (median) | wall overhead: median of paired ratios (range) | CPU overhead (user + system): median of paired ratios (range) | registry requests plain / plugin | peak RSS plain | peak RSS plugin |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    TABLE_HEADER,
     ...rows,
     '',
   ].join('\n');

@@ -6,6 +6,7 @@
 const BENCHES: Record<string, () => Promise<{ main: () => void | Promise<void> }>> = {
   core: () => import('./core'),
   install: () => import('./install'),
+  'real-tree': () => import('./real-tree'),
 };
 
 async function run(): Promise<void> {

@@ -14,7 +14,6 @@
  * Yarn does not download the zips again. That is the path a CI job with a
  * cache restore takes, and it keeps the suite quick.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -42,25 +41,6 @@ export interface SigstoreSummary {
   allowedUnsigned: number;
   failures: number;
   [count: string]: unknown;
-}
-
-/** The registry `npm config get registry` names, without a trailing slash. */
-export function configuredNpmRegistry(): string {
-  return execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim().replace(/\/+$/, '');
-}
-
-/** Fails (never skips) with the registry's URL when it does not serve a packument. */
-export async function assertRegistryReachable(registryUrl: string, probePackage = 'react'): Promise<void> {
-  const url = `${registryUrl}/${probePackage}`;
-  let failure: string;
-  try {
-    const response = await fetch(url, { headers: { accept: 'application/vnd.npm.install-v1+json' }, signal: AbortSignal.timeout(30_000) });
-    if (response.ok) return;
-    failure = `HTTP ${response.status} for ${url}`;
-  } catch (error) {
-    failure = `${(error as Error).message}${(error as { cause?: Error }).cause ? ` (${(error as { cause: Error }).cause.message})` : ''}`;
-  }
-  throw new Error(`The real-world tests install from the npm registry ${registryUrl} (\`npm config get registry\`), which cannot be reached: ${failure}. They need it and do not skip.`);
 }
 
 /** The shared zip cache of this run (provided by the real-world global setup). */

@@ -9,8 +9,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  assertRegistryReachable,
-  configuredNpmRegistry,
   createRealWorldProject,
   forgetAllButZips,
   registryPackagesInLockfile,
@@ -22,6 +20,7 @@ import {
   type RealWorldStack,
   type SigstoreSummary,
 } from '../../testkit/real-world';
+import { assertRegistryReachable, configuredNpmRegistry } from '../../testkit/npm-registry';
 import type { YarnProject } from '../../testkit/yarn';
 
 /** A real tree on a loaded 2-core machine: an install may take a minute. */
