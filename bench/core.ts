@@ -10,7 +10,8 @@
  *     bundleFromJSON + toSignedEntity + a new Verifier per bundle).
  * Cold: nothing is cached between bundles except the trust material. Times
  * are the process's CPU time (user + system), which a loaded machine inflates
- * less than wall time; each figure is the median of the rounds, each ratio the
+ * less than wall time; within a round the three take turns pass by pass (each
+ * pass timed alone); each figure is the median of the rounds, each ratio the
  * median of the per-round ratios.
  */
 import { createHash, createPublicKey, verify as cryptoVerify, X509Certificate as NativeX509Certificate, type KeyObject } from 'node:crypto';
@@ -118,15 +119,31 @@ const cpuMicros = () => {
   return usage.user + usage.system;
 };
 
-/** Runs `verifyOne` over the samples round-robin for about `seconds` of CPU; returns bundles per CPU second. */
-function measure<T>(samples: T[], verifyOne: (sample: T) => void, seconds: number): number {
-  let count = 0;
+interface Contestant {
+  /** One pass: every sample verified once; returns the number of bundles. */
+  pass: () => number;
+  micros: number;
+  bundles: number;
+}
+
+/**
+ * One round of about `seconds` of CPU: the contestants take turns pass by
+ * pass, each pass timed on its own, so that every contestant sees the same
+ * machine load (a round per contestant let a loaded machine's swings land on
+ * one of them: per-round ratios spread 0.39-0.70). Returns bundles per CPU
+ * second for each contestant.
+ */
+function measureRound(passes: Array<() => number>, seconds: number): number[] {
+  const contestants: Contestant[] = passes.map((pass) => ({ pass, micros: 0, bundles: 0 }));
   const start = cpuMicros();
   while (cpuMicros() - start < seconds * 1e6) {
-    for (const sample of samples) verifyOne(sample);
-    count += samples.length;
+    for (const contestant of contestants) {
+      const before = cpuMicros();
+      contestant.bundles += contestant.pass();
+      contestant.micros += cpuMicros() - before;
+    }
   }
-  return count / ((cpuMicros() - start) / 1e6);
+  return contestants.map(({ bundles, micros }) => bundles / (micros / 1e6));
 }
 
 const median = (values: number[]) => {
@@ -173,12 +190,18 @@ export function runCoreBench(seconds = Number(process.env.BENCH_SECONDS ?? 3), r
     // Warm the JIT, and fail loudly if anything does not verify.
     for (let pass = 0; pass < 3; pass++) for (const sample of samples) ours(sample);
     for (const sample of samples) reference(sample);
-    const slice = seconds / (3 * rounds);
+    const pass =
+      <T>(items: T[], verifyOne: (item: T) => void) =>
+      () => {
+        for (const item of items) verifyOne(item);
+        return items.length;
+      };
     const perRound = { floor: [] as number[], ours: [] as number[], reference: [] as number[] };
     for (let round = 0; round < rounds; round++) {
-      perRound.floor.push(measure(floorChecks, floor, slice));
-      perRound.ours.push(measure(samples, ours, slice));
-      perRound.reference.push(measure(samples, reference, slice));
+      const [floorRate, oursRate, referenceRate] = measureRound([pass(floorChecks, floor), pass(samples, ours), pass(samples, reference)], seconds / rounds);
+      perRound.floor.push(floorRate);
+      perRound.ours.push(oursRate);
+      perRound.reference.push(referenceRate);
     }
     const floorRatios = perRound.ours.map((value, index) => value / perRound.floor[index]);
     return {

@@ -169,7 +169,7 @@ export class InstallPipeline {
     if (!('ok' in result) || !result.ok.found || this.results.byKey.has(ref.key)) return;
     const sha512Hex = claimedSha512(result.ok.document, ref.name, ref.version);
     if (sha512Hex === undefined) return;
-    const outcome = this.verifier.document(result.ok.document, { name: ref.name, version: ref.version, sha512Hex });
+    const outcome = this.verifier.document(result.ok, { name: ref.name, version: ref.version, sha512Hex });
     // Never an unhandled rejection: the verifier turns errors into outcomes, and a failure here is only a lost head start.
     outcome.catch(() => this.earlyVerifications.delete(ref.key));
     this.earlyVerifications.set(ref.key, { sha512Hex, outcome });
@@ -216,7 +216,7 @@ export class InstallPipeline {
     const cached = useContentCache ? undefined : await this.store.lookup('verified', key);
     const early = this.earlyVerifications.get(ref.key);
     this.earlyVerifications.delete(ref.key);
-    const outcome = cached ? { status: 'verified' as const, result: cached } : await (earlyFits(early, sha512Hex) ? early!.outcome : this.verifier.document(found.document, subject));
+    const outcome = cached ? { status: 'verified' as const, result: cached } : await (earlyFits(early, sha512Hex) ? early!.outcome : this.verifier.document(found, subject));
     if (outcome.status === 'failed') return { subject, outcome, source: found.url };
     return signed(outcome, found.url, { body: found.document, url: found.url }, false, () => {
       if (cached || outcome.status !== 'verified') return;

@@ -20,8 +20,15 @@ declare const __SIGSTORE_VERIFY_WORKER__: string | undefined;
 
 export interface VerifyRequest {
   id: number;
+  /** The document parsed, or its bytes as served (parsed by the worker: src/verify/document.ts accepts both). */
   document: unknown;
   subject: PackageSubject;
+}
+
+/** What the verifier needs of a found document: parsed, and the bytes it was parsed from when there are some. */
+export interface DocumentInput {
+  document: unknown;
+  bytes?: Buffer;
 }
 
 export type VerifyReply =
@@ -57,6 +64,11 @@ export class VerifierThread {
     return !this.failed;
   }
 
+  /**
+   * `document`: parsed (structured clone copies it, object by object), or the
+   * bytes it was parsed from: copied once into a buffer of their own and
+   * handed over (transferred, not cloned), for the worker to parse.
+   */
   verify(document: unknown, subject: PackageSubject): Promise<PackageVerification> {
     const worker = this.start();
     const id = this.nextId++;
@@ -64,7 +76,13 @@ export class VerifierThread {
       const label = `${subject.name}@${subject.version}`;
       try {
         // Cloning may throw (a document too deep or too large to clone): nothing was sent, so nothing is owed.
-        worker.postMessage({ id, document, subject } satisfies VerifyRequest);
+        if (document instanceof Uint8Array) {
+          // A copy: the served buffer may share its memory (Node's pool), which a transfer would take from this thread.
+          const own = new Uint8Array(document);
+          worker.postMessage({ id, document: own, subject } satisfies VerifyRequest, [own.buffer]);
+        } else {
+          worker.postMessage({ id, document, subject } satisfies VerifyRequest);
+        }
       } catch (error) {
         reject(new SigstorePluginError(ErrorCodes.INTERNAL, `${label}: the document could not be handed to the verification worker: ${(error as Error).message}`, { subject: label }));
         return;
@@ -125,14 +143,18 @@ export class Verifier {
 
   constructor(private readonly inputs: () => Promise<VerifierInputs>) {}
 
-  /** Verifies an attestation document on the worker thread when there is one (the second core), else in-process. */
-  async document(document: unknown, subject: PackageSubject): Promise<VerificationOutcome> {
+  /**
+   * Verifies an attestation document on the worker thread when there is one
+   * (the second core), from the bytes it was served as when there are some
+   * (they passed the same size and depth limits as the parsed document); else in-process.
+   */
+  async document({ document, bytes }: DocumentInput, subject: PackageSubject): Promise<VerificationOutcome> {
     const { trust, material, verify } = await this.inputs();
     const label = `${subject.name}@${subject.version}`;
     if (this.thread === undefined) this.thread = VerifierThread.create(material) ?? null;
     if (!this.thread?.usable) return attempt(label, () => verify(document, subject, trust));
     try {
-      return { status: 'verified', result: await this.thread.verify(document, subject) };
+      return { status: 'verified', result: await this.thread.verify(bytes ?? document, subject) };
     } catch (error) {
       return { status: 'failed', error: toPluginError(error, label) };
     }

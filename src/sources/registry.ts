@@ -39,7 +39,7 @@ export function attestationsPath(pkg: { name: string; version: string }): string
 
 /** A document found at `url`: the body parsed within the size cap, or the package's coded error. */
 export function foundDocument(body: Buffer, options: SourceOptions, subject: string, url: string, origin: string): SourcedDocument {
-  return { found: true, document: parseJsonBody(body, options.maxResponseBytes, subject, url), origin, url };
+  return { found: true, document: parseJsonBody(body, options.maxResponseBytes, subject, url), bytes: body, origin, url };
 }
 
 export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions, searched: string[]): Promise<SourcedDocument> {

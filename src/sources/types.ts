@@ -46,5 +46,12 @@ export interface PackumentFacts {
 }
 
 export type SourcedDocument =
-  | { found: true; document: unknown; origin: string; url: string }
+  | {
+      found: true;
+      document: unknown;
+      /** The body as served, which `document` was parsed from within the size and depth limits (the verification worker parses its own copy). */
+      bytes?: Buffer;
+      origin: string;
+      url: string;
+    }
   | { found: false; searched: string[] };

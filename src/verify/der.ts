@@ -101,5 +101,24 @@ export function parseDer(der: Buffer): ASN1Obj | undefined {
 export function parseCertificate(der: Uint8Array): X509Certificate {
   const copy = Buffer.from(der);
   const root = parseDer(copy);
-  return root ? new X509Certificate(root) : X509Certificate.parse(copy as Buffer<ArrayBuffer>);
+  if (!root) return X509Certificate.parse(copy as Buffer<ArrayBuffer>);
+  parsedHere.add(root);
+  return new X509Certificate(root);
+}
+
+/** Trees built by parseDer: every element's value is a view of the one parsed buffer, siblings contiguous. */
+const parsedHere = new WeakSet<ASN1Obj>();
+
+/**
+ * The bytes of `parent.subs[index]` exactly as `certificate`'s DER carries
+ * them: a view, where the library's toDER() re-encodes the element (0.3 ms
+ * for a leaf's TBS). A tree der.ts did not build is re-encoded as before.
+ */
+export function encodingOf(certificate: X509Certificate, parent: ASN1Obj, index: number): Buffer {
+  const child = parent.subs[index];
+  if (!parsedHere.has(certificate.root)) return child.toDER();
+  const previous = parent.subs[index - 1]?.value;
+  // An element starts where its previous sibling's value ends, the first one where its parent's value starts.
+  const start = previous ? previous.byteOffset + previous.length : parent.value.byteOffset;
+  return Buffer.from(child.value.buffer, start, child.value.byteOffset + child.value.length - start);
 }

@@ -25,7 +25,9 @@ function parseDocument(document: unknown, label: string): DocumentEntry[] {
   let parsed = document;
   if (typeof parsed === 'string' || parsed instanceof Uint8Array) {
     try {
-      parsed = JSON.parse(Buffer.from(parsed as string | Uint8Array).toString('utf8'));
+      // Bytes are read in place (Buffer.from(bytes) would copy them first).
+      const text = typeof parsed === 'string' ? parsed : Buffer.from(parsed.buffer, parsed.byteOffset, parsed.byteLength).toString('utf8');
+      parsed = JSON.parse(text);
     } catch {
       malformed('is not JSON');
     }

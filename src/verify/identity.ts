@@ -68,19 +68,46 @@ function readSan(certificate: X509Certificate): Pick<SignerIdentity, 'san' | 'sa
   throw new SigstorePluginError(ErrorCodes.CERTIFICATE_CHAIN, 'signing certificate has no URI or e-mail subject alternative name');
 }
 
+/** The DER content of the Fulcio arc's OID, 1.3.6.1.4.1.57264.1. */
+const FULCIO_OID_BYTES = Buffer.from('2b0601040183bf3001', 'hex');
+
+/** Whether no arc of an OID's DER content starts with 0x80 (non-minimal): then equal OIDs have equal bytes. */
+function minimalOid(value: Buffer): boolean {
+  let arcStart = true;
+  for (const byte of value) {
+    if (arcStart && byte === 0x80) return false;
+    arcStart = (byte & 0x80) === 0;
+  }
+  return true;
+}
+
+/** The Fulcio arc an extension's OID names (1.3.6.1.4.1.57264.1.<arc>), if it names one. */
+function fulcioArc(oid: ASN1Obj): number | undefined {
+  const value = oid.value;
+  if (!oid.tag.isOID() || !minimalOid(value)) {
+    // toOID() throws for a non-OID, as the library's lookups do; a non-minimal encoding is read as the library reads it.
+    const text = oid.toOID();
+    if (!text.startsWith(FULCIO_PREFIX)) return undefined;
+    const arc = Number(text.slice(FULCIO_PREFIX.length));
+    return Number.isInteger(arc) ? arc : undefined;
+  }
+  // Minimal DER: the prefix's bytes and one arc byte below 0x80 (arcs 0-127; a longer OID is a deeper arc).
+  if (value.length !== FULCIO_OID_BYTES.length + 1 || value[FULCIO_OID_BYTES.length] >= 0x80) return undefined;
+  return value.subarray(0, FULCIO_OID_BYTES.length).equals(FULCIO_OID_BYTES) ? value[FULCIO_OID_BYTES.length] : undefined;
+}
+
 /**
  * The Fulcio extensions' values by arc, in one pass over the extensions (a
- * lookup per claim re-decoded every extension's OID: ~0.2 ms a certificate).
- * Where an extension repeats, the first counts, as in X509Certificate.extension().
+ * lookup per claim re-decoded every extension's OID: ~0.2 ms a certificate),
+ * their OIDs compared as bytes. Where an extension repeats, the first counts,
+ * as in X509Certificate.extension().
  */
 function fulcioExtensions(certificate: X509Certificate): Map<number, Buffer> {
   const values = new Map<number, Buffer>();
   for (const extension of certificate.extensions) {
-    const oid = extension.subs[0].toOID();
-    if (!oid.startsWith(FULCIO_PREFIX)) continue;
-    const arc = Number(oid.slice(FULCIO_PREFIX.length));
+    const arc = fulcioArc(extension.subs[0]);
     // extnValue is the extension's last element (after the optional critical flag), as X509Extension reads it.
-    if (Number.isInteger(arc) && !values.has(arc)) values.set(arc, extension.subs[extension.subs.length - 1].value);
+    if (arc !== undefined && !values.has(arc)) values.set(arc, extension.subs[extension.subs.length - 1].value);
   }
   return values;
 }

@@ -64,7 +64,7 @@ interface VerifiedAttestationBase {
   /** A verified time: from a SET-backed integratedTime, a checkpoint-backed entry, or an RFC 3161 timestamp. */
   verifiedTime: Date;
   timeSource: 'tlog-set' | 'tlog-checkpoint' | 'rfc3161';
-  /** sha256 (hex) of the bundle's canonical JSON bytes as received: for evidence files and caches. */
+  /** sha256 (hex) of the bundle's JSON as received, written compactly (keys in the order served): for evidence files and events. */
   bundleDigest: string;
 }
 

@@ -93,6 +93,26 @@ describe('fast chain step decides like the stock Verifier', () => {
     });
   }
 
+  it('keeps verified issuers and their keys per trust material: another root never reuses them', () => {
+    const pkg = NPM_PACKAGES.find((entry) => entry.name === 'gundam-visor')!;
+    const provenance = attestationsOf(pkg).attestations.find((a: any) => a.bundle.verificationMaterial.certificate ?? a.bundle.verificationMaterial.x509CertificateChain);
+    const verifyWith = (root: unknown) => outcome(() => verifySignedBundle(bundleFromJSON(provenance.bundle) as Bundle, toTrustMaterial(TrustedRoot.fromJSON(root), npmKeys)));
+    const broken = structuredClone(productionRoot);
+    for (const ca of broken.certificateAuthorities) {
+      const first = Buffer.from(ca.certChain.certificates[0].rawBytes, 'base64');
+      first[first.length - 5] ^= 0x01;
+      ca.certChain.certificates[0].rawBytes = first.toString('base64');
+    }
+    // The same certificates, trusted only before the bundle was signed.
+    const expired = structuredClone(productionRoot);
+    for (const ca of expired.certificateAuthorities) ca.validFor = { start: '2020-01-01T00:00:00Z', end: '2020-06-01T00:00:00Z' };
+    // Good, then the others after the good root's issuers are cached, then good again.
+    expect(verifyWith(productionRoot)).toBe('accepted');
+    expect(verifyWith(broken)).toBe('rejected');
+    expect(verifyWith(expired)).toBe('rejected');
+    expect(verifyWith(productionRoot)).toBe('accepted');
+  });
+
   it('rejects real bundles when the trusted Fulcio chain itself is broken', () => {
     const root = structuredClone(productionRoot);
     for (const ca of root.certificateAuthorities) {
