@@ -194,17 +194,17 @@ export function verifyLeafCertificate(
   timestamps: Date[],
   material: TrustMaterial,
 ): { path: X509Certificate[]; scts: Buffer[]; leafKey: KeyObject } {
-  const issued = issuedBy(leaf);
-  let verified: LeafPath | undefined;
-  for (const time of timestamps) verified = pathAt(leaf, issued, time, material.certificateAuthorities);
-  if (!verified) throw certificateError('no trusted certificate path found');
-  const scts = verifyScts(leaf, leafDer, verified.issuer, material.ctlogs);
-  let leafKey: KeyObject;
   try {
+    const issued = issuedBy(leaf);
+    let verified: LeafPath | undefined;
+    for (const time of timestamps) verified = pathAt(leaf, issued, time, material.certificateAuthorities);
+    if (!verified) throw certificateError('no trusted certificate path found');
+    const scts = verifyScts(leaf, leafDer, verified.issuer, material.ctlogs);
     // The SubjectPublicKeyInfo as signed: element 6 of the TBS, as the library reads it.
-    leafKey = importPublicKey(encodingOf(leaf, leaf.tbsCertificate, 6));
-  } catch (cause) {
-    throw certificateError("the signing certificate's public key cannot be imported", cause);
+    return { path: verified.path, scts, leafKey: importPublicKey(encodingOf(leaf, leaf.tbsCertificate, 6)) };
+  } catch (error) {
+    if (error instanceof VerificationError) throw error;
+    // DER that parses but is no certificate (a field missing, a key that does not import): the library's getters throw bare errors.
+    throw certificateError('the signing certificate cannot be read', error);
   }
-  return { path: verified.path, scts, leafKey };
 }

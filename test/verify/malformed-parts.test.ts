@@ -75,6 +75,17 @@ describe('a signing certificate that does not parse is BUNDLE_MALFORMED', () => 
   });
 });
 
+describe('DER that parses but is no certificate', () => {
+  it("a signature's DER (two INTEGERs) as the leaf is a coded certificate refusal, not a crash", () => {
+    const bundle = bundleOf(gundam, true);
+    const signature = bundle.dsseEnvelope.signatures[0].sig;
+    bundle.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = signature;
+    const error = refusal(gundam, bundle);
+    expect(error.code).toBe('CERTIFICATE_CHAIN');
+    expect(error.message).toMatch(/^gundam-visor@1\.0\.1: .*signing certificate cannot be read/);
+  });
+});
+
 describe('other hostile encodings', () => {
   it('an RFC 3161 timestamp that does not parse is BUNDLE_MALFORMED naming the timestamp', () => {
     const bundle = bundleOf(gundam, true);
