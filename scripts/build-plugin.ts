@@ -9,6 +9,10 @@
  *   search for (POLICY_FILE_NAMES has no `.ts`), and `iconv-lite`, an optional
  *   dependency of minipass-fetch (under tuf-js) for non-UTF-8 bodies only
  *   (0.47 MiB compiled by every install that verifies).
+ *   `make-fetch-happen` (tuf-js's default fetcher, which the plugin never
+ *   uses) becomes a function that throws when called (STUBBED_CALLS): tuf-js
+ *   requires it at load, and with it cacache, glob and proxy agents (0.36 MiB,
+ *   ~30 ms evaluated by every install that loads the trust material).
  *
  * - The code behind dynamic `import()`s (verification core, TUF client and its
  *   fetcher, sources, policy loader, the commands' heavy code) is embedded as
@@ -75,12 +79,26 @@ const STUBBED: Record<string, string> = {
   'iconv-lite': 'yarn-plugin-sigstore does not bundle iconv-lite',
 };
 
+/**
+ * Packages replaced by a function that throws when called: required at the top
+ * of a module the plugin needs, yet only used by code it never runs.
+ */
+const STUBBED_CALLS: Record<string, string> = {
+  // tuf-js's DefaultFetcher, which the plugin replaces with its own (src/trust/tuf-fetch.ts). With it went cacache, glob, minipass,
+  // @npmcli/agent and socks: 0.36 MiB of the lazy part, and ~30 ms of module evaluation on every install that loads the trust material.
+  'make-fetch-happen': 'yarn-plugin-sigstore does not bundle make-fetch-happen: tuf-js must be given a fetcher',
+};
+
+const escaped = (names: string[]) => names.map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')).join('|');
+
 const stubbed: Plugin = {
   name: 'stubbed-packages',
   setup(build) {
-    const names = Object.keys(STUBBED).map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&'));
-    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'stubbed' }));
-    build.onLoad({ filter: /.*/, namespace: 'stubbed' }, (args) => ({ contents: `throw new Error(${JSON.stringify(STUBBED[args.path])});`, loader: 'js' }));
+    build.onResolve({ filter: new RegExp(`^(${escaped([...Object.keys(STUBBED), ...Object.keys(STUBBED_CALLS)])})$`) }, (args) => ({ path: args.path, namespace: 'stubbed' }));
+    build.onLoad({ filter: /.*/, namespace: 'stubbed' }, (args) => {
+      const message = JSON.stringify(STUBBED[args.path] ?? STUBBED_CALLS[args.path]);
+      return { contents: args.path in STUBBED ? `throw new Error(${message});` : `module.exports = function () { throw new Error(${message}); };`, loader: 'js' };
+    });
   },
 };
 

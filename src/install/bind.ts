@@ -12,10 +12,11 @@
  * least RACY_NS older than its hash (a change within one timestamp tick of
  * the hash would go unseen) and that did not change while it was hashed.
  */
-import { createHash } from 'crypto';
-import { createReadStream, statSync, type BigIntStats } from 'fs';
+import { createHash, webcrypto } from 'crypto';
+import { statSync, type BigIntStats } from 'fs';
+import { open } from 'fs/promises';
 import type { PackageSubject, PackageVerification } from '../verify/types';
-import { isResultFor, type ArchiveEntry, type BindingRecord, type Store } from './store';
+import { isResultFor, isSameSubject, type ArchiveEntry, type BindingRecord, type Store, type UnsignedAnswer } from './store';
 
 /** Two seconds: coarser than any timestamp granularity a cache folder is likely to sit on. */
 const RACY_NS = 2_000_000_000n;
@@ -24,10 +25,29 @@ export function sha512Hex(bytes: Buffer): string {
   return createHash('sha512').update(bytes).digest('hex');
 }
 
+/**
+ * The same digest computed on libuv's thread pool (WebCrypto's digest is an
+ * async job), not on the main thread, where Yarn converts and links: a cold
+ * install hashes every tarball and every zip it makes.
+ */
+export async function sha512HexOffThread(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-512', bytes)).toString('hex');
+}
+
+/** Files up to this size are read whole and hashed off the main thread; larger ones are streamed (memory). */
+const WHOLE_FILE_BYTES = 32 * 1024 * 1024;
+
 export async function sha512File(path: string): Promise<string> {
-  const hash = createHash('sha512');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size <= WHOLE_FILE_BYTES) return await sha512HexOffThread(await handle.readFile());
+    const hash = createHash('sha512');
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface HashedFile {
@@ -88,9 +108,11 @@ export function archiveSubject(archive: BindingRecord): PackageSubject {
   return { name: archive.name, version: archive.version, sha512Hex: archive.tgzSha512 };
 }
 
-/** An archive as the index keeps it, with the verified result only if it is about the very tarball the archive is bound to. */
-export function archiveEntry(archive: ArchiveEntry, verification: PackageVerification | undefined, trustDigest: string): ArchiveEntry {
-  return isResultFor(verification, archiveSubject(archive)) ? { ...archive, verified: { trustDigest, result: verification } } : archive;
+/** An archive as the index keeps it, with the verified result or "unsigned" answer only if it is about the very tarball the archive is bound to. */
+export function archiveEntry(archive: ArchiveEntry, verification: PackageVerification | undefined, trustDigest: string, unsigned?: UnsignedAnswer): ArchiveEntry {
+  const subject = archiveSubject(archive);
+  if (isResultFor(verification, subject)) return { ...archive, verified: { trustDigest, result: verification } };
+  return unsigned !== undefined && isSameSubject(unsigned, subject) ? { ...archive, unsigned } : archive;
 }
 
 /**

@@ -20,7 +20,7 @@ import { Documents, type DocumentOptions, type DocumentResult, type PackageRef }
 import { Judge, type PolicyJudge } from './judge';
 import type { RegistrySignals } from './registry-signals';
 import { Results, VERIFICATION_CACHE_SOURCE, statusOf, unsignedCacheSource, type PackageResult, type Printer } from './results';
-import type { ArchiveEntry, Store } from './store';
+import type { ArchiveEntry, Store, UnsignedAnswer } from './store';
 import { Verifier } from './verify';
 
 const DAY_MS = 86_400_000;
@@ -81,6 +81,8 @@ export class InstallPipeline {
   readonly prefetched = new Set<string>();
   private readonly documents: Documents;
   private readonly verifier: Verifier;
+  /** The "no attestations" answer each unsigned package was judged on in this install (the archive index keeps it). */
+  private readonly unsignedAnswers = new Map<string, UnsignedAnswer>();
   /** Verifications started when a document arrived, for the tarball digest it claims: key -> guess. */
   private readonly earlyVerifications = new Map<string, { sha512Hex: string; outcome: Promise<VerificationOutcome> }>();
   private readyPromise?: Promise<Ready>;
@@ -143,14 +145,14 @@ export class InstallPipeline {
    * nothing can be asked), and no document for the package in the bundle
    * directory (a local folder, always looked at).
    */
-  private async rememberedUnsigned(ref: PackageRef, subject: PackageSubject): Promise<Date | undefined> {
+  private async rememberedUnsigned(ref: PackageRef, subject: PackageSubject): Promise<UnsignedAnswer | undefined> {
     const { bundleDirectory, unsignedMaxAgeDays } = this.options;
     if (bundleDirectory && existsSync(bundleDirectoryFile(bundleDirectory, subject))) return undefined;
     const answer = await this.store.lookup('unsigned', { subject, sources: ref.sources });
     if (!answer) return undefined;
     const age = Date.now() - answer.checkedAt;
     if (!ref.offline && (unsignedMaxAgeDays <= 0 || age < 0 || age >= unsignedMaxAgeDays * DAY_MS)) return undefined;
-    return new Date(answer.checkedAt);
+    return answer;
   }
 
   /** `early`: verify the document as soon as it arrives, for the digest it claims (the tarball comes later). */
@@ -197,8 +199,8 @@ export class InstallPipeline {
     if (useContentCache || ref.offline) {
       const cached = await this.store.lookup('verified', { subject, trustDigest: trust.digest });
       if (cached) return signed({ status: 'verified', result: cached }, VERIFICATION_CACHE_SOURCE, undefined, true, () => undefined);
-      const checkedAt = await this.rememberedUnsigned(ref, subject);
-      if (checkedAt) return signed({ status: 'unsigned' }, unsignedCacheSource(checkedAt), undefined, true, () => undefined);
+      const answer = await this.rememberedUnsigned(ref, subject);
+      if (answer) return signed({ status: 'unsigned' }, unsignedCacheSource(new Date(answer.checkedAt)), undefined, true, () => this.unsignedAnswers.set(ref.key, answer));
     }
 
     const document = await this.documentFor(ref);
@@ -206,9 +208,11 @@ export class InstallPipeline {
     const found = document.ok;
     if (!found.found) {
       // Remembered under these bytes and sources (also when rechecking, so that turning recheck off is warm at once).
-      return signed({ status: 'unsigned' }, undefined, undefined, false, () =>
-        this.store.remember('unsigned', { subject, sources: ref.sources }, { ...subject, sources: ref.sources, checkedAt: Date.now() }),
-      );
+      return signed({ status: 'unsigned' }, undefined, undefined, false, () => {
+        const answer = { ...subject, sources: ref.sources, checkedAt: Date.now() };
+        this.store.remember('unsigned', { subject, sources: ref.sources }, answer);
+        this.unsignedAnswers.set(ref.key, answer);
+      });
     }
     this.documents.forget(ref);
     // Rechecking: the document served now is part of the key, so a changed document is verified again.
@@ -290,11 +294,14 @@ export class InstallPipeline {
     return enforce(result);
   }
 
-  /** Saves this install's bound archives as the project's archive index, each with its result if it is about that very tarball. */
+  /**
+   * Saves this install's bound archives as the project's archive index, each
+   * with its verified result or "unsigned" answer if it is about that very tarball.
+   */
   async saveArchives(bound: Map<string, ArchiveEntry>): Promise<void> {
     const { trust } = await this.ready();
     const entries = new Map<string, ArchiveEntry>();
-    for (const [key, archive] of bound) entries.set(key, archiveEntry(archive, this.results.get(key)?.verification, trust.digest));
+    for (const [key, archive] of bound) entries.set(key, archiveEntry(archive, this.results.get(key)?.verification, trust.digest, this.unsignedAnswers.get(key)));
     await this.store.saveArchives(entries);
   }
 }

@@ -17,7 +17,8 @@
  *   a warm install skip the zip hash, the record reads and the package.json
  *   read: the zip's file identity (dev, inode, size, mtime, ctime in ns; see
  *   bind.ts for when one is recorded) -> its sha512, the binding, the
- *   manifest facts and the result under one trust material.
+ *   manifest facts and the result under one trust material or the
+ *   "unsigned" answer, so that a warm install reads nothing else.
  *
  * Files: `<globalFolder>/sigstore/records.json` (read once when first needed,
  * written once when the fetch step ends, merged with what another install
@@ -75,6 +76,10 @@ export interface ArchiveEntry extends BindingRecord {
   manifest: ManifestFacts;
   /** `format`: the RESULT_FORMAT it was written in (stamped on save; another one is dropped on load). */
   verified?: { trustDigest: string; result: PackageVerification; format?: string };
+  /** The sources' "no attestations" answer for its tarball (checked as records.json's are when looked up). */
+  unsigned?: UnsignedAnswer;
+  /** The digest of the package Yarn resolved that matched `manifest` in full (src/yarn/manifest-check.ts `resolvedDigest`). */
+  resolved?: string;
 }
 
 /** What each kind is looked up by, and what it answers. */
@@ -102,10 +107,14 @@ interface RecordRule<K extends RecordKind> {
   valid(value: Value<K>, query: Query<K>): boolean;
 }
 
+/** Whether two subjects name exactly the same bytes of the same package. */
+export function isSameSubject(about: PackageSubject | undefined, subject: PackageSubject): boolean {
+  return about?.name === subject.name && about.version === subject.version && about.sha512Hex === subject.sha512Hex;
+}
+
 /** Whether a result is about exactly these bytes of this package (its key already says so: checking again is free). */
 export function isResultFor(result: PackageVerification | undefined, subject: PackageSubject): result is PackageVerification {
-  const about = result?.subject;
-  return about?.name === subject.name && about.version === subject.version && about.sha512Hex === subject.sha512Hex;
+  return isSameSubject(result?.subject, subject);
 }
 
 /** The key of a verified result: content only, or with the document served now (a changed document is verified again). */
@@ -244,8 +253,10 @@ export class InstallStore implements Store {
 
   /**
    * The record of this kind that answers the query, or undefined. A binding
-   * is answered by the archive index first; a content-keyed result by the
-   * index's results under this trust material, else by records.json (read once per install).
+   * and an "unsigned" answer are answered by the archive index first; a
+   * content-keyed result by the index's results under this trust material,
+   * else by records.json (read once per install, and not at all by a warm
+   * install the index answers).
    */
   async lookup<K extends RecordKind>(kind: K, query: Query<K>): Promise<Value<K> | undefined> {
     if (kind === 'archive') {
@@ -257,6 +268,10 @@ export class InstallStore implements Store {
     if (kind === 'binding') {
       await this.loadIndex();
       const indexed = this.archivesByZip.get((query as Query<'binding'>).zipSha512);
+      if (indexed) return indexed as Value<K>;
+    }
+    if (kind === 'unsigned') {
+      const indexed = await this.indexedUnsigned(query as Query<'unsigned'>);
       if (indexed) return indexed as Value<K>;
     }
     if (kind === 'verified' && (query as Query<'verified'>).document === undefined) {
@@ -294,6 +309,14 @@ export class InstallStore implements Store {
     await this.loadIndex();
     for (const entry of this.archivesByTarball.get(subject.sha512Hex) ?? []) {
       if (entry.verified?.trustDigest === trustDigest && isResultFor(entry.verified.result, subject)) return entry.verified.result;
+    }
+    return undefined;
+  }
+
+  private async indexedUnsigned(query: Query<'unsigned'>): Promise<UnsignedAnswer | undefined> {
+    await this.loadIndex();
+    for (const entry of this.archivesByTarball.get(query.subject.sha512Hex) ?? []) {
+      if (entry.unsigned !== undefined && RULES.unsigned.valid(entry.unsigned, query)) return entry.unsigned;
     }
     return undefined;
   }
@@ -349,7 +372,9 @@ export class InstallStore implements Store {
         loaded.tgzSha512 === entry.tgzSha512 &&
         loaded.manifest === entry.manifest &&
         loaded.verified?.trustDigest === entry.verified?.trustDigest &&
-        loaded.verified?.result === entry.verified?.result;
+        loaded.verified?.result === entry.verified?.result &&
+        loaded.unsigned === entry.unsigned &&
+        loaded.resolved === entry.resolved;
       if (!same) return false;
     }
     return true;

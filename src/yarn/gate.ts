@@ -11,9 +11,9 @@ import { Configuration, httpUtils, structUtils, type FetchOptions, type FetchRes
 import { NpmHttpFetcher, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseJsonBody, sourceError } from '../sources/http';
-import { fileIdentity, sha512File, sha512Hex } from '../install/bind';
+import { fileIdentity, sha512File, sha512Hex, sha512HexOffThread } from '../install/bind';
 import { reportError } from './errors';
-import { checkResolvedManifest, readManifestFacts } from './manifest-check';
+import { checkResolvedManifest, readManifestFacts, resolvedDigest } from './manifest-check';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
 import { PipelineAdapter } from './pipeline-adapter';
 import { bindFileTarball, isFileTarball, watchFileTarballBuilds } from './file-tarball-binding';
@@ -168,7 +168,7 @@ async function bindOrRelease(locator: Locator, result: FetchResult, session: Pip
 async function gatedLoad(locator: Locator, opts: FetchOptions) {
   const session = PipelineAdapter.for(opts.project);
   const tgz = await downloadTarball(locator, opts);
-  const sha512 = sha512Hex(tgz);
+  const sha512 = await sha512HexOffThread(tgz);
   await session.judge(locator, sha512, opts.report);
   session.archives.loaderHashes.set(locator.locatorHash, sha512);
   const zip = await convertTarball(tgz, locator, opts);
@@ -208,8 +208,11 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
     session.rememberBinding({ zipSha512, tgzSha512, name, version });
   }
   const manifest = entry?.manifest ?? session.archives.loaderManifests.get(locator.locatorHash) ?? (await readManifestFacts(result));
-  await checkResolvedManifest(locator, manifest, opts.project.originalPackages.get(locator.locatorHash), session, opts.report);
-  session.archives.bound.set(locator.locatorHash, { zipPath, observed, identity, zipSha512, tgzSha512, name, version, manifest });
+  const pkg = opts.project.originalPackages.get(locator.locatorHash);
+  const digest = pkg && resolvedDigest(pkg, opts.project.configuration);
+  // The same package as when these very bytes' manifest last matched it in full: the check would find nothing again.
+  const matched = (digest !== undefined && entry?.resolved === digest) || (await checkResolvedManifest(locator, manifest, pkg, session, opts.report));
+  session.archives.bound.set(locator.locatorHash, { zipPath, observed, identity, zipSha512, tgzSha512, name, version, manifest, resolved: matched ? digest : undefined });
 }
 
 async function rederive(locator: Locator, zipSha512: string, opts: FetchOptions, session: PipelineAdapter): Promise<string> {

@@ -14,6 +14,7 @@
  * configuration, so equal originals give equal installs, and nothing of it
  * has to be modelled here.
  */
+import { createHash } from 'crypto';
 import { Manifest, structUtils, type Configuration, type Descriptor, type FetchResult, type Locator, type Package, type Report } from '@yarnpkg/core';
 import { ppath, type PortablePath } from '@yarnpkg/fslib';
 import { ErrorCodes, SigstorePluginError } from '../errors';
@@ -124,6 +125,33 @@ export function manifestEnforcement(policy: Pick<PolicyHandle, 'judge'>, pkg: Pa
   return asFailure.decision === 'deny' ? { enforce: true } : { enforce: false, because: asFailure.message };
 }
 
+/** Bump when the check reads more of a resolved package or judges it otherwise: digests an older check recorded then miss. */
+const CHECK_FORMAT = 'manifest-check-1';
+
+/**
+ * A digest of everything the check reads of the package Yarn resolved
+ * (`shapeOf`'s fields, as yarn.lock gives them) and of the configuration it
+ * normalises them with (`defaultProtocol`): the check is a function of these
+ * and of the verified package.json. The archive index records it for an
+ * archive whose package passed against the entry's own manifest facts, and a
+ * later install whose package has the same digest passes without the check
+ * (Yarn's Manifest reader and dependency normalisation, ~0.1 ms a package).
+ */
+export function resolvedDigest(pkg: Package, configuration: Configuration): string {
+  const descriptors = (map: Map<string, Descriptor>) => [...map.values()].map((descriptor) => [descriptor.scope, descriptor.name, descriptor.range]);
+  const read = [
+    CHECK_FORMAT,
+    configuration.get('defaultProtocol'),
+    descriptors(pkg.dependencies),
+    descriptors(pkg.peerDependencies),
+    [...pkg.dependenciesMeta].map(([ident, byRange]) => [ident, [...byRange].map(([range, meta]) => [range, canonicalJson(meta)])]),
+    [...pkg.peerDependenciesMeta].map(([ident, meta]) => [ident, canonicalJson(meta)]),
+    [...pkg.bin],
+    pkg.conditions ?? null,
+  ];
+  return createHash('sha256').update(JSON.stringify(read)).digest('hex');
+}
+
 /** Every difference between the package Yarn is about to use for `locator` and what the verified package.json makes; null when Yarn holds no such package. */
 export function manifestDifferences(pkg: Package | undefined, verified: ManifestFacts, configuration: Configuration): ManifestDifference[] | null {
   if (pkg === undefined) return null;
@@ -134,19 +162,23 @@ export function manifestDifferences(pkg: Package | undefined, verified: Manifest
  * Checks `pkg`, the package Yarn resolved for the registry package `locator`
  * (its lockfile entry, or what the registry's metadata made of it), against
  * its verified package.json; throws or warns as the session's policy treats
- * the package (see manifestEnforcement). A `patch:` entry needs no check of
+ * the package (see manifestEnforcement). True when it found no difference at all. A `patch:` entry needs no check of
  * its own: Yarn never persists it, and derives it from its base's on every
  * install (`PatchResolver`: `shouldPersistResolution` is false, `resolve`
  * copies the base).
  */
-export async function checkResolvedManifest(locator: Locator, verified: ManifestFacts, pkg: Package | undefined, session: PipelineAdapter, report: Report): Promise<void> {
+export async function checkResolvedManifest(locator: Locator, verified: ManifestFacts, pkg: Package | undefined, session: PipelineAdapter, report: Report): Promise<boolean> {
   const differences = manifestDifferences(pkg, verified, session.project.configuration);
-  if (differences === null || differences.length === 0) return;
+  if (differences === null) return false;
+  if (differences.length === 0) return true;
   const error = manifestMismatch(locator, differences);
   const { policy } = await session.ready();
   const ref = { name: structUtils.stringifyIdent(locator), version: npmVersion(locator) ?? locator.reference };
   const decided = manifestEnforcement(policy, ref, session.results.get(locator.locatorHash)?.verdict, error);
-  if (!decided.enforce) return void report.reportWarning(0, `sigstore: [${error.code}] ${error.message} (not enforced: ${decided.because})`);
+  if (!decided.enforce) {
+    report.reportWarning(0, `sigstore: [${error.code}] ${error.message} (not enforced: ${decided.because})`);
+    return false;
+  }
   throw reportError(error);
 }
 

@@ -93,6 +93,9 @@ export class PipelineAdapter {
   };
   /** The locators behind the refs handed to the pipeline, for their transport. */
   private readonly locators = new Map<string, Locator>();
+  /** Each registry package's ref, made once per install: the prefetch, the gate and the link step's fetch all ask for it. */
+  private readonly refs = new Map<string, PackageRef>();
+  private readonly scopeSources = new Map<string | null, Pick<PackageRef, 'registry' | 'attestationRegistry' | 'sources' | 'offline'>>();
 
   static for(project: Project): PipelineAdapter {
     const adapters = globalState().sessions;
@@ -138,23 +141,37 @@ export class PipelineAdapter {
 
   /** A registry locator as the pipeline's PackageRef. */
   private ref(locator: Locator): PackageRef {
+    let ref = this.refs.get(locator.locatorHash);
+    if (!ref) this.refs.set(locator.locatorHash, (ref = this.makeRef(locator)));
+    return ref;
+  }
+
+  private makeRef(locator: Locator): PackageRef {
     const name = structUtils.stringifyIdent(locator);
     const version = npmVersion(locator);
     if (version === null) throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: not a registry version`, { subject: name }));
-    const registry = npmConfigUtils.getScopeRegistry(locator.scope, { configuration: this.project.configuration }).replace(/\/+$/, '');
-    const attestationRegistry = attestationRegistryFor(name, this.settings.attestationRegistries);
     this.locators.set(locator.locatorHash, locator);
     return {
       key: locator.locatorHash,
       label: structUtils.stringifyLocator(locator),
       name,
       version,
-      registry,
-      attestationRegistry,
-      sources: sourcesOf(registry, attestationRegistry),
-      offline: isOffline(this.project.configuration, [registry, attestationRegistry]),
+      ...this.sourcesOfScope(locator.scope, name),
       conditional: this.project.conditionalLocators.has(locator.locatorHash),
     };
+  }
+
+  /** A scope's sources, worked out once: Yarn's network settings are glob-matched per call, ~0.1 ms each. */
+  private sourcesOfScope(scope: string | null, name: string): Pick<PackageRef, 'registry' | 'attestationRegistry' | 'sources' | 'offline'> {
+    let sources = this.scopeSources.get(scope);
+    if (!sources) {
+      const registry = npmConfigUtils.getScopeRegistry(scope, { configuration: this.project.configuration }).replace(/\/+$/, '');
+      // The attestation registry is chosen by the scope of the name alone (src/sources/places.ts).
+      const attestationRegistry = attestationRegistryFor(name, this.settings.attestationRegistries);
+      sources = { registry, attestationRegistry, sources: sourcesOf(registry, attestationRegistry), offline: isOffline(this.project.configuration, [registry, attestationRegistry]) };
+      this.scopeSources.set(scope, sources);
+    }
+    return sources;
   }
 
   /**

@@ -3,12 +3,13 @@
  * a warm install of an unchanged lockfile asks the registry nothing for a
  * package it already found unsigned, still judges it by the current policy,
  * asks again once the answer is older than `sigstoreUnsignedMaxAgeDays`
- * (time moved on disk, in the user's own MAC'd record store, never slept),
+ * (time moved on disk, in the user's own MAC'd record store and the
+ * project's archive index, which both keep the answer; never slept),
  * and offline works from what is cached or fails saying nothing was cached.
  * Also: the summary's counts add up to the packages announced, and
  * sigstore.lock is the same whatever the cache and the platform.
  */
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecord, writeRecord } from '../../src/install/record-files';
@@ -84,22 +85,43 @@ async function warmInstall(p: YarnProject, env: Record<string, string> = {}) {
 }
 
 /**
- * Edits the user's record store as this user's plugin would (the key is the
- * user's own, under the HOME the test gives Yarn): how a test moves time on.
+ * Edits one of the plugin's MAC'd files as this user's plugin would (the key
+ * is the user's own, under the HOME the test gives Yarn): how a test moves time on.
  */
-async function editRecords(p: YarnProject, edit: (body: Record<string, Record<string, { value: any; usedAt: number }>>) => void): Promise<void> {
+async function editRecordFile<T>(p: YarnProject, file: string, edit: (body: T) => void): Promise<void> {
   const saved = process.env.XDG_CONFIG_HOME;
   process.env.XDG_CONFIG_HOME = saved || join(p.cwd, '.config');
   try {
-    const file = join(p.cwd, '.yarn-global/sigstore/records.json');
-    const body = await readRecord<Record<string, Record<string, { value: any; usedAt: number }>>>(file);
-    if (!body) throw new Error(`no readable record store at ${file}`);
+    const body = await readRecord<T>(file);
+    if (!body) throw new Error(`no readable record file at ${file}`);
     edit(body);
     if (!(await writeRecord(file, body))) throw new Error(`could not write ${file}`);
   } finally {
     if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
     else process.env.XDG_CONFIG_HOME = saved;
   }
+}
+
+type StoreBody = Record<string, Record<string, { value: any; usedAt: number }>>;
+
+const editRecords = (p: YarnProject, edit: (body: StoreBody) => void) => editRecordFile(p, join(p.cwd, '.yarn-global/sigstore/records.json'), edit);
+
+/** The project's archive index (one file: the test's project is the only one under its global folder). */
+function editIndex(p: YarnProject, edit: (entries: Record<string, { name: string; unsigned?: { checkedAt: number } }>) => void): Promise<void> {
+  const folder = join(p.cwd, '.yarn-global/sigstore/projects');
+  const [file, ...others] = readdirSync(folder);
+  if (!file || others.length > 0) throw new Error(`expected one archive index in ${folder}`);
+  return editRecordFile(p, join(folder, file), edit);
+}
+
+/** Moves every remembered "no attestations" answer `days` back in time, where the plugin keeps it: the record store and the archive index. */
+async function ageUnsignedAnswers(p: YarnProject, days: number): Promise<void> {
+  await editRecords(p, (body) => {
+    for (const stored of Object.values(body.unsigned)) stored.value.checkedAt -= days * DAY_MS;
+  });
+  await editIndex(p, (entries) => {
+    for (const entry of Object.values(entries)) if (entry.unsigned) entry.unsigned.checkedAt -= days * DAY_MS;
+  });
 }
 
 /** The remembered "no attestations" answers of the store, by package name. */
@@ -157,11 +179,12 @@ describe('a warm install remembers "unsigned"', () => {
     const p = await kit.project({ dependencies: dependencies([...SIGNED, ...UNSIGNED]), policy: policy(), yarnrc: 'sigstoreUnsignedMaxAgeDays: 7' });
     expect((await p.install()).code).toBe(0);
     let answers: string[] = [];
-    await editRecords(p, (body) => {
-      answers = unsignedAnswers(body);
-      for (const stored of Object.values(body.unsigned)) stored.value.checkedAt -= 8 * DAY_MS;
-    });
+    let indexed: string[] = [];
+    await editRecords(p, (body) => void (answers = unsignedAnswers(body)));
+    await editIndex(p, (entries) => void (indexed = Object.values(entries).flatMap((entry) => (entry.unsigned ? [entry.name] : [])).sort()));
     expect(answers).toEqual(UNSIGNED.map((pkg) => pkg.name).sort());
+    expect(indexed).toEqual(answers);
+    await ageUnsignedAnswers(p, 8);
 
     const stale = await warmInstall(p);
     expect(stale.code, stale.output).toBe(0);
@@ -173,9 +196,7 @@ describe('a warm install remembers "unsigned"', () => {
     expect(attestationRequests()).toEqual([]);
 
     // The same 8-day-old answers stand under a 30-day bound, and are asked for every time under 0.
-    await editRecords(p, (body) => {
-      for (const stored of Object.values(body.unsigned)) stored.value.checkedAt -= 8 * DAY_MS;
-    });
+    await ageUnsignedAnswers(p, 8);
     p.write('.yarnrc.yml', p.read('.yarnrc.yml')!.replace('sigstoreUnsignedMaxAgeDays: 7', 'sigstoreUnsignedMaxAgeDays: 30'));
     expect((await warmInstall(p)).code).toBe(0);
     expect(attestationRequests()).toEqual([]);
@@ -199,9 +220,12 @@ describe('offline', () => {
       expect(offline.output).toContain('sigstore: 2 verified, 3 allowed unsigned by rule, 0 warnings, 0 failures');
       expect(registry.requests).toEqual([]);
 
-      // Forget one package's answer: offline, nothing can be asked, and the install says exactly that.
+      // Forget one package's answer (both places keep it): offline, nothing can be asked, and the install says exactly that.
       await editRecords(p, (body) => {
         for (const [key, stored] of Object.entries(body.unsigned)) if (stored.value.name === 'uc-plain-a') delete body.unsigned[key];
+      });
+      await editIndex(p, (entries) => {
+        for (const entry of Object.values(entries)) if (entry.name === 'uc-plain-a') delete entry.unsigned;
       });
       const uncached = await warmInstall(p, env);
       expect(uncached.code).not.toBe(0);

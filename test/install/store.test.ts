@@ -5,7 +5,7 @@
  * key into a temporary folder.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeRecord } from '../../src/install/record-files';
@@ -139,5 +139,48 @@ describe('results written before the verifier read every claim it reads now', ()
     expect(await fresh.lookup('verified', { subject, trustDigest: 'trust' })).toMatchObject({ subject });
     expect(await fresh.lookup('verified', { subject, trustDigest: 'other' })).toBeUndefined();
     expect(await storeAt('index.json', false).lookup('verified', { subject, trustDigest: 'trust' })).toBeUndefined();
+  });
+});
+
+describe('the archive index', () => {
+  const subject = { name: 'b', version: '2.0.0', sha512Hex: 'ab'.repeat(64) };
+  const archive = (unsigned?: ArchiveEntry['unsigned']): ArchiveEntry => ({
+    zipPath: '/cache/b.zip',
+    zipSha512: 'cd'.repeat(64),
+    tgzSha512: subject.sha512Hex,
+    name: subject.name,
+    version: subject.version,
+    manifest: { raw: {}, bindingGyp: false },
+    unsigned,
+  });
+
+  it('answers an "unsigned" lookup itself (a warm install reads no records.json), only for the same bytes and sources', async () => {
+    const answer = { ...subject, sources: 'r\n', checkedAt: 1_000 };
+    await storeAt('unsigned-index.json').saveArchives(new Map([['locator', archive(answer)]]));
+    // No records.json was ever written: the answer comes from the index.
+    const reader = storeAt('unsigned-index.json');
+    expect(await reader.lookup('unsigned', { subject, sources: 'r\n' })).toEqual(answer);
+    expect(await reader.lookup('unsigned', { subject, sources: 'other\n' })).toBeUndefined();
+    expect(await reader.lookup('unsigned', { subject: { ...subject, sha512Hex: 'ef'.repeat(64) }, sources: 'r\n' })).toBeUndefined();
+    expect(await reader.lookup('unsigned', { subject: { ...subject, version: '2.0.1' }, sources: 'r\n' })).toBeUndefined();
+    // An answer filed with another tarball's entry does not answer for this one.
+    await storeAt('unsigned-forged.json').saveArchives(new Map([['locator', { ...archive({ ...answer, sha512Hex: 'ef'.repeat(64) }) }]]));
+    expect(await storeAt('unsigned-forged.json').lookup('unsigned', { subject, sources: 'r\n' })).toBeUndefined();
+  });
+
+  it('is not written again by an install that learnt nothing: the loaded entries saved as they are', async () => {
+    const answer = { ...subject, sources: 'r\n', checkedAt: 1_000 };
+    await storeAt('unchanged-index.json').saveArchives(new Map([['locator', archive(answer)]]));
+    const file = (storeAt('unchanged-index.json') as unknown as { indexFile: string }).indexFile;
+    const reader = storeAt('unchanged-index.json');
+    const loaded = (await reader.lookup('archive', { locatorHash: 'locator', zipPath: '/cache/b.zip' }))!;
+    const used = await reader.lookup('unsigned', { subject, sources: 'r\n' });
+    const { mtimeMs } = statSync(file);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await reader.saveArchives(new Map([['locator', { ...loaded, unsigned: used }]]));
+    expect(statSync(file).mtimeMs).toBe(mtimeMs);
+    // Another answer (asked again after its max age) is written.
+    await reader.saveArchives(new Map([['locator', { ...loaded, unsigned: { ...answer, checkedAt: 2_000 } }]]));
+    expect(bodyOf(file).locator.unsigned.checkedAt).toBe(2_000);
   });
 });

@@ -12,7 +12,7 @@ import { npath } from '@yarnpkg/fslib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { describeDifference } from '../../src/manifest/compare';
-import { isManifestFacts, manifestDifferences, manifestEnforcement, resolvedFields, type ManifestFacts } from '../../src/yarn/manifest-check';
+import { isManifestFacts, manifestDifferences, manifestEnforcement, resolvedDigest, resolvedFields, type ManifestFacts } from '../../src/yarn/manifest-check';
 import { loadPolicyHandle } from '../../src/yarn/policy-adapter';
 import type { SigstoreSettings } from '../../src/yarn/settings';
 
@@ -148,5 +148,34 @@ describe('enforcement follows the policy', () => {
     expect(skip).toMatchObject({ enforce: false });
     // A rule for another package changes nothing.
     expect(decide(await handle('version: 1\ndefault: { require: none }\nrules:\n  - packages: [other]\n    require: none\n    mode: off\n'))).toEqual({ enforce: true });
+  });
+});
+
+describe('the digest a warm install compares instead of checking again', () => {
+  const published = { name: 'pkg', dependencies: { 'ms-lib': '^2.0.0', '@scope/dep': '1.0.0' }, peerDependencies: { react: '*' }, peerDependenciesMeta: { react: { optional: true } }, dependenciesMeta: { 'ms-lib': { built: false } }, bin: { pkg: './cli.js' }, os: ['linux'] };
+  const digest = (metadata: Record<string, unknown>, config = configuration) => resolvedDigest(resolvedFrom(metadata), config);
+
+  it('is the same for the same resolved package, and changes with anything the check reads of it', () => {
+    expect(digest(published)).toBe(digest(structuredClone(published)));
+    const changed: Array<Record<string, unknown>> = [
+      { ...published, dependencies: { ...published.dependencies, 'ms-lib': '1.0.0' } },
+      { ...published, dependencies: { ...published.dependencies, 'ms-lib': 'npm:ms-other@2.0.0' } },
+      { ...published, dependencies: { ...published.dependencies, extra: '1.0.0' } },
+      { ...published, dependencies: { 'ms-lib': '^2.0.0' } },
+      { ...published, peerDependencies: { react: '^18.0.0' } },
+      { ...published, peerDependenciesMeta: { react: { optional: false } } },
+      { ...published, dependenciesMeta: { 'ms-lib': { built: true } } },
+      { ...published, bin: { pkg: './other.js' } },
+      { ...published, bin: { other: './cli.js' } },
+      { ...published, os: ['darwin'] },
+    ];
+    const digests = new Set([digest(published), ...changed.map((metadata) => digest(metadata))]);
+    expect(digests.size).toBe(changed.length + 1);
+  });
+
+  it('changes with the protocol Yarn normalises ranges with', () => {
+    const other = Configuration.create(npath.toPortablePath(cwd), npath.toPortablePath(cwd), new Map());
+    other.useWithSource('test', { defaultProtocol: 'other:' }, npath.toPortablePath(cwd), { overwrite: true });
+    expect(digest(published, other)).not.toBe(digest(published));
   });
 });
