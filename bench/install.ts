@@ -9,6 +9,10 @@
  *   cold: empty cache and global folder, committed lockfile (a fresh CI machine);
  *   warm, CI cache restore: only `.yarn/cache` restored (rewritten: new inodes,
  *     as a cache restore makes them), the global folder empty, no node_modules;
+ *   warm, CI cache restore with the plugin's store and a CI record key:
+ *     `.yarn/cache` AND `<globalFolder>/sigstore` restored (new inodes), as
+ *     written by a job with the same `SIGSTORE_RECORD_KEY` (an untimed install
+ *     just before), the rest of the global folder and the per-user key gone;
  *   warm, unchanged cache: the same cache and global folder as the last
  *     install, no node_modules (a persistent CI cache, a developer machine);
  *   full matrix only: warm with `sigstoreRecheckAttestations: true`,
@@ -27,6 +31,7 @@
  * BENCH_NO_BUILD=1 to reuse the built bundle.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -175,6 +180,29 @@ export class BenchProject {
     this.resetWarm(lockfile);
   }
 
+  /**
+   * A CI job whose cache step restored `.yarn/cache` and the plugin's store,
+   * both saved by a job holding the same CI record key (`keyEnv`): for the
+   * plugin, an untimed install with that key writes the store first. Then
+   * both rewritten (new inodes), the rest of the global folder and the
+   * per-user key (HOME is the project) gone, no node_modules.
+   */
+  async resetCiRestoreWithStore(lockfile: string, keyEnv: Record<string, string>): Promise<void> {
+    const store = join(this.globalFolder, 'sigstore');
+    const saved = `${this.globalFolder}-saved-store`;
+    if (this.side === 'plugin') {
+      this.resetWarm(lockfile);
+      await this.yarn(['install'], [], keyEnv);
+      cpSync(store, saved, { recursive: true });
+    }
+    this.resetCiRestore(lockfile);
+    if (existsSync(saved)) {
+      mkdirSync(this.globalFolder, { recursive: true });
+      renameSync(saved, store);
+    }
+    rmSync(join(this.cwd, '.config', 'yarn-plugin-sigstore'), { recursive: true, force: true });
+  }
+
   /** Warm: Yarn's cache and the global folder as the last install left them; node_modules and install state gone. */
   resetWarm(lockfile: string): void {
     rmSync(join(this.cwd, 'node_modules'), { recursive: true, force: true });
@@ -192,7 +220,7 @@ export const median = (values: number[]) => {
 /** Files just written are older than the archive index's 2 s racy window before the next install may vouch for them by identity. */
 export const pastRacyWindow = () => new Promise((resolve) => setTimeout(resolve, 2_100));
 
-export type Scenario = 'cold' | 'warm-ci' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
+export type Scenario = 'cold' | 'warm-ci' | 'warm-ci-key' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
 /** Per scenario, one pair per round (plain undefined where the scenario has no plain side). */
 export type Pairs = Partial<Record<Scenario, Array<{ plain?: Measure; plugin: Measure }>>>;
 
@@ -236,6 +264,8 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
     await projects.plain.yarn(['install']);
     const lockfile = readFileSync(join(projects.plain.cwd, 'yarn.lock'), 'utf8');
     const pairs: Pairs = {};
+    /** The CI secret of this bench's CI jobs (plugin side only). */
+    const ciKey = { SIGSTORE_RECORD_KEY: randomBytes(32).toString('hex') };
     const pair = pairRunner(projects, pairs, () => server.requests.length);
     for (let run = 0; run < settings.runs; run++) {
       const first: Side = run % 2 === 0 ? 'plain' : 'plugin';
@@ -249,11 +279,21 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
         await pair('warm-recheck', first, (project) => project.resetWarm(lockfile), { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' });
         (pairs.verify ??= []).push({ plugin: await projects.plugin.yarn(['sigstore', 'verify']) });
       }
+      // Last in the round: its store is under the CI key, which the unkeyed warm scenarios could not read.
+      await pair(
+        'warm-ci-key',
+        first,
+        async (project) => {
+          await project.resetCiRestoreWithStore(lockfile, ciKey);
+          await pastRacyWindow();
+        },
+        ciKey,
+      );
       const last = (scenario: Scenario) => {
         const latest = pairs[scenario]!.at(-1)!;
         return `${scenario} ${fmt(latest.plain!)} vs ${fmt(latest.plugin)}`;
       };
-      log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-ci', 'warm'] as const).map(last).join(', ')}`);
+      log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-ci', 'warm-ci-key', 'warm'] as const).map(last).join(', ')}`);
     }
     for (let run = 0; run < settings.loadRuns; run++) {
       const first: Side = run % 2 === 0 ? 'plain' : 'plugin';
@@ -293,6 +333,7 @@ const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100
 export const SCENARIO_LABELS: Record<Scenario, string> = {
   cold: '`yarn install`, cold (empty cache and global folder)',
   'warm-ci': '`yarn install`, warm after a CI cache restore (`.yarn/cache` restored, global folder empty)',
+  'warm-ci-key': "`yarn install`, warm after a CI cache restore with the plugin's store and a CI record key (`.yarn/cache` and `<globalFolder>/sigstore` restored, `SIGSTORE_RECORD_KEY` set)",
   warm: '`yarn install`, warm, cache and global folder unchanged since the last install',
   'warm-recheck': '`yarn install`, warm unchanged, `sigstoreRecheckAttestations: true`',
   verify: '`yarn sigstore verify`, warm',

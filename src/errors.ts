@@ -87,6 +87,8 @@ export const ErrorCodes = {
   REPORT_UNWRITABLE: 'REPORT_UNWRITABLE',
   // A linked copy this machine did not make (or that changed since) cannot be removed before the link step
   LINKED_COPY_UNTRUSTED: 'LINKED_COPY_UNTRUSTED',
+  // SIGSTORE_RECORD_KEY (the opt-in CI record key) is set but too short, malformed or not random
+  RECORD_KEY_INVALID: 'RECORD_KEY_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -4,6 +4,7 @@
  * The factory may run several times per process; the patches apply once.
  */
 import type { Hooks, Plugin } from '@yarnpkg/core';
+import { takeRecordKeyVariable } from './install/record-key';
 import { SigstoreExplainCommand } from './yarn/commands/explain';
 import { SigstorePinUpdateCommand } from './yarn/commands/pin-update';
 import { SigstorePolicyCheckCommand } from './yarn/commands/policy-check';
@@ -15,9 +16,11 @@ import { checkDependency } from './yarn/dependencies';
 import { installFetcherGate } from './yarn/gate';
 import { installFetchStepHooks } from './yarn/install';
 import { installLinkStepHooks } from './yarn/linked-copies';
-import { guardScript } from './yarn/scripts';
+import { guardScript, withoutRecordKey } from './yarn/scripts';
 import { sigstoreSettings } from './yarn/settings';
 
+// First: the children Yarn starts from now on must not inherit the CI record key (scripts: withoutRecordKey).
+takeRecordKeyVariable();
 installFetcherGate();
 installFetchStepHooks();
 installLinkStepHooks();
@@ -29,6 +32,7 @@ const plugin: Plugin<Hooks> = {
   hooks: {
     reduceDependency: checkDependency,
     wrapScriptExecution: guardScript,
+    setupScriptEnvironment: withoutRecordKey,
   },
 };
 

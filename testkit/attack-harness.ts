@@ -4,7 +4,7 @@
  * concurrently without touching each other, and the one assertion every
  * attack must pass: refused with the expected code, nothing linked, no script.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { MockSigstore, githubIdentity, type AttestationsDocument, type SigningIdentity } from './signer';
@@ -57,6 +57,48 @@ export async function publishSigned(
   const attestations = await (options.signer ?? kit.mock).signPackage({ name: spec.name, version: spec.version, tarball, identity, publish: options.publish });
   kit.registry.addVersion({ name: spec.name, version: spec.version, tarball, attestations });
   return { name: spec.name, version: spec.version, tarball, attestations: attestations as AttestationsDocument };
+}
+
+/** A tarball of `staged`'s name and version with other content (and the postinstall marker). */
+export const forgedTarball = (staged: Staged): Buffer => buildPackageTarball(withPostinstallMarker({ name: staged.name, version: staged.version, extra: { description: 'forged' } }));
+
+/** A zip in Yarn's cache and the yarn.lock checksum that vouches for it. */
+export interface Forged {
+  zip: Buffer;
+  /** yarn.lock's `checksum` of the forged zip (`<cacheKey>/<sha512>`). */
+  checksum: string;
+}
+
+/** The zip Yarn makes of `tarball` for `name@version`, built by a project without the plugin, and its yarn.lock checksum. */
+export async function forgedZipOf(kit: AttackKit, staged: Staged, tarball: Buffer): Promise<Forged> {
+  kit.registry.setTarball(staged.name, staged.version, tarball);
+  try {
+    const plain = await kit.project({ dependencies: { [staged.name]: staged.version }, yarnrc: 'enableGlobalCache: false' });
+    const rc = plain.read('.yarnrc.yml')!;
+    plain.write('.yarnrc.yml', rc.slice(0, rc.indexOf('plugins:')));
+    const result = await plain.install();
+    expect(result.code, result.output).toBe(0);
+    const zipName = readdirSync(join(plain.cwd, '.yarn/cache')).find((file) => file.startsWith(`${staged.name}-npm-`))!;
+    return { zip: readFileSync(join(plain.cwd, '.yarn/cache', zipName)), checksum: checksumOf(plain.read('yarn.lock')!, staged.name) };
+  } finally {
+    kit.registry.setTarball(staged.name, staged.version, staged.tarball);
+  }
+}
+
+export function checksumOf(lockfile: string, name: string): string {
+  return /checksum: (\S+)/.exec(lockfile.slice(lockfile.indexOf(`"${name}@npm:`)))![1];
+}
+
+/** Puts the forged zip where Yarn looks for it in `folder` (its name carries the checksum's start) and makes yarn.lock vouch for it. */
+export function plantForgedCache(p: YarnProject, folder: string, forged: Forged, name: string): void {
+  const lockfile = p.read('yarn.lock')!;
+  const genuine = checksumOf(lockfile, name);
+  const [, genuineHash] = genuine.split('/');
+  const [, forgedHash] = forged.checksum.split('/');
+  const zipName = readdirSync(folder).find((entry) => entry.startsWith(`${name}-npm-`))!;
+  rmSync(join(folder, zipName));
+  writeFileSync(join(folder, zipName.replace(genuineHash.slice(0, 10), forgedHash.slice(0, 10))), forged.zip);
+  p.write('yarn.lock', lockfile.replace(genuine, `${genuine.split('/')[0]}/${forgedHash}`));
 }
 
 /** A project depending on `name@version` under a policy with its provenance rule (or `policy`). */

@@ -1,14 +1,21 @@
 /**
  * JSON records in the user's own cache (the record store, the projects'
- * archive indexes). Each record carries an HMAC under a per-user
- * key kept OUTSIDE Yarn's global folder: that folder is what CI caches restore
- * (and what a poisoned cache entry would write), so a record is honoured only
- * if this user's key made it.
+ * archive indexes, the linked copies' records). Each record carries an HMAC
+ * under a per-user key kept OUTSIDE Yarn's global folder: that folder is what
+ * CI caches restore (and what a poisoned cache entry would write), so a record
+ * is honoured only if this user's key made it.
+ *
+ * `SIGSTORE_RECORD_KEY` (record-key.ts), when set, replaces the per-user key
+ * for the content-keyed records, so that CI jobs sharing that secret share
+ * their verified results through a cache. Records about this machine's own
+ * folders (`machine: true`: the linked copies) keep the per-user key: they
+ * vouch for file-system state, which another machine's record cannot.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'fs/promises';
 import { homedir } from 'os';
 import { dirname, join } from 'path';
+import { ciRecordKey } from './record-key';
 
 /** `$XDG_CONFIG_HOME/yarn-plugin-sigstore/record.key` (default `~/.config`): never part of a Yarn or CI cache folder. */
 export function recordKeyPath(): string {
@@ -18,7 +25,7 @@ export function recordKeyPath(): string {
 const keys = new Map<string, Promise<Buffer | undefined>>();
 
 /** The user's record key, created on first use; undefined when it cannot be read or made (records then always miss). */
-function recordKey(): Promise<Buffer | undefined> {
+function userRecordKey(): Promise<Buffer | undefined> {
   const path = recordKeyPath();
   let key = keys.get(path);
   if (!key) {
@@ -39,13 +46,23 @@ function recordKey(): Promise<Buffer | undefined> {
   return key;
 }
 
+export interface RecordScope {
+  /** A record about this machine's own folders: always the per-user key, never the CI record key. */
+  machine?: boolean;
+}
+
+/** The key records of this scope are MAC'd with; throws RECORD_KEY_INVALID for an unusable SIGSTORE_RECORD_KEY (never a silent fallback). */
+async function recordKey({ machine = false }: RecordScope): Promise<Buffer | undefined> {
+  return (!machine && ciRecordKey()) || userRecordKey();
+}
+
 const macOf = (key: Buffer, body: string): Buffer => createHmac('sha256', key).update(body).digest();
 
-/** The parsed record, or undefined when it is missing, unreadable or not made with this user's key (a cache miss, never an error). */
-export async function readRecord<T>(path: string): Promise<T | undefined> {
+/** The parsed record, or undefined when it is missing, unreadable or not made with this key (a cache miss, never an error; an unusable SIGSTORE_RECORD_KEY throws). */
+export async function readRecord<T>(path: string, scope: RecordScope = {}): Promise<T | undefined> {
+  const key = await recordKey(scope);
+  if (!key) return undefined;
   try {
-    const key = await recordKey();
-    if (!key) return undefined;
     const { mac, body } = JSON.parse(await readFile(path, 'utf8')) as { mac?: unknown; body?: unknown };
     if (typeof mac !== 'string' || typeof body !== 'string') return undefined;
     const given = Buffer.from(mac, 'hex');
@@ -67,8 +84,8 @@ async function ensureFolder(folder: string): Promise<void> {
 }
 
 /** Best effort and atomic: a record that cannot be written only costs the next install some work. */
-export async function writeRecord(path: string, value: unknown): Promise<boolean> {
-  const key = await recordKey();
+export async function writeRecord(path: string, value: unknown, scope: RecordScope = {}): Promise<boolean> {
+  const key = await recordKey(scope);
   if (!key) return false;
   const body = JSON.stringify(value);
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;

@@ -8,7 +8,9 @@
  *
  * Before the link step, each output folder of the active linker is compared
  * with this user's MAC'd record of it (written after the previous link step:
- * the folder's identity and the moment it was linked): without a record, the
+ * the folder's identity and the moment it was linked; always under the
+ * per-user key, never SIGSTORE_RECORD_KEY: it vouches for this machine's
+ * folders and its clock): without a record, the
  * whole folder goes; with one, every copy holding an entry changed since goes.
  * Yarn then extracts what is missing again from the verified zips and builds
  * it (the build state of what was removed is dropped). Nothing is read before
@@ -43,10 +45,10 @@ export function installLinkStepHooks(): void {
     Project.prototype.linkEverything = async function (this: Project, options: InstallOptions) {
       useLocalHardlinks(this, options.report);
       const record = recordFile(this);
-      await distrustForeignCopies(this, options.report, await readRecord<LinkedRecord>(record));
+      await distrustForeignCopies(this, options.report, await readRecord<LinkedRecord>(record, { machine: true }));
       await linkEverything.call(this, options);
       const linkedAtMs = Date.now() + 1;
-      await writeRecord(record, { linkedAtMs, roots: Object.fromEntries(linkedRoots(this).flatMap((root) => identityOf(root.path).map((id) => [root.path, id]))) });
+      await writeRecord(record, { linkedAtMs, roots: Object.fromEntries(linkedRoots(this).flatMap((root) => identityOf(root.path).map((id) => [root.path, id]))) }, { machine: true });
     };
   });
 }

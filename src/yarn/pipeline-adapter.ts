@@ -19,6 +19,7 @@ import type { PackageRef } from '../install/documents';
 import { readPinLock as readLock, writePinLock as writeLock } from '../install/judge';
 import { InstallPipeline } from '../install/pipeline';
 import { ensureSummary, reportSummary, type PackageStatus, type Printer } from '../install/results';
+import { ciRecordKey, RECORD_KEY_VARIABLE } from '../install/record-key';
 import { InstallStore, sourcesOf, type ArchiveEntry, type BindingRecord } from '../install/store';
 import { reportError } from './errors';
 import { npmVersion } from './locators';
@@ -105,6 +106,12 @@ export class PipelineAdapter {
   }
 
   private constructor(readonly project: Project) {
+    // An unusable SIGSTORE_RECORD_KEY fails the command before anything is read or fetched.
+    try {
+      ciRecordKey();
+    } catch (error) {
+      throw asReport(error, RECORD_KEY_VARIABLE);
+    }
     const settings = (this.settings = readSettings(project.configuration));
     const configuration = project.configuration;
     const globalFolder = configuration.get('globalFolder') as PortablePath;

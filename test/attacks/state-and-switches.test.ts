@@ -9,43 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verificationKey } from '../../src/install/store';
 import { loadTrustedRootFile } from '../../src/trust';
 import { githubIdentity } from '../../testkit/signer';
-import { buildPackageTarball, sha512Hex, withPostinstallMarker } from '../../testkit/tarball';
+import { sha512Hex } from '../../testkit/tarball';
 import { runYarn, type YarnProject } from '../../testkit/yarn';
-import { clearInstallOutput, expectInstalled, expectRefused, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from '../../testkit/attack-harness';
+import { clearInstallOutput, expectInstalled, expectRefused, forgedTarball, forgedZipOf, plantForgedCache, policyOf, projectFor, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 beforeAll(async () => {
   kit = await startAttackKit();
 });
 afterAll(async () => kit?.close());
-
-const forgedTarball = (staged: Staged) => buildPackageTarball(withPostinstallMarker({ name: staged.name, version: staged.version, extra: { description: 'forged' } }));
-
-/** The zip Yarn makes of `tarball` for `name@version`, built by a project without the plugin, and its yarn.lock. */
-async function zipOf(staged: Staged, tarball: Buffer): Promise<Forged> {
-  kit.registry.setTarball(staged.name, staged.version, tarball);
-  try {
-    const plain = await kit.project({ dependencies: { [staged.name]: staged.version }, yarnrc: 'enableGlobalCache: false' });
-    const rc = plain.read('.yarnrc.yml')!;
-    plain.write('.yarnrc.yml', rc.slice(0, rc.indexOf('plugins:')));
-    const result = await plain.install();
-    expect(result.code, result.output).toBe(0);
-    const zipName = readdirSync(join(plain.cwd, '.yarn/cache')).find((file) => file.startsWith(`${staged.name}-npm-`))!;
-    return { zip: readFileSync(join(plain.cwd, '.yarn/cache', zipName)), checksum: checksumOf(plain.read('yarn.lock')!, staged.name) };
-  } finally {
-    kit.registry.setTarball(staged.name, staged.version, staged.tarball);
-  }
-}
-
-interface Forged {
-  zip: Buffer;
-  /** yarn.lock's `checksum` of the forged zip (`<cacheKey>/<sha512>`). */
-  checksum: string;
-}
-
-function checksumOf(lockfile: string, name: string): string {
-  return /checksum: (\S+)/.exec(lockfile.slice(lockfile.indexOf(`"${name}@npm:`)))![1];
-}
 
 interface StoreBody {
   bindings: Record<string, { value: unknown; usedAt: number }>;
@@ -67,24 +39,13 @@ function poisonRecordStore(p: YarnProject, change: (body: StoreBody) => void): v
   writeFileSync(file, JSON.stringify({ mac: genuine.mac, body: JSON.stringify(body) }));
 }
 
-/** Puts the forged zip where Yarn looks for it (its name carries the checksum's start) and makes yarn.lock vouch for it. */
-function plantForgedCache(p: YarnProject, folder: string, forged: Forged, name: string): void {
-  const lockfile = p.read('yarn.lock')!;
-  const genuine = checksumOf(lockfile, name);
-  const [, genuineHash] = genuine.split('/');
-  const [, forgedHash] = forged.checksum.split('/');
-  const zipName = readdirSync(folder).find((entry) => entry.startsWith(`${name}-npm-`))!;
-  rmSync(join(folder, zipName));
-  writeFileSync(join(folder, zipName.replace(genuineHash.slice(0, 10), forgedHash.slice(0, 10))), forged.zip);
-  p.write('yarn.lock', lockfile.replace(genuine, `${genuine.split('/')[0]}/${forgedHash}`));
-}
 
 describe.concurrent('stored state attacks', () => {
   it('a committed zero-install cache holding a forged zip next to a forged binding record', async () => {
     const staged = await publishSigned(kit, { name: 'ss-zero', version: '1.0.0' });
     const p = await projectFor(kit, staged, { yarnrc: 'enableGlobalCache: false' });
     expectInstalled(p, await p.install(), staged.name, staged.version);
-    const forged = await zipOf(staged, forgedTarball(staged));
+    const forged = await forgedZipOf(kit, staged, forgedTarball(staged));
     plantForgedCache(p, join(p.cwd, '.yarn/cache'), forged, staged.name);
     // The attacker also commits the record store the plugin would have written, binding the forged zip to the genuine tarball.
     const zipSha = sha512Hex(forged.zip);
@@ -99,7 +60,7 @@ describe.concurrent('stored state attacks', () => {
     const staged = await publishSigned(kit, { name: 'ss-poison-binding', version: '1.0.0' });
     const p = await projectFor(kit, staged);
     expectInstalled(p, await p.install(), staged.name, staged.version);
-    const forged = await zipOf(staged, forgedTarball(staged));
+    const forged = await forgedZipOf(kit, staged, forgedTarball(staged));
     plantForgedCache(p, join(p.cwd, '.yarn-global/cache'), forged, staged.name);
     // The store restored with the forged binding added, under the genuine store's MAC (the attacker has no record key).
     poisonRecordStore(p, (body) => Object.assign(body.bindings, storeWithBinding(staged, sha512Hex(forged.zip)).bindings));
@@ -122,7 +83,7 @@ describe.concurrent('stored state attacks', () => {
     const entries = Object.values(JSON.parse(JSON.parse(readFileSync(join(indexFolder, indexFile), 'utf8')).body)) as Array<{ name: string; identity?: string }>;
     expect(entries.find((entry) => entry.name === staged.name)?.identity).toMatch(/^\d+:\d+:\d+:\d+:\d+$/);
 
-    const forged = await zipOf(staged, forgedTarball(staged));
+    const forged = await forgedZipOf(kit, staged, forgedTarball(staged));
     const cache = join(p.cwd, '.yarn-global/cache');
     const zipPath = join(cache, readdirSync(cache).find((file) => file.startsWith(`${staged.name}-npm-`))!);
     const { atime, mtime } = statSync(zipPath);
