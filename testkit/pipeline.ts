@@ -96,6 +96,10 @@ export class FakeStore implements Store {
     this.savedArchives = entries;
   }
 
+  async recordedZip(locatorHash: string): Promise<string | undefined> {
+    return this.savedArchives?.get(locatorHash)?.zipSha512;
+  }
+
   hits(kind: RecordKind): number {
     return this.lookups.filter((lookup) => lookup.kind === kind && lookup.hit).length;
   }

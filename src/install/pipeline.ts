@@ -126,8 +126,10 @@ export class InstallPipeline {
   }
 
   /** Only decides whether to prefetch: the gate still hashes the archive it gets and looks the record up by that hash. */
-  private async isWarm(ref: PackageRef, zipSha512: string | undefined): Promise<boolean> {
+  private async isWarm(ref: PackageRef, lockedZipSha512: string | undefined): Promise<boolean> {
     try {
+      // yarn.lock has no checksum for a platform package (Yarn leaves it out for conditional packages): the index's last one stands in.
+      const zipSha512 = lockedZipSha512 ?? (await this.store.recordedZip(ref.key));
       if (zipSha512 === undefined) return false;
       const { trust } = await this.ready();
       const tgzSha512 = await boundTarball(this.store, zipSha512, ref.name, ref.version);

@@ -228,6 +228,8 @@ export interface Store {
   remember<K extends Exclude<RecordKind, 'archive'>>(kind: K, query: Query<K>, value: Value<K>): void;
   flush(): Promise<void>;
   saveArchives(entries: Map<string, ArchiveEntry>): Promise<void>;
+  /** The zip digest the archive index last recorded for this package, whatever its file now: a hint, never a binding. */
+  recordedZip(locatorHash: string): Promise<string | undefined>;
 }
 
 export class InstallStore implements Store {
@@ -319,6 +321,11 @@ export class InstallStore implements Store {
       if (entry.unsigned !== undefined && RULES.unsigned.valid(entry.unsigned, query)) return entry.unsigned;
     }
     return undefined;
+  }
+
+  async recordedZip(locatorHash: string): Promise<string | undefined> {
+    await this.loadIndex();
+    return this.archives.get(locatorHash)?.zipSha512;
   }
 
   /** Reads the project's archive index once; a missing, unreadable or foreign (MAC) file is an empty index. */

@@ -121,7 +121,7 @@ export const sigstoreSettings = {
     default: DEFAULT_CONCURRENCY,
   },
   sigstoreMaxResponseSize: {
-    description: 'Largest packument or attestation document accepted, in bytes',
+    description: 'Largest packument or attestation document accepted, in bytes (once decoded: answers are asked for gzip, deflate or br, and a compressed answer counts by what it expands to)',
     type: SettingsType.NUMBER,
     default: DEFAULT_MAX_RESPONSE_BYTES,
   },

@@ -444,7 +444,7 @@ describe('yarn install through the sigstore gate', () => {
     expect(second.output).toContain('https://github.com/someone-else/gundam-visor');
   });
 
-  it('16. packages with os conditions: the one for this platform is verified (Yarn hides its checksum), the other is not installed', async () => {
+  it('16. optional packages with os conditions: the one for this platform is verified (Yarn leaves its checksum out) and asked for once, the other is not installed', async () => {
     const here = { name: '@acme/native-here', version: '1.0.0' };
     const elsewhere = { name: '@acme/native-elsewhere', version: '1.0.0' };
     const otherOs = process.platform === 'aix' ? 'sunos' : 'aix';
@@ -454,12 +454,20 @@ describe('yarn install through the sigstore gate', () => {
     }
     const nativeRule = rule('@acme/native-*', MARKER.repository, '.github/workflows/release.yml');
     const dependencies = { [here.name]: here.version, [elsewhere.name]: elsewhere.version };
-    const p = await project({ policy: policy({ extraRules: [nativeRule] }), dependencies });
+    // Optional, as real platform packages are (esbuild's, rollup's): Yarn then leaves their checksum out of yarn.lock.
+    const p = await project({ policy: policy({ extraRules: [nativeRule] }), manifest: { name: 'e2e-project', private: true, optionalDependencies: dependencies } });
     const first = await p.install();
     expect(first.code, first.output).toBe(0);
     expect(p.evidence().packages.find((entry: any) => entry.name === here.name).status).toBe('verified');
     expect(p.markerExists(here.name, here.version)).toBe(true);
     expect(p.exists('node_modules/@acme/native-elsewhere')).toBe(false);
+
+    // Warm, nothing changed: yarn.lock has no checksum for it, the archive index's last digest stands in, and nothing is asked for it.
+    expect(p.read('yarn.lock')).not.toMatch(/"@acme\/native-here@npm:1\.0\.0":\n(?:  .*\n)*  checksum:/);
+    registry.clearRequests();
+    const warm = await p.install();
+    expect(warm.code, warm.output).toBe(0);
+    expect(registry.requests.filter((request) => request.name === here.name).map((request) => request.url)).toEqual([]);
 
     // Warm cache, tightened policy: the conditional package is judged again.
     p.write('sigstore-policy.yml', policy({ extraRules: [rule('@acme/native-*', 'https://github.com/acme/other', '.github/workflows/release.yml')] }));
