@@ -4,7 +4,8 @@
  * 127.0.0.1, which counts every request), without the plugin vs with it under
  * the policy `yarn sigstore policy init` writes for that tree. The same paired,
  * alternated rounds and scenarios as the install bench (install.ts): cold,
- * warm after a CI cache restore, warm unchanged. The registry's real latency
+ * warm after a CI cache restore (Yarn's cache only, or with the plugin's store
+ * and a CI record key), warm unchanged. The registry's real latency
  * and bandwidth are part of every figure, so rounds spread more than on the
  * loopback registry. This machine's registry serves neither attestations nor
  * registry signatures: every package takes the "unsigned" path, which is the
@@ -12,6 +13,7 @@
  * be reached. BENCH_RUNS rounds (default 3).
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +72,8 @@ export async function main(): Promise<void> {
     const pairs: Pairs = {};
     const pair = pairRunner(projects, pairs, () => forwarder.requests.length);
     const pluginCold: string[] = [];
+    /** The CI secret of this bench's CI jobs (plugin side only). */
+    const ciKey = { SIGSTORE_RECORD_KEY: randomBytes(32).toString('hex') };
     for (let run = 0; run < runs; run++) {
       const first: Side = run % 2 === 0 ? 'plain' : 'plugin';
       const before = forwarder.requests.length;
@@ -83,8 +87,18 @@ export async function main(): Promise<void> {
         await pastRacyWindow();
       });
       await pair('warm', first, (project) => project.resetWarm(lockfile));
-      const latest = (scenario: 'cold' | 'warm-ci' | 'warm') => `${scenario} ${pairs[scenario]!.at(-1)!.plain!.seconds.toFixed(1)}s vs ${pairs[scenario]!.at(-1)!.plugin.seconds.toFixed(1)}s`;
-      console.log(`  run ${run + 1}/${runs}: ${latest('cold')}, ${latest('warm-ci')}, ${latest('warm')}`);
+      // Last in the round: its store is under the CI key, which the unkeyed warm scenarios could not read.
+      await pair(
+        'warm-ci-key',
+        first,
+        async (project) => {
+          await project.resetCiRestoreWithStore(lockfile, ciKey);
+          await pastRacyWindow();
+        },
+        ciKey,
+      );
+      const latest = (scenario: 'cold' | 'warm-ci' | 'warm-ci-key' | 'warm') => `${scenario} ${pairs[scenario]!.at(-1)!.plain!.seconds.toFixed(1)}s vs ${pairs[scenario]!.at(-1)!.plugin.seconds.toFixed(1)}s`;
+      console.log(`  run ${run + 1}/${runs}: ${latest('cold')}, ${latest('warm-ci')}, ${latest('warm-ci-key')}, ${latest('warm')}`);
     }
     const body = [
       `### A real tree from the npm registry: ${TREE.name}, ${packages} packages, ${runs} paired rounds`,
