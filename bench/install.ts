@@ -320,7 +320,7 @@ export function folderBytes(path: string): number {
   return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
 }
 
-const fmt = (measure: Measure) => `${measure.seconds.toFixed(2)}s`;
+const fmt = (measure: Measure) => `${measure.seconds.toFixed(2)}s${measure.requests !== undefined ? ` (${measure.requests} requests)` : ''}`;
 
 export function machine(): string {
   const cpus = os.cpus();

@@ -27,13 +27,19 @@ export class FakeTransport implements SourceTransport {
   private readonly bodies = new Map<string, Buffer>();
   /** URLs that fail as a broken network would. */
   readonly failing = new Set<string>();
+  /** Requests answered at once, at most (each answer waits a turn of the event loop, so that requests overlap). */
+  maxInFlight = 0;
+  private inFlight = 0;
 
-  /** A signed package: its attestations endpoint serves the fixture's document (or other bytes), its packument announces them. */
-  signed(fixture: Pick<FixturePackage, 'name' | 'version' | 'attestationsBytes'>, bytes: Buffer | undefined = fixture.attestationsBytes): this {
+  /**
+   * A signed package: its attestations endpoint serves the fixture's document (or other bytes), its packument
+   * announces them; `signatures`: the packument's `dist.signatures` (default none, as a mirror's).
+   */
+  signed(fixture: Pick<FixturePackage, 'name' | 'version' | 'attestationsBytes'>, bytes: Buffer | undefined = fixture.attestationsBytes, signatures?: unknown): this {
     if (bytes === undefined) throw new Error(`${fixture.name}@${fixture.version}: no such attestations variant`);
     const url = FAKE_REGISTRY + attestationsPath(fixture);
     this.bodies.set(url, bytes);
-    return this.packument(fixture.name, fixture.version, { attestations: { url, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } } });
+    return this.packument(fixture.name, fixture.version, { attestations: { url, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } }, ...(signatures ? { signatures } : {}) });
   }
 
   /** An unsigned package: no attestations endpoint, a packument without `dist.attestations`. */
@@ -41,10 +47,15 @@ export class FakeTransport implements SourceTransport {
     return this.packument(name, version, {});
   }
 
-  /** The package's packument, with one version whose `dist` is given (no registry signatures: a mirror's). */
+  /** The package's packument, with one version whose `dist` is given (no registry signatures unless given: a mirror's). */
   private packument(name: string, version: string, dist: Record<string, unknown>): this {
     this.bodies.set(`${FAKE_REGISTRY}/${escapedName(name)}`, Buffer.from(JSON.stringify({ name, versions: { [version]: { name, version, dist } } })));
     return this;
+  }
+
+  /** The packuments asked for. */
+  get packumentRequests(): string[] {
+    return this.requests.filter((url) => !url.includes('/-/npm/v1/attestations/'));
   }
 
   /** The attestation documents asked for (the packument, asked beside each, left out). */
@@ -52,18 +63,24 @@ export class FakeTransport implements SourceTransport {
     return this.requests.filter((url) => url.includes('/-/npm/v1/attestations/'));
   }
 
-  async registryGet(registry: string, path: string): Promise<Buffer | null> {
+  registryGet(registry: string, path: string): Promise<Buffer | null> {
     return this.answer(registry + path);
   }
 
-  async anonymousGet(url: string): Promise<Buffer | null> {
+  anonymousGet(url: string): Promise<Buffer | null> {
     return this.answer(url);
   }
 
-  private answer(url: string): Buffer | null {
+  private async answer(url: string): Promise<Buffer | null> {
     this.requests.push(url);
-    if (this.failing.has(url)) throw new Error('connect ECONNREFUSED');
-    return this.bodies.get(url) ?? null;
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.failing.has(url)) throw new Error('connect ECONNREFUSED');
+      return this.bodies.get(url) ?? null;
+    } finally {
+      this.inFlight--;
+    }
   }
 }
 
@@ -168,13 +185,13 @@ export function temporaryRecordKey(hooks: { beforeAll(fn: () => void): void; aft
 export const scratchFolder = () => mkdtempSync(join(tmpdir(), 'sigstore-pipeline-'));
 
 /** A pipeline over the fakes: embedded trust material, zero-config unless `policy` is given, no recheck. */
-export function fakePipeline(options: { transport: FakeTransport; store: Store; policy?: unknown; folder?: string } & Partial<Omit<PipelineOptions, 'store' | 'documents' | 'load'>>): InstallPipeline {
+export function fakePipeline(options: { transport: FakeTransport; store: Store; policy?: unknown; folder?: string; concurrency?: number } & Partial<Omit<PipelineOptions, 'store' | 'documents' | 'load'>>): InstallPipeline {
   const material = embeddedTrustMaterial();
   const trustInfo = { context: createTrustContext(material), material, summary: 'embedded', source: 'embedded' as const, warnings: [], fromEnvironment: [] };
   const policy = policyView(options.policy);
   return new InstallPipeline({
     store: options.store,
-    documents: { transportFor: () => options.transport, maxResponseBytes: 10 * 1024 * 1024, concurrency: 4 },
+    documents: { transportFor: () => options.transport, maxResponseBytes: 10 * 1024 * 1024, concurrency: options.concurrency ?? 4 },
     pinLockPath: join(options.folder ?? scratchFolder(), 'sigstore.lock'),
     load: async () => ({ policy, trustInfo }),
     recheck: options.recheck ?? false,

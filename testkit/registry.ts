@@ -73,6 +73,8 @@ export interface RequestRecord extends RequestInfo {
   host: string | undefined;
   hasAuthorization: boolean;
   authorization: string | undefined;
+  /** The Accept header: Yarn asks the abbreviated packument (`application/vnd.npm.install-v1+json`), the plugin the full one (`application/json`). */
+  accept: string | undefined;
   /** The status answered (or being answered); -1: a `hang` fault, never answered. */
   status: number;
 }
@@ -420,7 +422,7 @@ class Registry implements TestRegistry {
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const info = this.classify(request.method ?? 'GET', request.url ?? '/');
     const authorization = request.headers.authorization;
-    const record: RequestRecord = { ...info, host: request.headers.host, hasAuthorization: authorization !== undefined, authorization, status: 0 };
+    const record: RequestRecord = { ...info, host: request.headers.host, hasAuthorization: authorization !== undefined, authorization, accept: request.headers.accept, status: 0 };
     this.requests.push(record);
     const answer = () => {
       if (this.requiredToken !== undefined && authorization !== `Bearer ${this.requiredToken}`) {

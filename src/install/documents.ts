@@ -1,11 +1,15 @@
 /**
  * The documents stage: each registry package's attestation document, fetched
  * once per install through src/sources over the transport src/yarn/ makes of
- * Yarn's network settings (src/net), at most `concurrency` at a time. A
- * source that fails is a coded error in the result, never "unsigned".
+ * Yarn's network settings (src/net), at most `concurrency` requests at a time.
+ * A package expected to be signed asks its attestations first; any other its
+ * packument first, which it needs anyway and which says whether there are
+ * attestations to ask for. A source that fails is a coded error in the
+ * result, never "unsigned".
  */
 import { toPluginError, type SigstorePluginError } from '../errors';
 import type { PackumentFacts } from '../sources/packument';
+import { attestationRegistryFor } from '../sources/places';
 import type { SourceOptions, SourceTransport, SourcedDocument } from '../sources/types';
 import { createPool } from './pool';
 
@@ -36,14 +40,21 @@ export interface DocumentOptions {
   bundleDirectory?: string | null;
   attestationRegistries?: Map<string, string>;
   maxResponseBytes: number;
+  /** Requests in flight (`sigstoreNetworkConcurrency`): one per package at a time, its packument and attestations in turn. */
   concurrency: number;
+  /**
+   * Whether the package is expected to be signed (the judge's answer: pinned as signed in sigstore.lock, or
+   * its rule requires an attestation). It only orders the requests: attestations first when expected,
+   * else the packument first (one request for an unsigned package). Unset: expected.
+   */
+  expectsSigned?(ref: PackageRef): Promise<boolean>;
 }
 
 export class Documents {
   private readonly fetched = new Map<string, Promise<DocumentResult>>();
-  /** The packument facts of a package whose document fetch asked for them, until its signals are checked. */
+  /** The packument facts of a package, asked once (by its document fetch or its signals), until its signals are checked. */
   private readonly packuments = new Map<string, Promise<PackumentFacts>>();
-  private readonly pool: <T>(task: () => Promise<T>) => Promise<T>;
+  private readonly pool: <T>(task: () => Promise<T>, urgent?: boolean) => Promise<T>;
 
   constructor(private readonly options: DocumentOptions) {
     this.pool = createPool(options.concurrency);
@@ -53,7 +64,9 @@ export class Documents {
   get(ref: PackageRef): { result: Promise<DocumentResult>; started: boolean } {
     const known = this.fetched.get(ref.key);
     if (known) return { result: known, started: false };
-    const result = this.pool(() => this.fetch(ref));
+    // Asked outside the pool: the answer may wait for the policy, which no request needs.
+    const expected = this.options.expectsSigned ? this.options.expectsSigned(ref).catch(() => true) : Promise.resolve(true);
+    const result = expected.then((signed) => this.pool(() => this.fetch(ref, signed)));
     this.fetched.set(ref.key, result);
     return { result, started: true };
   }
@@ -63,9 +76,18 @@ export class Documents {
     this.fetched.delete(ref.key);
   }
 
-  /** The package's packument facts (registry signature, history), asked once and shared with the unsigned fallback. */
+  /** Whether this install already asked for the package's packument (reading it again costs no request). */
+  hasPackument(ref: PackageRef): boolean {
+    return this.packuments.has(ref.key);
+  }
+
+  /**
+   * The package's packument facts (registry signature, history), asked once and shared with its document
+   * fetch. Asked here (after the document), it takes a pool slot ahead of the documents still waiting:
+   * a package being judged holds up Yarn's fetch step.
+   */
   packument(ref: PackageRef): Promise<PackumentFacts> {
-    return this.sourceOptions(ref).packument!();
+    return this.packumentFacts(ref, (request) => this.pool(request, true));
   }
 
   /** Drops the packument once the package's signals are checked. */
@@ -73,34 +95,33 @@ export class Documents {
     this.packuments.delete(ref.key);
   }
 
-  private async fetch(ref: PackageRef): Promise<DocumentResult> {
+  private async fetch(ref: PackageRef, expectsSigned: boolean): Promise<DocumentResult> {
     const { name, version, registry } = ref;
+    const { transportFor, bundleDirectory, attestationRegistries, maxResponseBytes } = this.options;
     try {
       const { findAttestations } = await import('../sources');
-      const options = this.sourceOptions(ref);
-      // Its registry signature and history come from the packument: asked at once, beside the attestations.
-      void options.packument!().catch(() => undefined);
+      // A configured bundle directory or attestation registry is asked first, then the registry as for an expected package.
+      const packumentFirst = !expectsSigned && !bundleDirectory && attestationRegistryFor(name, attestationRegistries) === undefined;
+      // Within this package's pool slot: its packument never waits for a slot its own document fetch holds.
+      const packument = () => this.packumentFacts(ref, (request) => request());
+      const options: SourceOptions = { transport: transportFor(ref), bundleDirectory, attestationRegistries, maxResponseBytes, packument, packumentFirst };
       return { ok: await findAttestations({ name, version, registry }, options) };
     } catch (error) {
       return { error: toPluginError(error, `${name}@${version}`) };
     }
   }
 
-  /** How this package's documents are fetched: its transport, and one shared packument request. */
-  private sourceOptions(ref: PackageRef): SourceOptions {
-    const { name, version, registry } = ref;
-    const { transportFor, bundleDirectory, attestationRegistries, maxResponseBytes } = this.options;
-    const options: SourceOptions = { transport: transportFor(ref), bundleDirectory, attestationRegistries, maxResponseBytes };
-    options.packument = () => {
-      let facts = this.packuments.get(ref.key);
-      if (!facts) {
-        facts = import('../sources/packument').then(({ fetchPackumentFacts }) => fetchPackumentFacts({ name, version, registry }, { ...options, packument: undefined }));
-        // A rejection is handled by whoever awaits it; this copy only must not be reported as unhandled.
-        facts.catch(() => undefined);
-        this.packuments.set(ref.key, facts);
-      }
-      return facts;
-    };
-    return options;
+  /** One packument request per package, `run` by the caller's slot or a new one. */
+  private packumentFacts(ref: PackageRef, run: (request: () => Promise<PackumentFacts>) => Promise<PackumentFacts>): Promise<PackumentFacts> {
+    let facts = this.packuments.get(ref.key);
+    if (!facts) {
+      const { name, version, registry } = ref;
+      const options: SourceOptions = { transport: this.options.transportFor(ref), maxResponseBytes: this.options.maxResponseBytes };
+      facts = run(() => import('../sources/packument').then(({ fetchPackumentFacts }) => fetchPackumentFacts({ name, version, registry }, options)));
+      // A rejection is handled by whoever awaits it; this copy only must not be reported as unhandled.
+      facts.catch(() => undefined);
+      this.packuments.set(ref.key, facts);
+    }
+    return facts;
   }
 }

@@ -65,6 +65,18 @@ export class Judge {
   }
 
   /**
+   * Whether sigstore.lock expects this version to be signed: its recorded version carried provenance,
+   * or (a version it does not record) the package is pinned to a signer, so that no provenance would be
+   * PIN_PROVENANCE_LOST. Only orders the document requests.
+   */
+  expectsSigned(name: string, version: string): boolean {
+    if (!this.pins) this.startPins(false);
+    const pin = this.pins!.ledger.committed.packages.get(name);
+    if (!pin) return false;
+    return pin.versions.get(version)?.provenance ?? pin.identity !== undefined;
+  }
+
+  /**
    * The verdict on one package: the policy's (told of a `downgrade` the
    * registry's history shows), then (`pin`: a registry package fetched on
    * every platform) its pin's, which may turn an allow into a deny (a

@@ -10,6 +10,8 @@
 import { existsSync } from 'fs';
 import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../errors';
 import type { SourceDecision, SourceRequest, VerificationOutcome } from '../policy';
+// From evaluate, not the policy index: the index pulls the loader into plugin start-up.
+import { requiresAttestation } from '../policy/evaluate';
 import { bundleDirectoryFile } from '../sources/places';
 import type { TrustContext, TrustMaterialInput } from '../trust';
 import type { ResolvedTrust } from '../trust/tuf';
@@ -92,7 +94,7 @@ export class InstallPipeline {
   constructor(private readonly options: PipelineOptions) {
     this.store = options.store;
     this.judge = new Judge(options.pinLockPath);
-    this.documents = new Documents(options.documents);
+    this.documents = new Documents({ ...options.documents, expectsSigned: (ref) => this.expectsSigned(ref) });
     this.verifier = new Verifier(async () => {
       const [{ trust, trustInfo }, { verifyPackageAttestations, verifyBundleForPackage }] = await Promise.all([this.ready(), (this.verifyFunctions ??= import('../verify'))]);
       return { trust, material: trustInfo.material, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
@@ -155,6 +157,17 @@ export class InstallPipeline {
     const age = Date.now() - answer.checkedAt;
     if (!ref.offline && (unsignedMaxAgeDays <= 0 || age < 0 || age >= unsignedMaxAgeDays * DAY_MS)) return undefined;
     return answer;
+  }
+
+  /**
+   * Whether a package is expected to be signed: sigstore.lock pins it as signed, or the rule selecting it
+   * requires an attestation. It only decides which request goes first (src/install/documents.ts): an
+   * expectation that proves wrong costs a request, never a verdict.
+   */
+  private async expectsSigned(ref: PackageRef): Promise<boolean> {
+    if (this.judge.expectsSigned(ref.name, ref.version)) return true;
+    const { policy } = await this.ready();
+    return requiresAttestation(policy.loaded, ref);
   }
 
   /** `early`: verify the document as soon as it arrives, for the digest it claims (the tarball comes later). */
@@ -243,7 +256,8 @@ export class InstallPipeline {
     const warmSkips = warm && (policy.loaded === undefined || ref.offline || ref.conditional === true);
     const history = !this.judge.isPinned(subject.name) && !warmSkips;
     try {
-      return await registrySignals({ subject, outcome, document, policy: policy.loaded, history, warm, packument: () => this.documents.packument(ref), trust, now: new Date() });
+      const packument = () => this.documents.packument(ref);
+      return await registrySignals({ subject, outcome, document, policy: policy.loaded, history, warm, packument, packumentAsked: this.documents.hasPackument(ref), trust, now: new Date() });
     } finally {
       this.documents.forgetPackument(ref);
     }

@@ -1,5 +1,5 @@
-/** A bounded-concurrency runner: at most `limit` tasks in flight. */
-export function createPool(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+/** A bounded-concurrency runner: at most `limit` tasks in flight; an `urgent` task waits ahead of the others. */
+export function createPool(limit: number): <T>(task: () => Promise<T>, urgent?: boolean) => Promise<T> {
   let running = 0;
   const waiting: Array<() => void> = [];
   // A finishing task hands its slot straight to the next waiter.
@@ -8,8 +8,8 @@ export function createPool(limit: number): <T>(task: () => Promise<T>) => Promis
     if (next) next();
     else running--;
   };
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+  return async <T>(task: () => Promise<T>, urgent = false): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => (urgent ? waiting.unshift(resolve) : waiting.push(resolve)));
     else running++;
     try {
       return await task();

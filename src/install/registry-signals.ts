@@ -8,7 +8,17 @@
  * Where the signatures come from: the attestations document when it carries
  * `signatures` (the bundle directory and attestation registries may: a
  * mirror's packument may have lost them), else the package's packument,
- * fetched once and shared with the "unsigned" fallback of the sources.
+ * fetched once and shared with the document fetch of the sources.
+ *
+ * No packument is asked for a package whose verified npm publish attestation
+ * already proves what its registry signature would, under `when-present` and
+ * when no history is needed: that statement is signed by the registry's
+ * `npm:attestations` key (valid at its logged time) over the package's name,
+ * version and the sha512 of the very tarball installed, which is what
+ * `dist.signatures` signs with the registry's `npm:signatures` key. It is
+ * shown as `covered`, never as `verified`. A packument asked anyway (the
+ * history, the sources) is still checked; `require` always asks and checks.
+ *
  * A warm install (a result verified earlier for these exact bytes) asks
  * nothing unless the rule requires registry signatures or the history is
  * needed; offline, signatures that cannot be had are "not checked", which
@@ -27,6 +37,8 @@ export type RegistrySignatureStatus =
   | { status: 'verified'; keyId: string; source: string; keyValidAt: string; timeSource: string }
   /** The metadata carries none (a mirror may strip them): a pass under `when-present`. */
   | { status: 'absent'; source: string }
+  /** Not asked for under `when-present`: the verified npm publish attestation (`source`, signed by `keyId`) binds the same name, version and tarball. */
+  | { status: 'covered'; by: 'npm-publish-attestation'; keyId: string; source: string }
   | { status: 'not-checked'; why: string };
 
 export interface RegistrySignals {
@@ -48,6 +60,8 @@ export interface RegistrySignalsInput {
   /** The outcome was taken from the user's cache for these bytes: nothing was asked. */
   warm: boolean;
   packument: () => Promise<PackumentFacts>;
+  /** This install already asked for the packument (the document fetch did): checking it costs no request. */
+  packumentAsked?: boolean;
   /** The trust material whose `npm:signatures` keys verify. */
   trust: TrustContext;
   now: Date;
@@ -79,10 +93,15 @@ export async function registrySignals(input: RegistrySignalsInput): Promise<{ si
   const label = `${subject.name}@${subject.version}`;
   const fromDocument = documentSignatures(input.document?.body);
   const checkSignature = mode !== 'off' && (!input.warm || mode === 'require');
-  const history = input.history && !(input.outcome.status === 'verified' && input.outcome.result.provenance);
+  const verified = input.outcome.status === 'verified' ? input.outcome.result : undefined;
+  // A version with provenance cannot be a provenance downgrade.
+  const history = input.history && !verified?.provenance;
+  const publish = verified?.publish;
+  // A publish attestation verified now stands for a signature not at hand (see above); a packument at hand is checked.
+  const covered = checkSignature && mode === 'when-present' && fromDocument === undefined && publish !== undefined && input.document !== undefined && !history && !input.packumentAsked;
   let facts: PackumentFacts | undefined;
   let offline = false;
-  if (history || (checkSignature && fromDocument === undefined)) {
+  if (history || (checkSignature && fromDocument === undefined && !covered)) {
     try {
       facts = await input.packument();
     } catch (error) {
@@ -92,6 +111,7 @@ export async function registrySignals(input: RegistrySignalsInput): Promise<{ si
   }
   let registrySignature: RegistrySignatureStatus;
   if (mode === 'off') registrySignature = { status: 'not-checked', why: 'registrySignatures: off' };
+  else if (covered) registrySignature = { status: 'covered', by: 'npm-publish-attestation', keyId: publish!.keyId, source: input.document!.url };
   else if (!checkSignature) registrySignature = { status: 'not-checked', why: 'the result verified earlier for these exact bytes was reused (sigstoreRecheckAttestations: true checks again)' };
   else {
     const signatures = fromDocument ?? facts?.signatures;

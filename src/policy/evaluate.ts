@@ -157,6 +157,12 @@ export function registrySignatureModeOf(policy: LoadedPolicy | undefined, pkg: P
   return REGISTRY_SIGNATURE_STRICTNESS[baseline] > REGISTRY_SIGNATURE_STRICTNESS[own] ? baseline : own;
 }
 
+/** Whether the rule selecting the package, in the policy or a baseline, requires an attestation (then the package is expected to be signed). */
+export function requiresAttestation(policy: LoadedPolicy | undefined, pkg: PackageRef, now: Date = new Date()): boolean {
+  if (!policy) return false;
+  return matchRule(policy.model, pkg, now).require !== 'none' || requiresAttestation(policy.baseline, pkg, now);
+}
+
 function downgradeMismatch(finding: DowngradeFinding): Mismatch {
   const evidence = finding.evidence === 'trusted-publisher' ? 'a trusted publisher' : 'provenance';
   return { field: 'downgrade', expected: `provenance, as ${finding.signedVersion} of its ${finding.line} line had (${evidence}, per the registry)`, found: 'none' };

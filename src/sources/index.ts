@@ -1,15 +1,16 @@
 /**
  * Finds the attestation document of one package version, trying in order: the
  * local bundle directory, the attestation registry configured for its scope,
- * and the package's own registry (its attestations endpoint directly, then,
- * on 404 only, the full packument: see ./registry). No document anywhere
- * means unsigned; a source that fails is an error, never "unsigned".
+ * and the package's own registry (its attestations endpoint, then on 404
+ * the full packument; or, `packumentFirst`, the packument, then the
+ * attestations it announces: see ./registry). No document anywhere means
+ * unsigned; a source that fails is an error, never "unsigned".
  */
 import { ErrorCodes } from '../errors';
 import { readOptionalFile } from '../files';
 import { attestationRegistryFor, bundleDirectoryFile } from './places';
 import { registryGet } from './http';
-import { attestationsPath, findOnRegistry, foundDocument } from './registry';
+import { attestationsPath, findOnRegistry, findThroughPackument, foundDocument } from './registry';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
 
 export * from './types';
@@ -37,6 +38,6 @@ export async function findAttestations(pkg: PackageLookup, options: SourceOption
     if (body !== null) return foundDocument(body, options, subject, url, 'attestation-registry');
   }
 
-  return findOnRegistry(pkg, options, searched);
+  return options.packumentFirst ? findThroughPackument(pkg, options, searched) : findOnRegistry(pkg, options, searched);
 }
 

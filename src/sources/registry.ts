@@ -1,29 +1,39 @@
 /**
- * The package's own registry as a bundle source: one request for a signed
- * package, two for an unsigned one.
+ * The package's own registry as a bundle source, asked in one of two orders;
+ * the documents stage (src/install/documents.ts) picks the order from what
+ * the package is expected to be, so that the common case costs one request.
  *
- * Order: GET the npm attestations endpoint directly
+ * Attestations first (`findOnRegistry`: a package expected to be signed,
+ * pinned as signed in sigstore.lock or required to be by its rule): GET the
+ * npm attestations endpoint directly
  * (`<registry>/-/npm/v1/attestations/<name>@<version>`); a 200 is the
  * document. Only a 404 falls back to the full packument, which alone decides
- * "unsigned" (no `dist.attestations`) and whose announced URL is followed as
- * before. Any other failure of the endpoint (network, 5xx, timeout, oversize,
- * bad JSON) is SOURCE_FETCH_FAILED: never "unsigned", never a silent fallback.
+ * "unsigned" (no `dist.attestations`) and whose announced URL is followed.
+ *
+ * Packument first (`findThroughPackument`: any other package): GET the full
+ * packument, needed anyway for the registry signature and the history of a
+ * package without provenance; no `dist.attestations` is "unsigned" after one
+ * request, an announced URL is followed as above.
+ *
+ * Either way, any failure (network, 5xx, timeout, oversize, bad JSON) is
+ * SOURCE_FETCH_FAILED: never "unsigned", never a silent fallback.
  *
  * Thinking as the attacker:
  * - The endpoint and the packument are served by the same registry, with the
- *   same credentials and the same trust: asking the endpoint first gives a
- *   hostile registry nothing the packument did not (it could already point
- *   `dist.attestations.url` at any document it liked). A document from the
- *   endpoint is verified exactly as before: its subject name and sha512 must
- *   bind the installed tarball, and the policy judges its signer.
- * - Downgrade to "unsigned" still needs the registry to 404 the endpoint AND
- *   omit `dist.attestations`; a policy requiring provenance then refuses it.
- *   Stripping only the packument no longer downgrades anything.
- * - A packument that announces attestations the endpoint 404'd is a fault,
- *   not "unsigned". When its URL maps to the same registry path, it is not
- *   requested a second time.
- * - A packument URL elsewhere is followed only after the endpoint 404'd, and
- *   the registry's credentials still never leave the registry (`safeTarget`).
+ *   same credentials and the same trust: a hostile registry can 404 the
+ *   endpoint and omit `dist.attestations` in either order, so neither order
+ *   gives it anything. A document is verified the same wherever it came
+ *   from: its subject name and sha512 must bind the installed tarball, and
+ *   the policy judges its signer.
+ * - Downgrade to "unsigned" needs the registry to omit `dist.attestations`
+ *   (and, attestations first, to 404 the endpoint too); a policy requiring
+ *   provenance, or a sigstore.lock pin, then refuses it. A package allowed to
+ *   be unsigned gains nothing from being found unsigned.
+ * - A packument that announces attestations that are missing is a fault,
+ *   not "unsigned". When its URL maps to the endpoint path already asked, it
+ *   is not requested a second time.
+ * - An announced URL elsewhere is followed, and the registry's credentials
+ *   still never leave the registry (`safeTarget`).
  */
 import { get, parseJsonBody, registryGet, sourceError } from './http';
 import { escapedName } from './places';
@@ -49,7 +59,15 @@ export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions,
   searched.push(endpointUrl);
   const direct = await registryGet(options, subject, pkg.registry, endpointPath);
   if (direct !== null) return foundDocument(direct, options, subject, endpointUrl, 'registry');
+  return findThroughPackument(pkg, options, searched, endpointPath);
+}
 
+/**
+ * The packument's word: unsigned without `dist.attestations` (one request), else the document it announces.
+ * `asked`: the endpoint path that already answered 404.
+ */
+export async function findThroughPackument(pkg: PackageLookup, options: SourceOptions, searched: string[], asked?: string): Promise<SourcedDocument> {
+  const subject = `${pkg.name}@${pkg.version}`;
   // The caller may share one packument request with the registry signature and history checks.
   const facts = await (options.packument ? options.packument() : fetchPackumentFacts(pkg, options));
   searched.push(facts.url);
@@ -59,7 +77,7 @@ export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions,
   const target = safeTarget(attestationsUrl, pkg.registry);
   // The packument announced attestations: their absence is a fault, not "unsigned".
   const missing = () => sourceError(subject, attestationsUrl, 'the attestations announced by the packument are missing (404)');
-  if (target.kind === 'registry' && samePath(target.path, endpointPath)) throw missing();
+  if (asked !== undefined && target.kind === 'registry' && samePath(target.path, asked)) throw missing();
   searched.push(attestationsUrl);
   const body =
     target.kind === 'registry' ? await registryGet(options, subject, pkg.registry, target.path) : await get(subject, attestationsUrl, () => options.transport.anonymousGet(target.url));

@@ -28,6 +28,11 @@ export interface SourceOptions {
   maxResponseBytes: number;
   /** The package's packument facts, when the caller fetches them once for several checks (else fetched here). */
   packument?: () => Promise<PackumentFacts>;
+  /**
+   * Ask the package's own registry for its packument first and for its attestations only when the packument
+   * announces them (one request for an unsigned package); else the attestations endpoint first.
+   */
+  packumentFirst?: boolean;
 }
 
 /** What the registry says a version was published with. */

@@ -203,3 +203,94 @@ describe('no-downgrade against the registry history with the real Yarn', () => {
     expect(evidenceOf(p, 'hist')).toMatchObject({ status: 'warned', downgrade: { signedVersion: '1.0.0' } });
   });
 });
+
+/**
+ * What the plugin asks the registry for one package, cold: the attestations endpoint, and the FULL packument
+ * (`Accept: application/json`); Yarn's own resolution asks the abbreviated one, its fetch the tarball.
+ */
+function pluginRequests(name: string): string[] {
+  return kit.registry.requests
+    .filter((request) => request.name === name && (request.kind === 'attestations' || (request.kind === 'packument' && request.accept === 'application/json')))
+    .map((request) => `${request.kind} ${request.status}`);
+}
+
+describe('requests per package, cold, with the real Yarn', () => {
+  const requireProvenance = (name: string, registrySignatures = 'when-present') => policyWith([`  - packages: ["${name}"]`, '    require: provenance', `    registrySignatures: ${registrySignatures}`]);
+
+  it('a signed package its rule requires to be signed: one request under when-present, the registry signature shown as covered by the verified publish attestation', async () => {
+    await publishSigned('req-signed', '1.0.0');
+    const p = await kit.project({ dependencies: { 'req-signed': '1.0.0' }, policy: requireProvenance('req-signed') });
+    kit.registry.clearRequests();
+    expectInstalled(p, await p.install(), 'req-signed', '1.0.0');
+    expect(pluginRequests('req-signed')).toEqual(['attestations 200']);
+    expect(kit.registry.requests.some((request) => request.name === 'req-signed' && request.kind === 'packument')).toBe(true);
+    const covered = { status: 'covered', by: 'npm-publish-attestation', keyId: kit.mock.npmKeyId };
+    expect(evidenceOf(p, 'req-signed').registrySignature).toMatchObject(covered);
+
+    const recheck = { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' };
+    const explain = await p.run(['sigstore', 'explain', 'req-signed'], recheck);
+    expect(explain.code, explain.output).toBe(0);
+    expect(explain.output).toContain(`Registry signature: covered by the verified npm publish attestation (npm key ${kit.mock.npmKeyId}`);
+    const verify = await p.run(['sigstore', 'verify', '--json'], recheck);
+    expect(jsonEvents(verify.stdout).find((e) => e.type === 'sigstore-package' && e.name === 'req-signed').registrySignature).toMatchObject(covered);
+  });
+
+  it('the same package under registrySignatures: require: its packument is asked, and a registry signature over other bytes fails it', async () => {
+    const tarball = await publishSigned('req-required', '1.0.0');
+    kit.registry.setSignatures('req-required', '1.0.0', [kit.mock.registrySignature('req-required', '1.0.0', integrityOf(Buffer.concat([tarball, Buffer.from('x')])))]);
+    const p = await kit.project({ dependencies: { 'req-required': '1.0.0' }, policy: requireProvenance('req-required', 'require') });
+    kit.registry.clearRequests();
+    expectRefused(p, await p.install(), 'REGISTRY_SIGNATURE_INVALID', 'req-required', '1.0.0');
+    expect(pluginRequests('req-required')).toEqual(['attestations 200', 'packument 200']);
+  });
+
+  it('a swapped tarball of a package required to be signed still fails on its attestations, with one request', async () => {
+    await publishSigned('req-swapped', '1.0.0');
+    const evil = tarballOf('req-swapped', '1.0.0', { description: 'evil' });
+    kit.registry.setTarball('req-swapped', '1.0.0', evil);
+    kit.registry.setIntegrity('req-swapped', '1.0.0', integrityOf(evil));
+    const p = await kit.project({ dependencies: { 'req-swapped': '1.0.0' }, policy: requireProvenance('req-swapped') });
+    kit.registry.clearRequests();
+    expectRefused(p, await p.install(), 'SUBJECT_DIGEST_MISMATCH', 'req-swapped', '1.0.0');
+    expect(pluginRequests('req-swapped')).toEqual(['attestations 200']);
+  });
+
+  it('an unsigned package neither pinned nor required to be signed: one request, its packument', async () => {
+    publishUnsigned('req-unsigned', '1.0.0');
+    const p = await kit.project({ dependencies: { 'req-unsigned': '1.0.0' }, policy: POLICY_NONE });
+    kit.registry.clearRequests();
+    expectInstalled(p, await p.install(), 'req-unsigned', '1.0.0');
+    expect(pluginRequests('req-unsigned')).toEqual(['packument 200']);
+    expect(evidenceOf(p, 'req-unsigned')).toMatchObject({ status: 'allowed-unsigned', registrySignature: { status: 'verified' } });
+  });
+
+  it('a package whose packument announces attestations gets them fetched and verified (no pin, no rule requiring them)', async () => {
+    await publishSigned('req-announced', '1.0.0');
+    const p = await kit.project({ dependencies: { 'req-announced': '1.0.0' }, policy: POLICY_NONE });
+    kit.registry.clearRequests();
+    expectInstalled(p, await p.install(), 'req-announced', '1.0.0');
+    expect(pluginRequests('req-announced')).toEqual(['packument 200', 'attestations 200']);
+    // The packument it asked anyway is checked: verified, not covered.
+    expect(evidenceOf(p, 'req-announced')).toMatchObject({ status: 'verified', registrySignature: { status: 'verified' } });
+  });
+
+  it('a package sigstore.lock pins as signed asks its attestations first: one request; a new version whose endpoint 404s is refused', async () => {
+    await publishSigned('req-pinned', '1.0.0');
+    publishUnsigned('req-pinned', '1.0.1');
+    const p = await kit.project({ dependencies: { 'req-pinned': '1.0.0' }, policy: POLICY_NONE });
+    expectInstalled(p, await p.install(), 'req-pinned', '1.0.0');
+    expect(p.read('sigstore.lock')).toContain('req-pinned');
+    // A fresh machine with the committed sigstore.lock.
+    const fresh = await kit.project({ dependencies: { 'req-pinned': '1.0.0' }, policy: POLICY_NONE });
+    fresh.write('sigstore.lock', p.read('sigstore.lock')!);
+    kit.registry.clearRequests();
+    expectInstalled(fresh, await fresh.install(), 'req-pinned', '1.0.0');
+    expect(pluginRequests('req-pinned')).toEqual(['attestations 200']);
+
+    const next = await kit.project({ dependencies: { 'req-pinned': '1.0.1' }, policy: POLICY_NONE });
+    next.write('sigstore.lock', p.read('sigstore.lock')!);
+    kit.registry.clearRequests();
+    expectRefused(next, await next.install(), 'PIN_PROVENANCE_LOST', 'req-pinned', '1.0.1');
+    expect(pluginRequests('req-pinned')).toEqual(['attestations 404', 'packument 200']);
+  });
+});

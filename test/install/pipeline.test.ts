@@ -131,27 +131,29 @@ describe('early verification (started when the document arrives, for the digest 
     const other = refOf('tuf-js', '1.0.0');
     warm.prefetch(other, zipSha512);
     await settled();
-    expect(transport.documentRequests).toEqual([`${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.0`, `${FAKE_REGISTRY}/-/npm/v1/attestations/tuf-js@1.0.0`]);
+    // tuf-js is neither pinned nor required to be signed: its packument is asked first (the fake registry does not know it).
+    expect(transport.documentRequests).toEqual([`${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.0`]);
+    expect(transport.requests.at(-1)).toBe(`${FAKE_REGISTRY}/tuf-js`);
   });
 });
 
 describe('an unsigned package', () => {
   const unsignedRef = refOf('left-pad', '1.3.0');
 
-  it('cold: asked (endpoint, then packument), allowed unsigned by zero-config, the answer remembered; warm: not asked while young enough', async () => {
+  it('cold: one request (its packument), allowed unsigned by zero-config, the answer remembered; warm: not asked while young enough', async () => {
     const transport = new FakeTransport().unsigned('left-pad', '1.3.0');
     const store = new FakeStore();
     const cold = fakePipeline({ transport, store });
     await cold.judgePackage(unsignedRef, digest, new KeptPrinter(), false);
     expect(cold.results.get(unsignedRef.key)?.status).toBe('allowed-unsigned');
-    expect(transport.requests).toHaveLength(2);
+    expect(transport.requests).toEqual([`${FAKE_REGISTRY}/left-pad`]);
     const warm = fakePipeline({ transport, store });
     await warm.judgePackage(unsignedRef, digest, new KeptPrinter(), false);
     expect(warm.results.get(unsignedRef.key)).toMatchObject({ status: 'allowed-unsigned', source: expect.stringContaining('remembered answer') });
-    expect(transport.requests).toHaveLength(2);
+    expect(transport.requests).toHaveLength(1);
     // sigstoreUnsignedMaxAgeDays: 0 always asks.
     await fakePipeline({ transport, store, unsignedMaxAgeDays: 0 }).judgePackage(unsignedRef, digest, new KeptPrinter(), false);
-    expect(transport.requests).toHaveLength(4);
+    expect(transport.requests).toHaveLength(2);
   });
 
   it('is denied by a policy that requires provenance, with the policy\'s code', async () => {
@@ -160,6 +162,93 @@ describe('an unsigned package', () => {
     const code = await codeOf(pipeline.judgePackage(unsignedRef, digest, new KeptPrinter(), false));
     expect(code).toBeDefined();
     expect(pipeline.results.get(unsignedRef.key)?.status).toBe('failed');
+  });
+});
+
+describe('requests per package, cold', () => {
+  const requireProvenance = (registrySignatures = 'when-present') => ({ version: 1, default: { require: 'none' }, rules: [{ packages: ['sigstore'], require: 'provenance', registrySignatures }] });
+  /** npm's registry key of the fixture's publish time, as dist.signatures name it; the signature itself is not npm's. */
+  const forgedSignature = [{ keyid: 'SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA', sig: 'MEUCIQDm8fVzwlzIC0BXqK4ekmsoB5ZlNn6ENSsOgXzLvGYYJgIgN0yFm5h36a4w56/dnX/7Eb1tZW3yrn3NXcHoi6RoT/Y=' }];
+
+  it('a signed package its rule requires to be signed: one request (its attestations) under when-present; the registry signature is covered by the verified publish attestation', async () => {
+    const transport = new FakeTransport().signed(fixture);
+    const pipeline = fakePipeline({ transport, store: new FakeStore(), policy: requireProvenance() });
+    await pipeline.judgePackage(ref, digest, new KeptPrinter(), false);
+    const result = pipeline.results.get(ref.key);
+    expect(result?.status).toBe('verified');
+    expect(transport.requests).toEqual([`${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.0`]);
+    expect(result?.registrySignature).toEqual({ status: 'covered', by: 'npm-publish-attestation', keyId: result?.verification?.publish?.keyId, source: transport.requests[0] });
+    // A tarball of other bytes still fails on the attestations' subject.
+    const other = fakePipeline({ transport, store: new FakeStore(), policy: requireProvenance() });
+    expect(await codeOf(other.judgePackage(ref, otherDigest, new KeptPrinter(), false))).toBe('SUBJECT_DIGEST_MISMATCH');
+  });
+
+  it('under registrySignatures: require, the packument is still asked and its signature checked: a forged one fails, none fails', async () => {
+    const forged = new FakeTransport().signed(fixture, undefined, forgedSignature);
+    const pipeline = fakePipeline({ transport: forged, store: new FakeStore(), policy: requireProvenance('require') });
+    expect(await codeOf(pipeline.judgePackage(ref, digest, new KeptPrinter(), false))).toBe('REGISTRY_SIGNATURE_INVALID');
+    expect(forged.requests).toEqual([`${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.0`, `${FAKE_REGISTRY}/sigstore`]);
+    const stripped = new FakeTransport().signed(fixture);
+    const again = fakePipeline({ transport: stripped, store: new FakeStore(), policy: requireProvenance('require') });
+    expect(await codeOf(again.judgePackage(ref, digest, new KeptPrinter(), false))).toBe('REGISTRY_SIGNATURE_MISSING');
+  });
+
+  it('a package neither pinned nor required to be signed whose packument announces attestations: they are fetched and verified, and the packument asked anyway is checked', async () => {
+    const transport = new FakeTransport().signed(fixture, undefined, forgedSignature);
+    const pipeline = fakePipeline({ transport, store: new FakeStore() });
+    // The packument it had to ask carries a signature that does not verify: checked, not skipped.
+    expect(await codeOf(pipeline.judgePackage(ref, digest, new KeptPrinter(), false))).toBe('REGISTRY_SIGNATURE_INVALID');
+    expect(transport.requests).toEqual([`${FAKE_REGISTRY}/sigstore`, `${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.0`]);
+    const mirror = new FakeTransport().signed(fixture);
+    const plain = fakePipeline({ transport: mirror, store: new FakeStore() });
+    await plain.judgePackage(ref, digest, new KeptPrinter(), false);
+    expect(plain.results.get(ref.key)).toMatchObject({ status: 'verified', registrySignature: { status: 'absent' } });
+    expect(mirror.requests).toHaveLength(2);
+  });
+
+  it('pinned as signed in sigstore.lock: one request; when its endpoint then 404s and the packument announces nothing, PIN_PROVENANCE_LOST', async () => {
+    const folder = scratchFolder();
+    const present = new Map([['sigstore', new Set(['1.0.0'])]]);
+    const first = fakePipeline({ transport: new FakeTransport().signed(fixture), store: new FakeStore(), folder });
+    first.judge.startPins(false);
+    await first.judgePackage(ref, digest, new KeptPrinter(), true);
+    first.judge.finishPins({ immutable: false, persist: true, present, report: () => {} });
+
+    const transport = new FakeTransport().signed(fixture);
+    const pinned = fakePipeline({ transport, store: new FakeStore(), folder });
+    pinned.judge.startPins(false);
+    await pinned.judgePackage(ref, digest, new KeptPrinter(), true);
+    expect(pinned.results.get(ref.key)).toMatchObject({ status: 'verified', registrySignature: { status: 'covered' } });
+    expect(transport.requests).toEqual([`${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.0`]);
+
+    // A new version of the pinned package, served unsigned.
+    const next = refOf('sigstore', '1.0.1');
+    const stripped = new FakeTransport().unsigned('sigstore', '1.0.1');
+    const lost = fakePipeline({ transport: stripped, store: new FakeStore(), folder });
+    lost.judge.startPins(false);
+    expect(await codeOf(lost.judgePackage(next, otherDigest, new KeptPrinter(), true))).toBe('PIN_PROVENANCE_LOST');
+    expect(stripped.requests).toEqual([`${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.1`, `${FAKE_REGISTRY}/sigstore`]);
+  });
+
+  it('sigstoreNetworkConcurrency bounds the requests in flight, a package\'s second request taking no second slot', async () => {
+    const transport = new FakeTransport();
+    const names = Array.from({ length: 6 }, (_, index) => `pkg-${index}`);
+    for (const name of names) transport.unsigned(name, '1.0.0');
+    // The signed one asks its packument after its attestations (require), from the signals step: a slot of its own, ahead of the queue.
+    transport.signed(fixture);
+    const pipeline = fakePipeline({ transport, store: new FakeStore(), policy: requireProvenance('require'), concurrency: 2 });
+    const refs = [ref, ...names.map((name) => refOf(name, '1.0.0'))];
+    for (const each of refs) pipeline.prefetch(each, undefined);
+    const judged = await Promise.allSettled(refs.map((each) => pipeline.judgePackage(each, digest, new KeptPrinter(), false)));
+    expect(judged.map((outcome) => outcome.status)).toEqual(['rejected', ...names.map(() => 'fulfilled')]);
+    expect(transport.requests).toHaveLength(refs.length + 1);
+    expect(transport.maxInFlight).toBe(2);
+    // One slot: a package required to be signed whose endpoint 404s asks its packument in the slot it holds (a second slot would never come).
+    const single = new FakeTransport().unsigned('sigstore', '1.0.0');
+    const one = fakePipeline({ transport: single, store: new FakeStore(), policy: requireProvenance(), concurrency: 1 });
+    expect(await codeOf(one.judgePackage(ref, digest, new KeptPrinter(), false))).toBe('POLICY_DENIED');
+    expect(single.requests).toEqual([`${FAKE_REGISTRY}/-/npm/v1/attestations/sigstore@1.0.0`, `${FAKE_REGISTRY}/sigstore`]);
+    expect(single.maxInFlight).toBe(1);
   });
 });
 

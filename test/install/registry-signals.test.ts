@@ -64,6 +64,26 @@ describe('registrySignals', () => {
     };
     expect((await run({}, failing)).value).toMatchObject({ error: { code: ErrorCodes.SOURCE_FETCH_FAILED } });
   });
+  it('a verified publish attestation covers the registry signature under when-present: no packument; asked (and checked) under require, for the history, or when already asked', async () => {
+    const publish = { keyId: mock.npmKeyId } as never;
+    const outcome = { status: 'verified' as const, result: { subject, provenanceCount: 1, provenance: {} as never, publish } };
+    const document = { body: { attestations: [] }, url: 'http://r/-/npm/v1/attestations/p@1.1.0' };
+    const covered = await run({ outcome, document });
+    expect(covered.asked).toBe(0);
+    expect(covered.value).toEqual({ signals: { registrySignature: { status: 'covered', by: 'npm-publish-attestation', keyId: mock.npmKeyId, source: document.url } } });
+    const forged = async () => facts({ signatures: [{ keyid: mock.npmKeyId, sig: 'MEUCIQDm8fVzwlzIC0BXqK4ekmsoB5ZlNn6ENSsOgXzLvGYYJgIgN0yFm5h36a4w56/dnX/7Eb1tZW3yrn3NXcHoi6RoT/Y=' }] });
+    for (const overrides of [{ policy: policy('require') }, { packumentAsked: true }]) {
+      const checked = await run({ outcome, document, ...overrides }, forged);
+      expect(checked.asked).toBe(1);
+      expect(checked.value).toMatchObject({ error: { code: ErrorCodes.REGISTRY_SIGNATURE_INVALID } });
+    }
+    // Publish attestation only: the history is needed, so the packument is asked and its signature checked.
+    const publishOnly = await run({ outcome: { status: 'verified', result: { subject, provenanceCount: 0, publish } }, document });
+    expect(publishOnly.asked).toBe(1);
+    expect(publishOnly.value).toMatchObject({ signals: { registrySignature: { status: 'verified' }, downgrade: { signedVersion: '1.0.0' } } });
+    // Warm (no document fetched now): not covered, not checked, as before.
+    expect((await run({ outcome, warm: true })).value).toMatchObject({ signals: { registrySignature: { status: 'not-checked' } } });
+  });
   it('a verified provenance needs no history', async () => {
     const { value } = await run({ history: true, outcome: { status: 'verified', result: { subject: { name: 'p', version: '1.1.0', sha512Hex }, provenanceCount: 1, provenance: {} as never } } });
     expect(value).toMatchObject({ signals: { registrySignature: { status: 'verified' } } });

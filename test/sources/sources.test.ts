@@ -162,6 +162,34 @@ describe('findAttestations', () => {
     }
   });
 
+  it('packument first: announced attestations are asked at the endpoint (two requests), none announced is unsigned after one request, a missing document fails', async () => {
+    registry.clearRequests();
+    const found = await findAttestations(lookup(), options({ packumentFirst: true }));
+    expect(found).toMatchObject({ found: true, origin: 'registry' });
+    // The URL the packument announces (npm writes `@scope/name` there), with the registry's token: it is the registry's.
+    expect(registry.requests.map((request) => [request.kind, decodeURIComponent(request.url), request.authorization])).toEqual([
+      ['packument', decodeURIComponent(PACKUMENT_PATH), 'Bearer registry-token'],
+      ['attestations', decodeURIComponent(ENDPOINT_PATH), 'Bearer registry-token'],
+    ]);
+
+    registry.setAdvertiseAttestations(GOGGLES.name, GOGGLES.version, false);
+    try {
+      registry.clearRequests();
+      // A package allowed to be unsigned: the registry's packument decides, as a registry could already decide by a 404.
+      expect(await findAttestations(lookup(), options({ packumentFirst: true }))).toEqual({ found: false, searched: [`${registry.url}${PACKUMENT_PATH}`] });
+      expect(registry.requests.map((request) => request.kind)).toEqual(['packument']);
+    } finally {
+      registry.setAdvertiseAttestations(GOGGLES.name, GOGGLES.version, true);
+    }
+
+    const remove = registry.addFault({ match: { kind: 'attestations' }, action: { type: 'status', status: 404 } });
+    try {
+      await expect(findAttestations(lookup(), options({ packumentFirst: true }))).rejects.toThrow(/announced by the packument are missing \(404\)/);
+    } finally {
+      remove();
+    }
+  });
+
   it('fails closed when the registry does not know the package (endpoint and packument 404)', async () => {
     const missing = { ...lookup(), name: 'no-such-package' };
     registry.clearRequests();

@@ -168,6 +168,9 @@ function signalLines(result: PackageResult): string[] {
   const signature = result.registrySignature;
   if (signature?.status === 'verified') lines.push(`Registry signature: verified with npm key ${signature.keyId} over this tarball's integrity (${signature.source}; key valid at ${signature.keyValidAt}, ${signature.timeSource})`);
   else if (signature?.status === 'absent') lines.push(`Registry signature: none in ${signature.source} (allowed: registrySignatures: when-present)`);
+  else if (signature?.status === 'covered') {
+    lines.push(`Registry signature: covered by the verified npm publish attestation (npm key ${signature.keyId} signed this name, version and tarball's sha512; ${signature.source}); the packument's signature was not asked for (registrySignatures: when-present; require asks and checks it)`);
+  }
   else if (signature) lines.push(`Registry signature: not checked (${signature.why})`);
   const downgrade = result.downgrade;
   if (downgrade) lines.push(`Registry history: ${downgrade.signedVersion} of the ${downgrade.line} line was published with ${downgrade.evidence === 'trusted-publisher' ? 'a trusted publisher' : 'provenance'}, this version without (provenance downgrade)`);
