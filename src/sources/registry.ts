@@ -82,7 +82,8 @@ export async function findThroughPackument(pkg: PackageLookup, options: SourceOp
   const body =
     target.kind === 'registry' ? await registryGet(options, subject, pkg.registry, target.path) : await get(subject, attestationsUrl, () => options.transport.anonymousGet(target.url));
   if (body === null) throw missing();
-  return foundDocument(body, options, subject, attestationsUrl, 'registry');
+  // Recorded as parsed (control characters percent-encoded): the registry wrote this URL.
+  return foundDocument(body, options, subject, new URL(attestationsUrl).href, 'registry');
 }
 
 /** Paths equal once percent-decoded (`@scope/name` and `@scope%2fname` name one document). */

@@ -251,3 +251,23 @@ describe('a hostile signer identity', () => {
   });
 });
 
+describe('a hostile attestations URL', () => {
+  it('announced by the packument with control characters, is never printed raw: explain shows where the bundles were found, escaped', async () => {
+    const pkg = { name: 'hostile-url', version: '1.0.0' };
+    const tarball = buildPackageTarball(pkg);
+    const attestations = await mock.signPackage({ ...pkg, tarball, identity: githubIdentity({ repository: 'acme/hostile' }) });
+    registry.addVersion({ ...pkg, tarball, attestations });
+    // The endpoint knows nothing; the packument announces the document elsewhere on the registry, at a URL carrying an escape sequence.
+    registry.setRoute('/announced/hostile-url', { body: JSON.stringify(attestations), contentType: 'application/json' });
+    registry.setAttestations(pkg.name, pkg.version, null);
+    registry.setAttestationsUrl(pkg.name, pkg.version, `${registry.url}/announced/hostile-url?x=\u001b[2J`);
+    const hostile = await kit.project({ dependencies: { [pkg.name]: pkg.version } });
+    const install = await hostile.run(['install']);
+    expect(install.code, install.output).toBe(0);
+    // Asked again (not the result cached for these bytes), so that explain says where the bundles were found.
+    const explain = await hostile.run(['sigstore', 'explain', pkg.name], { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' });
+    expect(explain.code, explain.output).toBe(0);
+    expect(explain.stdout).toContain(`Bundles: found at ${registry.url}/announced/hostile-url?x=`);
+    expect(install.stdout + explain.stdout).not.toContain('\u001b');
+  });
+});

@@ -16,6 +16,7 @@ import { isOutsideProject, routeOf, splitProtocol } from '../locators';
 import { resolveTarget, type ResolvedTarget, type SourceTarget } from './resolve';
 import { withPackageProgress } from './progress';
 import { reportPluginError } from './reporting';
+import { printable } from '../../printable';
 
 export class SigstoreExplainCommand extends BaseCommand {
   static override paths = [['sigstore', 'explain']];
@@ -94,7 +95,8 @@ async function explainOne(open: OpenProject, target: ResolvedTarget, report: Str
     policy: policy.loaded?.filepath ?? null,
     ...publicResult({ ...result, status: verdict.decision === 'deny' ? 'failed' : result.status, verdict }),
   });
-  const line = (text: string) => report.reportInfo(MessageName.UNNAMED, text);
+  // Every line may quote the registry (a source URL it announced, a claim): printed escaped.
+  const line = (text: string) => report.reportInfo(MessageName.UNNAMED, printable(text));
   line(`${id} (${where})`);
   line(`  Tarball sha512: ${result.tgzSha512}`);
   for (const text of outcomeLines(outcome, result.source)) line(`  ${text}`);

@@ -9,6 +9,7 @@ import { Command, Option, type Usage } from 'clipanion';
 import { existsSync, writeFileSync } from 'fs';
 import path from 'path';
 import { ErrorCodes } from '../../errors';
+import { printableMessage } from '../../printable';
 import type { SourceKind } from '../../policy';
 import { isOutsideProject, routeOf, splitProtocol } from '../locators';
 import { assertLockfileCurrent } from './lockfile-coverage';
@@ -97,7 +98,7 @@ async function collectEntries(open: OpenProject, report: StreamReport): Promise<
         try {
           const { subject: pkg, outcome, source } = await verifyRegistryPackage(open, locator);
           if (outcome.status === 'failed') {
-            report.reportError(MessageName.UNNAMED, `sigstore [${outcome.error.code}] ${outcome.error.message}${source ? ` (bundle from ${source})` : ''}`);
+            report.reportError(MessageName.UNNAMED, printableMessage(`sigstore [${outcome.error.code}] ${outcome.error.message}${source ? ` (bundle from ${source})` : ''}`));
             return null;
           }
           const { name, version } = pkg;
