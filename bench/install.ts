@@ -240,6 +240,23 @@ export function pairRunner(projects: Record<Side, BenchProject>, pairs: Pairs, r
   };
 }
 
+/**
+ * The warm install after a CI cache restore with the plugin's store and a CI
+ * record key. Last in a round: its store is under the CI key, which the
+ * unkeyed warm scenarios could not read.
+ */
+export function pairWarmCiKey(pair: ReturnType<typeof pairRunner>, first: Side, lockfile: string, ciKey: Record<string, string>): Promise<void> {
+  return pair(
+    'warm-ci-key',
+    first,
+    async (project) => {
+      await project.resetCiRestoreWithStore(lockfile, ciKey);
+      await pastRacyWindow();
+    },
+    ciKey,
+  );
+}
+
 export interface TreeResult {
   tree: Tree;
   registry: LargeRegistry;
@@ -282,16 +299,7 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
         await pair('warm-recheck', first, (project) => project.resetWarm(lockfile), { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' });
         (pairs.verify ??= []).push({ plugin: await projects.plugin.yarn(['sigstore', 'verify']) });
       }
-      // Last in the round: its store is under the CI key, which the unkeyed warm scenarios could not read.
-      await pair(
-        'warm-ci-key',
-        first,
-        async (project) => {
-          await project.resetCiRestoreWithStore(lockfile, ciKey);
-          await pastRacyWindow();
-        },
-        ciKey,
-      );
+      await pairWarmCiKey(pair, first, lockfile, ciKey);
       const last = (scenario: Scenario) => {
         const latest = pairs[scenario]!.at(-1)!;
         return `${scenario} ${fmt(latest.plain!)} vs ${fmt(latest.plugin)}`;

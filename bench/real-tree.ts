@@ -19,24 +19,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../testkit/fixtures';
 import { assertRegistryReachable, configuredNpmRegistry } from '../testkit/npm-registry';
+import { JEST_BABEL_WEBPACK_TOOLCHAIN } from '../testkit/real-stacks';
 import { startRegistryForwarder, type ForwardedKind, type ForwardedRequest } from '../testkit/registry-forwarder';
 import { PLUGIN_BUNDLE } from '../testkit/yarn';
-import { BenchProject, folderBytes, machine, pairRunner, pastRacyWindow, renderRows, SCENARIO_LABELS, TABLE_HEADER, writeInstallSection, type Pairs, type Side } from './install';
+import { BenchProject, folderBytes, machine, pairRunner, pairWarmCiKey, pastRacyWindow, renderRows, SCENARIO_LABELS, TABLE_HEADER, writeInstallSection, type Pairs, type Side } from './install';
 
-/** A Jest + Babel + ESLint + webpack toolchain (the real-world suite's largest node-modules stack), top-level versions exact. */
-const TREE = {
-  name: 'jest-babel-eslint-webpack',
-  rootDependencies: {
-    jest: '30.5.2',
-    'babel-jest': '30.5.2',
-    '@babel/core': '8.1.3',
-    '@babel/preset-env': '8.0.7',
-    eslint: '10.16.0',
-    webpack: '5.113.0',
-    'webpack-cli': '7.3.1',
-    'babel-loader': '10.1.1',
-  },
-};
+/** The real-world suite's largest node-modules stack. */
+const TREE = { name: 'jest-babel-eslint-webpack', rootDependencies: JEST_BABEL_WEBPACK_TOOLCHAIN };
 
 /** Requests and MB by kind, e.g. "510 packuments (62.2 MB), 510 attestations (0 MB)". */
 function describeRequests(requests: ForwardedRequest[]): string {
@@ -87,16 +76,7 @@ export async function main(): Promise<void> {
         await pastRacyWindow();
       });
       await pair('warm', first, (project) => project.resetWarm(lockfile));
-      // Last in the round: its store is under the CI key, which the unkeyed warm scenarios could not read.
-      await pair(
-        'warm-ci-key',
-        first,
-        async (project) => {
-          await project.resetCiRestoreWithStore(lockfile, ciKey);
-          await pastRacyWindow();
-        },
-        ciKey,
-      );
+      await pairWarmCiKey(pair, first, lockfile, ciKey);
       const latest = (scenario: 'cold' | 'warm-ci' | 'warm-ci-key' | 'warm') => `${scenario} ${pairs[scenario]!.at(-1)!.plain!.seconds.toFixed(1)}s vs ${pairs[scenario]!.at(-1)!.plugin.seconds.toFixed(1)}s`;
       console.log(`  run ${run + 1}/${runs}: ${latest('cold')}, ${latest('warm-ci')}, ${latest('warm-ci-key')}, ${latest('warm')}`);
     }
