@@ -43,25 +43,37 @@ export function writePinLock(path: string, text: string): void {
   writeNamedFile(pinLockFile(path), text);
 }
 
+function pinStateOf({ text, parsed }: ReturnType<typeof readPinLock>, immutable: boolean): PinState {
+  return { ledger: new PinLedger(parsed?.lock, immutable), text, untouched: new Set<string>() };
+}
+
 /** A new pin, for the report. */
 export type NewPin = PinReport['pinned'][number];
 
 export class Judge {
   private pins?: PinState;
+  /** The lock as read for a question asked before the fetch step started the pins (the prefetch's expectsSigned): startPins takes it. */
+  private readEarly?: ReturnType<typeof readPinLock>;
 
   /** `pinLockPath`: the project's sigstore.lock. */
   constructor(private readonly pinLockPath: string) {}
 
   /** Called when the fetch step starts (else on the first pin). */
   startPins(immutable: boolean): void {
-    const { text, parsed } = readPinLock(this.pinLockPath);
-    this.pins = { ledger: new PinLedger(parsed?.lock, immutable), text, untouched: new Set<string>() };
+    const read = this.readEarly ?? readPinLock(this.pinLockPath);
+    this.readEarly = undefined;
+    this.pins = pinStateOf(read, immutable);
+  }
+
+  /** The pins, started on first use when the fetch step has not started them (sigstore.lock read once either way). */
+  private pinState(): PinState {
+    if (!this.pins) this.pins = pinStateOf((this.readEarly = readPinLock(this.pinLockPath)), false);
+    return this.pins;
   }
 
   /** Whether the committed sigstore.lock pins this package (then its pin, not the registry's history, says what a downgrade is). */
   isPinned(name: string): boolean {
-    if (!this.pins) this.startPins(false);
-    return this.pins!.ledger.committed.packages.has(name);
+    return this.pinState().ledger.committed.packages.has(name);
   }
 
   /**
@@ -70,8 +82,7 @@ export class Judge {
    * PIN_PROVENANCE_LOST. Only orders the document requests.
    */
   expectsSigned(name: string, version: string): boolean {
-    if (!this.pins) this.startPins(false);
-    const pin = this.pins!.ledger.committed.packages.get(name);
+    const pin = this.pinState().ledger.committed.packages.get(name);
     if (!pin) return false;
     return pin.versions.get(version)?.provenance ?? pin.identity !== undefined;
   }
@@ -89,8 +100,7 @@ export class Judge {
 
   private applyPin(subject: PackageSubject, outcome: VerificationOutcome, verdict: Verdict, loadedModel: PolicyModel | undefined): { verdict: Verdict; error?: SigstorePluginError } {
     if (verdict.decision === 'deny' || outcome.status === 'failed') return { verdict };
-    if (!this.pins) this.startPins(false);
-    const state = this.pins!;
+    const state = this.pinState();
     const ruleSaysPin = loadedModel ? matchRule(loadedModel, subject, new Date()).pin : true;
     if (!ruleSaysPin || verdict.mode?.mode === 'off') {
       state.untouched.add(subject.name);

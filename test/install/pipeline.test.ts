@@ -281,6 +281,25 @@ describe('pins (sigstore.lock)', () => {
     expect(unpinned.results.get(unsignedRef.key)?.status).toBe('allowed-unsigned');
   });
 
+  it('is read once per install: the read a question before the fetch step made (the prefetch) is the one the fetch step starts from', async () => {
+    const folder = scratchFolder();
+    const transport = new FakeTransport().unsigned('left-pad', '1.3.0');
+    const present = new Map([['left-pad', new Set(['1.3.0'])]]);
+    const first = fakePipeline({ transport, store: new FakeStore(), folder });
+    first.judge.startPins(false);
+    await first.judgePackage(unsignedRef, digest, new KeptPrinter(), true);
+    first.judge.finishPins({ immutable: false, persist: true, present, report: () => {} });
+
+    const next = fakePipeline({ transport, store: new FakeStore(), folder });
+    expect(next.judge.expectsSigned('left-pad', '1.3.0')).toBe(false);
+    // Not read again: a lock broken after that first read changes nothing for this install.
+    writeFileSync(join(folder, 'sigstore.lock'), '{ not a lock');
+    next.judge.startPins(true);
+    expect(await codeOf(next.judgePackage(unsignedRef, otherDigest, new KeptPrinter(), true))).toBe('PIN_INTEGRITY_CHANGED');
+    // That read is used once: starting the pins again reads the file as it is now.
+    expect(await codeOf(Promise.resolve().then(() => next.judge.startPins(true)))).toBe('PIN_LOCK_INVALID');
+  });
+
   it('under --immutable, a lock this install would create fails with PIN_LOCK_STALE; a broken lock with PIN_LOCK_INVALID', async () => {
     const folder = scratchFolder();
     const transport = new FakeTransport().unsigned('left-pad', '1.3.0');
