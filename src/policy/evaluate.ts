@@ -10,6 +10,7 @@ import { identityMismatches, type Mismatch } from './identity';
 import { resolveMode, type ResolvedMode } from './mode';
 import { DEFAULT_REGISTRY_SIGNATURE_MODE, REGISTRY_SIGNATURE_STRICTNESS, type LoadedPolicy, type PolicyMode, type PolicyModel, type PolicyRule, type RegistrySignatureMode } from './model';
 import type { DowngradeFinding } from './history';
+import { candidateRules } from './rule-index';
 
 export type VerificationOutcome =
   | { status: 'verified'; result: PackageVerification }
@@ -117,7 +118,8 @@ export function isExpired(rule: Pick<PolicyRule, 'expires'>, now: Date): boolean
 
 /** The first rule that selects the package and has not expired, else `default`. */
 export function matchRule(model: PolicyModel, pkg: PackageRef, now: Date): PolicyRule {
-  return model.rules.find((rule) => !isExpired(rule, now) && rule.selectors.some((s) => s.test(pkg.name, pkg.version))) ?? model.default;
+  const selected = candidateRules(model, pkg.name).find(({ rule, selectors }) => !isExpired(rule, now) && selectors.some((s) => s.test(pkg.name, pkg.version)));
+  return selected?.rule ?? model.default;
 }
 
 const idOf = (pkg: PackageRef) => `${pkg.name}@${pkg.version}`;
