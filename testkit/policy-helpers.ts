@@ -6,6 +6,7 @@ import { verifyPackageAttestations } from '../src/verify';
 import type { PackageVerification, SignerIdentity } from '../src/verify/types';
 import { createTrustContext, embeddedTrustMaterial } from '../src/trust';
 import { validatePolicyDocument, type LoadedPolicy, type VerificationOutcome } from '../src/policy';
+import { int, pick, type Random } from './mutate';
 
 /** A validated policy from a plain document; fails the test on any error. */
 export function policyOf(document: unknown): LoadedPolicy {
@@ -69,4 +70,18 @@ export function verifiedOutcome(identity: SignerIdentity | undefined, options: {
     publish: options.publish === false ? undefined : { ...base, kind: 'publish', predicateType: 'https://github.com/npm/attestation/tree/main/specs/publish/v0.1', keyId: 'SHA256:x' },
   };
   return { status: 'verified', result };
+}
+
+const GENERATED_NAMES = ['lodash', 'react', 'react-dom', '@babel/core', '@babel/types', '@types/node', 'esbuild', '@esbuild/linux-x64', 'left-pad'];
+/** Package names generated policies are asked about (with one in another case, and one no rule names). */
+export const GENERATED_PACKAGE_NAMES = [...GENERATED_NAMES, 'REACT', 'unknown-package'];
+const GENERATED_SELECTORS = [...GENERATED_NAMES, ...GENERATED_NAMES.map((name) => name.toUpperCase()), '*', '@babel/*', '@esbuild/*', 'react*', 'lodash@<4', 'react@^18', '@babel/core@>=8'];
+
+/** The rules of a generated policy: exact names in any case, name globs, version ranges, expired and live exceptions. */
+export function generatedRules(random: Random): unknown[] {
+  return Array.from({ length: 1 + int(random, 12) }, () => {
+    const expires = pick(random, [undefined, '2026-12-06', '2027-01-01']);
+    const packages = Array.from({ length: 1 + int(random, 4) }, () => pick(random, GENERATED_SELECTORS));
+    return { packages, require: 'none', reason: 'generated', ...(expires ? { expires } : {}) };
+  });
 }

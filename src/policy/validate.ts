@@ -2,7 +2,7 @@
  * Turns a parsed policy document into the validated model, collecting every
  * problem (file, path inside it, what was expected) instead of stopping at the first.
  */
-import { globProblem, PLACEHOLDER_SHAPE, VERSION_PLACEHOLDER } from './glob';
+import { globProblem, hasWildcard, PLACEHOLDER_SHAPE, VERSION_PLACEHOLDER } from './glob';
 import {
   POLICY_MODES,
   REGISTRY_SIGNATURE_MODES,
@@ -288,10 +288,19 @@ function locatedAllowance(kind: 'git' | 'tarball', item: unknown, at: string, pr
 
 /** A rule is shadowed when earlier, non-expiring rules select every package it selects. */
 function warnShadowedRules(rules: PolicyRule[], problems: Problems): void {
+  // Earlier selectors by lowercase exact name, and the name globs: only these can cover a selector
+  // (selectorCovers), so a policy of many rules is not checked pair by pair.
+  const earlierByName = new Map<string, PackageSelector[]>();
+  const earlierGlobs: PackageSelector[] = [];
+  const mayCover = (selector: PackageSelector) => [...(earlierByName.get(selector.name.toLowerCase()) ?? []), ...earlierGlobs];
   rules.forEach((rule, index) => {
-    const earlier: PackageSelector[] = rules.slice(0, index).filter((r) => r.expires === undefined).flatMap((r) => r.selectors);
-    const shadowed = rule.selectors.every((selector) => earlier.some((broader) => selectorCovers(broader, selector)));
+    const shadowed = rule.selectors.every((selector) => mayCover(selector).some((broader) => selectorCovers(broader, selector)));
     if (shadowed) problems.warning(`rules[${index}]`, 'a rule that an earlier, broader rule does not already shadow (the first matching rule wins, so this one never applies)', rule.packages);
+    if (rule.expires !== undefined) return;
+    for (const selector of rule.selectors) {
+      if (selector.name === '*' || hasWildcard(selector.name)) earlierGlobs.push(selector);
+      else earlierByName.set(selector.name.toLowerCase(), [...(earlierByName.get(selector.name.toLowerCase()) ?? []), selector]);
+    }
   });
 }
 

@@ -1,7 +1,9 @@
 /** Validation: every key, every error with its path and what was expected; warnings for shadowed rules. */
 import { describe, expect, it } from 'vitest';
 import { validatePolicyDocument } from '../../src/policy';
-import { errorsOf, policyOf } from '../../testkit/policy-helpers';
+import { errorsOf, generatedRules, policyOf } from '../../testkit/policy-helpers';
+import { selectorCovers } from '../../src/policy/packages';
+import { prng } from '../../testkit/mutate';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
 const minimal = { version: 1, default: { require: 'none' } };
@@ -208,6 +210,22 @@ describe('shadowed rules', () => {
 
   it('does not count an expiring rule as shadowing (its packages fall through later)', () => {
     expect(warningsOf([{ packages: ['*'], require: 'none', expires: '2027-01-01' }, { packages: ['x'], require: 'provenance' }])).toEqual([]);
+  });
+
+  it('warns about exactly the rules an earlier live rule covers, on 300 generated policies', () => {
+    const random = prng(20261207);
+    let warned = 0;
+    for (let round = 0; round < 300; round++) {
+      const rules = generatedRules(random);
+      const { model } = validatePolicyDocument({ ...minimal, rules }, 'p.yml');
+      // Every selector of the rule covered by a selector of an earlier rule without expiry: pair by pair.
+      const expected = model!.rules
+        .filter((rule, index) => rule.selectors.every((selector) => model!.rules.slice(0, index).some((earlier) => earlier.expires === undefined && earlier.selectors.some((broader) => selectorCovers(broader, selector)))))
+        .map((rule) => `rules[${rule.index}]`);
+      expect(warningsOf(rules), JSON.stringify(rules)).toEqual(expected);
+      warned += expected.length;
+    }
+    expect(warned).toBeGreaterThan(100);
   });
 
   it('keeps a shadowed rule valid: a warning, not an error', () => {
