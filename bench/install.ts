@@ -28,7 +28,8 @@
  * (300 and 1,000 packages, both shapes, 5 rounds, the extra scenarios).
  * Environment overrides: BENCH_PACKAGES (e.g. "300,1000"), BENCH_SIGNED
  * (shares, e.g. "1,0.2"), BENCH_RUNS, BENCH_LATENCY_MS (20), BENCH_LOAD_RUNS,
- * BENCH_NO_BUILD=1 to reuse the built bundle.
+ * BENCH_NO_BUILD=1 to reuse the built bundle, BENCH_ROOT for where the
+ * projects live (e.g. /dev/shm: see benchRoot).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -265,6 +266,8 @@ export interface TreeResult {
   bundleBytes: number;
   loadBefore: number;
   loadAfter: number;
+  /** The file system the projects were on. */
+  fileSystem: string;
 }
 
 async function benchTree(settings: Settings, tree: Tree, log: (line: string) => void): Promise<TreeResult> {
@@ -272,17 +275,17 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
   const signed = registry.packages.filter((pkg) => pkg.signed).length;
   log(`install bench: ${registry.packages.length} packages (${signed} signed), ${(registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${settings.latencyMs} ms latency per request${registry.generated ? ' (registry generated now)' : ' (registry from .tmp cache)'}`);
   const server = await serveLargeRegistry(registry, { latencyMs: settings.latencyMs });
-  mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
-  const root = mkdtempSync(join(REPO_ROOT, '.tmp', 'bench-install-'));
+  const root = benchRoot('bench-install-');
   const loadBefore = os.loadavg()[0];
   try {
     const projects: Record<Side, BenchProject> = { plain: new BenchProject(root, 'plain', server.url, registry), plugin: new BenchProject(root, 'plugin', server.url, registry) };
     // The committed lockfile, resolved once without the plugin (the plugin does not change it).
     await projects.plain.yarn(['install']);
     const lockfile = readFileSync(join(projects.plain.cwd, 'yarn.lock'), 'utf8');
-    // The plugin side's sigstore.lock, as a project commits it (untimed): every round installs with it.
+    // The plugin side's sigstore.lock and the policy `policy init` writes, as a project commits them (untimed): every round installs with them.
     projects.plugin.resetCold(lockfile);
     await projects.plugin.yarn(['install']);
+    await projects.plugin.yarn(['sigstore', 'policy', 'init']);
     const pairs: Pairs = {};
     /** The CI secret of this bench's CI jobs (plugin side only). */
     const ciKey = { SIGSTORE_RECORD_KEY: randomBytes(32).toString('hex') };
@@ -312,7 +315,7 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
       await pair('run', first, () => {}, {}, ['run', 'noop']);
     }
     const cacheBytes = folderBytes(join(projects.plugin.globalFolder, 'sigstore'));
-    return { tree, registry, pairs, cacheBytes, bundleBytes: statSync(PLUGIN_BUNDLE).size, loadBefore, loadAfter: os.loadavg()[0] };
+    return { tree, registry, pairs, cacheBytes, bundleBytes: statSync(PLUGIN_BUNDLE).size, loadBefore, loadAfter: os.loadavg()[0], fileSystem: fileSystemOf(root) };
   } finally {
     await server.close();
     rmSync(root, { recursive: true, force: true });
@@ -332,6 +335,28 @@ export function folderBytes(path: string): number {
 }
 
 const fmt = (measure: Measure) => `${measure.seconds.toFixed(2)}s${measure.requests !== undefined ? ` (${measure.requests} requests)` : ''}`;
+
+/**
+ * A fresh folder for the bench's projects under BENCH_ROOT (default: the
+ * repository's .tmp). On a disk, deleting and writing node_modules' 20,000
+ * files moves the link step by a factor of two from round to round on this
+ * machine (ext4 mounted with discard); BENCH_ROOT=/dev/shm takes the disk out
+ * and leaves the work both sides do.
+ */
+export function benchRoot(prefix: string): string {
+  const parent = process.env.BENCH_ROOT ?? join(REPO_ROOT, '.tmp');
+  mkdirSync(parent, { recursive: true });
+  return mkdtempSync(join(parent, prefix));
+}
+
+/** The file system a folder is on, as the section headers say it ("tmpfs", "ext2/ext3"). */
+export function fileSystemOf(path: string): string {
+  try {
+    return execFileSync('stat', ['-f', '-c', '%T', path], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
 
 export function machine(): string {
   const cpus = os.cpus();
@@ -393,7 +418,7 @@ export function renderTree(settings: Settings, result: TreeResult): string {
   return [
     `### ${registry.packages.length} packages, ${tree.signedShare === 1 ? 'all signed' : `${Math.round(tree.signedShare * 100)}% signed (${signed})`}, ${settings.latencyMs} ms latency, ${settings.runs} paired rounds`,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; load average ${result.loadBefore.toFixed(1)} before, ${result.loadAfter.toFixed(1)} after. Registry: ${registry.packages.length} packages, ${(registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${Object.keys(registry.rootDependencies).length} direct dependencies; a signed package has provenance + publish attestation (mock Sigstore, fresh certificate per signature). Plugin bundle ${(result.bundleBytes / 1048576).toFixed(2)} MiB; the plugin's state (\`<globalFolder>/sigstore\`) after the runs: ${(result.cacheBytes / 1048576).toFixed(1)} MiB.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}, projects on ${result.fileSystem}; load average ${result.loadBefore.toFixed(1)} before, ${result.loadAfter.toFixed(1)} after. Registry: ${registry.packages.length} packages, ${(registry.totalTarballBytes / 1048576).toFixed(1)} MiB of tarballs, ${Object.keys(registry.rootDependencies).length} direct dependencies; a signed package has provenance + publish attestation (mock Sigstore, fresh certificate per signature); the plugin side under the policy \`yarn sigstore policy init\` wrote. Plugin bundle ${(result.bundleBytes / 1048576).toFixed(2)} MiB; the plugin's state (\`<globalFolder>/sigstore\`) after the runs: ${(result.cacheBytes / 1048576).toFixed(1)} MiB.`,
     '',
     TABLE_HEADER,
     ...rows,

@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../testkit/fixtures';
@@ -22,7 +22,7 @@ import { assertRegistryReachable, configuredNpmRegistry } from '../testkit/npm-r
 import { JEST_BABEL_WEBPACK_TOOLCHAIN } from '../testkit/real-stacks';
 import { startRegistryForwarder, type ForwardedKind, type ForwardedRequest } from '../testkit/registry-forwarder';
 import { PLUGIN_BUNDLE } from '../testkit/yarn';
-import { BenchProject, folderBytes, machine, pairRunner, pairWarmCiKey, pastRacyWindow, renderRows, SCENARIO_LABELS, TABLE_HEADER, writeInstallSection, type Pairs, type Side } from './install';
+import { BenchProject, benchRoot, fileSystemOf, folderBytes, machine, pairRunner, pairWarmCiKey, pastRacyWindow, renderRows, SCENARIO_LABELS, TABLE_HEADER, writeInstallSection, type Pairs, type Side } from './install';
 
 /** The real-world suite's largest node-modules stack. */
 const TREE = { name: 'jest-babel-eslint-webpack', rootDependencies: JEST_BABEL_WEBPACK_TOOLCHAIN };
@@ -44,8 +44,7 @@ export async function main(): Promise<void> {
   await assertRegistryReachable(upstream);
   if (!process.env.BENCH_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'ignore' });
   const forwarder = await startRegistryForwarder(upstream);
-  mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
-  const root = mkdtempSync(join(REPO_ROOT, '.tmp', 'bench-real-tree-'));
+  const root = benchRoot('bench-real-tree-');
   const loadBefore = os.loadavg()[0];
   try {
     const projects: Record<Side, BenchProject> = { plain: new BenchProject(root, 'plain', forwarder.url, TREE), plugin: new BenchProject(root, 'plugin', forwarder.url, TREE) };
@@ -83,7 +82,7 @@ export async function main(): Promise<void> {
     const body = [
       `### A real tree from the npm registry: ${TREE.name}, ${packages} packages, ${runs} paired rounds`,
       '',
-      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after. Registry: ${upstream} through a counting forwarder on 127.0.0.1 (no attestations or registry signatures served: every package is unsigned); direct dependencies ${Object.entries(TREE.rootDependencies).map(([name, version]) => `${name}@${version}`).join(', ')}; the plugin side under the policy \`yarn sigstore policy init\` wrote. Plugin bundle ${(statSync(PLUGIN_BUNDLE).size / 1048576).toFixed(2)} MiB; the plugin's state after the runs: ${(folderBytes(join(projects.plugin.globalFolder, 'sigstore')) / 1048576).toFixed(1)} MiB. The plugin's requests in the last cold round: ${pluginCold.at(-1)}.`,
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}, projects on ${fileSystemOf(root)}; load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after. Registry: ${upstream} through a counting forwarder on 127.0.0.1 (no attestations or registry signatures served: every package is unsigned); direct dependencies ${Object.entries(TREE.rootDependencies).map(([name, version]) => `${name}@${version}`).join(', ')}; the plugin side under the policy \`yarn sigstore policy init\` wrote. Plugin bundle ${(statSync(PLUGIN_BUNDLE).size / 1048576).toFixed(2)} MiB; the plugin's state after the runs: ${(folderBytes(join(projects.plugin.globalFolder, 'sigstore')) / 1048576).toFixed(1)} MiB. The plugin's requests in the last cold round: ${pluginCold.at(-1)}.`,
       '',
       TABLE_HEADER,
       ...renderRows(pairs, SCENARIO_LABELS),
