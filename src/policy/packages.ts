@@ -36,16 +36,28 @@ export function selectorProblem(source: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Tests a lowercased package name against a selector's name. An exact name is
+ * compared as a string: a RegExp is compiled on its first use, and policy init
+ * writes one selector per package.
+ */
+function lowercaseNameTest(name: string): (lowercased: string) => boolean {
+  if (name === '*') return () => true;
+  const lower = name.toLowerCase();
+  if (!hasWildcard(name)) return (lowercased) => lowercased === lower;
+  const glob = compileGlob(lower);
+  return (lowercased) => glob.test(lowercased);
+}
+
 export function parseSelector(source: string): PackageSelector {
   const { name, range } = splitSelector(source);
-  const everything = name === '*';
-  const nameRegExp = everything ? undefined : compileGlob(name.toLowerCase());
+  const nameMatches = lowercaseNameTest(name);
   return {
     source,
     name,
     range,
     test(candidate: string, version: string): boolean {
-      if (nameRegExp && !nameRegExp.test(candidate.toLowerCase())) return false;
+      if (!nameMatches(candidate.toLowerCase())) return false;
       // Prereleases compare by their numeric order: `<2` holds 2.0.0-beta.
       return range === undefined || semver.satisfies(version, range, { includePrerelease: true });
     },
