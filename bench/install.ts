@@ -15,9 +15,9 @@
  *     just before), the rest of the global folder and the per-user key gone;
  *   warm, unchanged cache: the same cache and global folder as the last
  *     install, no node_modules (a persistent CI cache, a developer machine);
- *   full matrix only: warm with `sigstoreRecheckAttestations: true`,
- *     `yarn sigstore verify` alone, and the plugin's load cost on `yarn config
- *     get` and `yarn run` (no install).
+ *   full matrix only: warm with `sigstoreRecheckAttestations: true`, and
+ *     `yarn sigstore verify` alone.
+ * The plugin's load cost on commands that do not install: load.ts.
  * Trees: all packages signed, and 20% signed (the shape of a real tree).
  * Wall time, and CPU time (user + system of Yarn and its children, which a
  * loaded machine inflates less) and peak RSS through GNU time. Writes its
@@ -27,7 +27,7 @@
  * a few minutes); `npm run bench -- --full` (or BENCH_FULL=1) the full matrix
  * (300 and 1,000 packages, both shapes, 5 rounds, the extra scenarios).
  * Environment overrides: BENCH_PACKAGES (e.g. "300,1000"), BENCH_SIGNED
- * (shares, e.g. "1,0.2"), BENCH_RUNS, BENCH_LATENCY_MS (20), BENCH_LOAD_RUNS,
+ * (shares, e.g. "1,0.2"), BENCH_RUNS, BENCH_LATENCY_MS (20),
  * BENCH_NO_BUILD=1 to reuse the built bundle, BENCH_ROOT for where the
  * projects live (e.g. /dev/shm: see benchRoot).
  */
@@ -61,8 +61,6 @@ export interface Settings {
   trees: Tree[];
   runs: number;
   latencyMs: number;
-  /** Rounds of the plugin load cost (0: not measured). */
-  loadRuns: number;
   /** Warm with recheck, and `yarn sigstore verify`. */
   extras: boolean;
 }
@@ -81,7 +79,6 @@ export function settingsFromEnv(full = process.argv.includes('--full') || proces
     trees: packages.flatMap((count) => shares.map((signedShare) => ({ packages: count, signedShare }))),
     runs: Math.max(1, number('BENCH_RUNS', full ? 5 : 3)),
     latencyMs: number('BENCH_LATENCY_MS', 20),
-    loadRuns: number('BENCH_LOAD_RUNS', full ? 21 : 0),
     extras: full,
   };
 }
@@ -119,7 +116,7 @@ export class BenchProject {
     ];
     if (side === 'plugin') {
       mkdirSync(join(this.cwd, '.yarn/plugins/@yarnpkg'), { recursive: true });
-      copyFileSync(PLUGIN_BUNDLE, join(this.cwd, PLUGIN_RELATIVE_PATH));
+      copyFileSync(PLUGIN_BUNDLE, this.pluginPath);
       if (registry.trustedRootPath) rc.push(`sigstoreTrustedRootPath: "${registry.trustedRootPath}"`);
       if (registry.npmKeysPath) rc.push(`sigstoreNpmKeysPath: "${registry.npmKeysPath}"`);
       rc.push('plugins:', `  - path: ${PLUGIN_RELATIVE_PATH}`);
@@ -127,6 +124,11 @@ export class BenchProject {
     writeFileSync(join(this.cwd, '.yarnrc.yml'), rc.join('\n') + '\n');
     // A project of its own, not a workspace of the repository around .tmp/.
     writeFileSync(join(this.cwd, 'yarn.lock'), '');
+  }
+
+  /** The plugin file Yarn loads (plugin side). */
+  get pluginPath(): string {
+    return join(this.cwd, PLUGIN_RELATIVE_PATH);
   }
 
   /**
@@ -221,7 +223,7 @@ export const median = (values: number[]) => {
 /** Files just written are older than the archive index's 2 s racy window before the next install may vouch for them by identity. */
 export const pastRacyWindow = () => new Promise((resolve) => setTimeout(resolve, 2_100));
 
-export type Scenario = 'cold' | 'warm-ci' | 'warm-ci-key' | 'warm' | 'warm-recheck' | 'verify' | 'config get' | 'run';
+export type Scenario = 'cold' | 'warm-ci' | 'warm-ci-key' | 'warm' | 'warm-recheck' | 'verify';
 /** Per scenario, one pair per round (plain undefined where the scenario has no plain side). */
 export type Pairs = Partial<Record<Scenario, Array<{ plain?: Measure; plugin: Measure }>>>;
 
@@ -309,11 +311,6 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
       };
       log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-ci', 'warm-ci-key', 'warm'] as const).map(last).join(', ')}`);
     }
-    for (let run = 0; run < settings.loadRuns; run++) {
-      const first: Side = run % 2 === 0 ? 'plain' : 'plugin';
-      await pair('config get', first, () => {}, {}, ['config', 'get', 'enableTelemetry']);
-      await pair('run', first, () => {}, {}, ['run', 'noop']);
-    }
     const cacheBytes = folderBytes(join(projects.plugin.globalFolder, 'sigstore'));
     return { tree, registry, pairs, cacheBytes, bundleBytes: statSync(PLUGIN_BUNDLE).size, loadBefore, loadAfter: os.loadavg()[0], fileSystem: fileSystemOf(root) };
   } finally {
@@ -373,8 +370,6 @@ export const SCENARIO_LABELS: Record<Scenario, string> = {
   warm: '`yarn install`, warm, cache and global folder unchanged since the last install',
   'warm-recheck': '`yarn install`, warm unchanged, `sigstoreRecheckAttestations: true`',
   verify: '`yarn sigstore verify`, warm',
-  'config get': '`yarn config get` (plugin load)',
-  run: '`yarn run noop` (plugin load)',
 };
 
 /** The table's columns: both sides' medians, the paired overheads with their range, requests and peak RSS. */
@@ -394,13 +389,9 @@ export function renderRows(pairsByScenario: Pairs, labels: Partial<Record<Scenar
     const requests = (measures: Measure[]) => (measures.length && measures[0].requests !== undefined ? String(median(measures.map((m) => m.requests!))) : '-');
     const plain = pairs.flatMap((entry) => (entry.plain ? [entry.plain] : []));
     const plugin = pairs.map((entry) => entry.plugin);
-    /** The median of the paired ratios (or, for the load cost, differences) of one figure, with their range. */
+    /** The median of the paired ratios of one figure, with their range. */
     const paired = (figure: (measure: Measure) => number): string => {
       if (plain.length !== pairs.length) return '';
-      if (scenario === 'config get' || scenario === 'run') {
-        const differences = pairs.map((entry) => (figure(entry.plugin) - figure(entry.plain!)) * 1000);
-        return `${median(differences) >= 0 ? '+' : ''}${median(differences).toFixed(0)} ms (${Math.min(...differences).toFixed(0)} to ${Math.max(...differences).toFixed(0)})`;
-      }
       const ratios = pairs.map((entry) => figure(entry.plugin) / figure(entry.plain!));
       return `${percent(median(ratios))} (${percent(Math.min(...ratios))} to ${percent(Math.max(...ratios))})`;
     };

@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ main: () => void | Promise<void> }
   core: () => import('./core'),
   install: () => import('./install'),
   'real-tree': () => import('./real-tree'),
+  load: () => import('./load'),
 };
 
 async function run(): Promise<void> {
