@@ -88,6 +88,8 @@ export interface BenchTree {
   rootDependencies: Record<string, string>;
   trustedRootPath?: string;
   npmKeysPath?: string;
+  /** More `.yarnrc.yml` lines for the plugin side. */
+  pluginSettings?: string[];
 }
 
 /** One project per side; both share nothing but the registry and the committed lockfile. */
@@ -119,6 +121,7 @@ export class BenchProject {
       copyFileSync(PLUGIN_BUNDLE, this.pluginPath);
       if (registry.trustedRootPath) rc.push(`sigstoreTrustedRootPath: "${registry.trustedRootPath}"`);
       if (registry.npmKeysPath) rc.push(`sigstoreNpmKeysPath: "${registry.npmKeysPath}"`);
+      rc.push(...(registry.pluginSettings ?? []));
       rc.push('plugins:', `  - path: ${PLUGIN_RELATIVE_PATH}`);
     }
     writeFileSync(join(this.cwd, '.yarnrc.yml'), rc.join('\n') + '\n');
