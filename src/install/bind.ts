@@ -80,15 +80,33 @@ export async function hashWithIdentity(path: string): Promise<HashedFile> {
 }
 
 /**
+ * A digest the package manager computed of the file itself, in this process,
+ * during a call that started at `sinceNs` (its clock, in ns). The identity
+ * (`current`, read after that call) may stand for the content only if the
+ * file has not changed since RACY_NS before the call began: a change during
+ * or after the hashing would have given it a later ctime.
+ */
+export interface ComputedDigest {
+  sha512: string;
+  sinceNs: bigint;
+}
+
+function fromComputed(computed: ComputedDigest, current: string): HashedFile {
+  const ctimeNs = BigInt(current.slice(current.lastIndexOf(':') + 1));
+  return ctimeNs + RACY_NS < computed.sinceNs ? { sha512: computed.sha512, observed: current, identity: current } : { sha512: computed.sha512, observed: current };
+}
+
+/**
  * The sha512 of the zip at `zipPath` for package `locatorHash`: from the
  * archive index when the file's identity (`current`, just read) is the one
- * recorded there, else hashed. `entry`: the index's entry for this very
+ * recorded there, else the digest the package manager just computed of that
+ * very file, else hashed here. `entry`: the index's entry for this very
  * archive (same path, same bytes), if any.
  */
-export async function archiveDigest(store: Store, locatorHash: string, zipPath: string, current: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
+export async function archiveDigest(store: Store, locatorHash: string, zipPath: string, current: string, computed?: ComputedDigest): Promise<HashedFile & { entry?: ArchiveEntry }> {
   const entry = await store.lookup('archive', { locatorHash, zipPath });
   if (entry?.identity !== undefined && entry.identity === current) return { sha512: entry.zipSha512, observed: current, identity: current, entry };
-  const hashed = await hashWithIdentity(zipPath);
+  const hashed = computed ? fromComputed(computed, current) : await hashWithIdentity(zipPath);
   return entry?.zipSha512 === hashed.sha512 ? { ...hashed, entry } : hashed;
 }
 

@@ -11,7 +11,7 @@ import { Configuration, httpUtils, structUtils, type FetchOptions, type FetchRes
 import { NpmHttpFetcher, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseJsonBody, sourceError } from '../sources/http';
-import { fileIdentity, sha512File, sha512Hex, sha512HexOffThread } from '../install/bind';
+import { fileIdentity, sha512File, sha512Hex, sha512HexOffThread, type ComputedDigest } from '../install/bind';
 import { reportError } from './errors';
 import { checkResolvedManifest, readManifestFacts, resolvedDigest } from './manifest-check';
 import { isOutsideProject, npmVersion, patchBase, routeOf, splitProtocol } from './locators';
@@ -144,9 +144,25 @@ async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch:
     throw reportError(new SigstorePluginError(ErrorCodes.INTERNAL, `${structUtils.stringifyLocator(locator)}: registry reference without a version`));
   }
   session.prefetch([locator]);
+  const sinceNs = BigInt(Date.now()) * 1_000_000n;
   const result = await fetch(locator, opts);
-  await bindOrRelease(locator, result, session, () => bindCachedArchive(locator, result, opts, session));
+  const computed = checksumYarnComputed(result, opts);
+  await bindOrRelease(locator, result, session, () => bindCachedArchive(locator, result, opts, session, computed === undefined ? undefined : { sha512: computed, sinceNs }));
   return result;
+}
+
+/**
+ * The sha512 Yarn's cache computed of the very archive it hands over, when it
+ * did (Cache.fetchPackageFromCache, validateFile): the fetch step hashes every
+ * archive, new or a cache hit, except when told to skip the integrity check
+ * (the link step: the checksum is then the lockfile's), for a conditional
+ * package (none), or under `checksumBehavior: ignore` (the lockfile's checksum
+ * even when the file's differs). Hashing the zip again would read every
+ * archive of a cold install or a restored cache a second time.
+ */
+function checksumYarnComputed(result: FetchResult, opts: FetchOptions): string | undefined {
+  if (opts.cacheOptions?.skipIntegrityCheck || opts.project.configuration.get('checksumBehavior') === 'ignore') return undefined;
+  return /^[^/]+\/([0-9a-f]{128})$/.exec(result.checksum ?? '')?.[1];
 }
 
 /** Runs a binding step; on failure, releases the archive and records the package as failed. */
@@ -183,7 +199,7 @@ async function gatedLoad(locator: Locator, opts: FetchOptions) {
  * user's cache, or else downloaded, verified and converted again, and the
  * archives compared. Then checks what Yarn resolved against its package.json.
  */
-async function bindCachedArchive(locator: Locator, result: FetchResult, opts: FetchOptions, session: PipelineAdapter): Promise<void> {
+async function bindCachedArchive(locator: Locator, result: FetchResult, opts: FetchOptions, session: PipelineAdapter, computed?: ComputedDigest): Promise<void> {
   const name = structUtils.stringifyIdent(locator);
   const version = npmVersion(locator)!;
   const zipPath = npath.fromPortablePath(result.packageFs.getRealPath());
@@ -196,7 +212,7 @@ async function bindCachedArchive(locator: Locator, result: FetchResult, opts: Fe
   const bound = session.archives.bound.get(locator.locatorHash);
   // The link step's second fetch of the archive this install bound and checked already.
   if (bound?.zipPath === zipPath && bound.observed === current) return;
-  const { sha512: zipSha512, observed, identity, entry } = await session.archiveDigest(locator, zipPath, current);
+  const { sha512: zipSha512, observed, identity, entry } = await session.archiveDigest(locator, zipPath, current, computed);
   if (bound?.zipSha512 === zipSha512) return;
 
   let tgzSha512 = session.archives.loaderHashes.get(locator.locatorHash);

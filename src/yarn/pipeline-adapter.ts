@@ -14,7 +14,7 @@ import { printable } from '../printable';
 import { PIN_LOCK_FILENAME } from '../pins/model';
 import { attestationRegistryFor } from '../sources/places';
 import type { PackageSubject } from '../verify/types';
-import { archiveDigest, boundTarball, rememberBinding, type HashedFile } from '../install/bind';
+import { archiveDigest, boundTarball, rememberBinding, type ComputedDigest, type HashedFile } from '../install/bind';
 import type { PackageRef } from '../install/documents';
 import { readPinLock as readLock, writePinLock as writeLock } from '../install/judge';
 import { InstallPipeline } from '../install/pipeline';
@@ -255,9 +255,9 @@ export class PipelineAdapter {
     return { locator: structUtils.stringifyLocator(locator), name: structUtils.stringifyIdent(locator), version: locator.reference };
   }
 
-  /** The sha512 of the zip Yarn holds (from the archive index when its identity is the recorded one, else hashed). */
-  archiveDigest(locator: Locator, zipPath: string, current: string): Promise<HashedFile & { entry?: ArchiveEntry }> {
-    return archiveDigest(this.pipeline.store, locator.locatorHash, zipPath, current);
+  /** The sha512 of the zip Yarn holds (from the archive index when its identity is the recorded one, else the one Yarn just computed, else hashed). */
+  archiveDigest(locator: Locator, zipPath: string, current: string, computed?: ComputedDigest): Promise<HashedFile & { entry?: ArchiveEntry }> {
+    return archiveDigest(this.pipeline.store, locator.locatorHash, zipPath, current, computed);
   }
 
   /** The verified tarball a zip with this sha512 was made from, if recorded for this very package. */
