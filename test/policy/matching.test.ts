@@ -1,20 +1,10 @@
 /** Glob and package selector semantics: anchored, `*` never crosses `/`, explicit case rules. */
 import { describe, expect, it } from 'vitest';
 import { compileGlob, matchGlob, matchUriGlob, parseSelector } from '../../src/policy';
-
-/** A small seeded PRNG (mulberry32) so generated cases are reproducible. */
-function prng(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { pick as pickFrom, prng } from '../../testkit/mutate';
 
 const random = prng(20261125);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+const pick = <T>(items: readonly T[]): T => pickFrom(random, items);
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._';
 function word(min = 1, max = 12): string {
   const length = min + Math.floor(random() * (max - min + 1));
