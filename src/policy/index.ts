@@ -8,7 +8,7 @@ import type { LoadedPolicy } from './load';
 
 export type { VerificationOutcome, PackageRef, Verdict, EvaluateOptions } from './evaluate';
 export { allowCommand, registrySignatureModeOf, describeRule, firstPackages, isExpired, matchRule, stricterVerdict, trustCommand, POLICY_INIT_HINT, type RuleRef } from './evaluate';
-export { loadPolicy, validatePolicyFile, validatePolicyText, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type PolicyFileCheck } from './load';
+export { loadPolicy, validatePolicyFile, validatePolicyText, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type ParsedPolicyCache, type PolicyFileCheck } from './load';
 export { resolveMode, type ResolvedMode } from './mode';
 export { evaluateSource, classifySource, canonicalRepository, gitTarget, tarballUrl, type SourcePolicy, type SourceRequest, type SourceDecision, type SourceCategory } from './sources';
 export { identityMismatches, sourceRepositoryOf, workflowPathOf, signerWorkflowOf, GITHUB_ACTIONS_ISSUER, type Mismatch } from './identity';

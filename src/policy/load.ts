@@ -6,8 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { parse as parseYaml } from 'yaml';
+import { version as yamlVersion } from 'yaml/package.json';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { baselineLoosenings } from './baseline';
 import { formatProblem, type LoadedPolicy, type PolicyModel, type PolicyProblem } from './model';
@@ -41,14 +43,38 @@ export interface PolicyFileCheck {
   problems: PolicyProblem[];
 }
 
-const loadYaml: Loader = (filepath, content) => {
-  // `yaml` keeps dates as strings and rejects duplicate keys: both matter for a policy.
-  return parseYaml(content, { uniqueKeys: true, prettyErrors: true });
-};
+/**
+ * Parsed policy documents kept between installs, by policy file and a digest
+ * of its text and of the parser: `policy init` writes a rule per signing
+ * repository, and for a tree of a few hundred signed packages the YAML parse
+ * took longer than all the rest of a warm install's policy work. The caller
+ * keeps entries where only this user's key vouches for them; validation
+ * still runs on every load.
+ */
+export interface ParsedPolicyCache {
+  lookup(filepath: string, digest: string): Promise<unknown>;
+  remember(filepath: string, digest: string, document: unknown): Promise<void>;
+}
+
+// `yaml` keeps dates as strings and rejects duplicate keys: both matter for a policy.
+const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: true } as const;
+const PARSER = `yaml ${yamlVersion} ${JSON.stringify(YAML_OPTIONS)}`;
+
+async function parsePolicyYaml(filepath: string, content: string, cache: ParsedPolicyCache | undefined): Promise<unknown> {
+  if (!cache) return parseYaml(content, YAML_OPTIONS);
+  const digest = createHash('sha256').update(PARSER).update('\0').update(content).digest('hex');
+  const known = await cache.lookup(filepath, digest);
+  if (known !== undefined) return known;
+  const document = parseYaml(content, YAML_OPTIONS);
+  // Kept as JSON: only a document JSON gives back exactly (no NaN or Infinity, plain objects) is remembered.
+  if (document !== undefined && isDeepStrictEqual(document, JSON.parse(JSON.stringify(document)))) await cache.remember(filepath, digest, document);
+  return document;
+}
 
 const loadJson: Loader = (_filepath, content) => JSON.parse(content);
 
-function explorer() {
+function explorer(cache: ParsedPolicyCache | undefined) {
+  const loadYaml: Loader = (filepath, content) => parsePolicyYaml(filepath, content, cache);
   return cosmiconfig('sigstore', {
     searchPlaces: [...POLICY_FILE_NAMES],
     searchStrategy: 'none',
@@ -98,18 +124,18 @@ function fileProblem(file: string, expected: string, found?: string): PolicyFile
 const firstLine = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0] : String(error));
 
 /** Reads and validates one policy file and its `extends` chain, collecting every problem. */
-export async function validatePolicyFile(filepath: string, chain: string[] = []): Promise<PolicyFileCheck> {
+export async function validatePolicyFile(filepath: string, chain: string[] = [], cache?: ParsedPolicyCache): Promise<PolicyFileCheck> {
   const absolute = path.resolve(filepath);
   if (chain.includes(absolute)) return fileProblem(absolute, 'an extends chain without a cycle', [...chain, absolute].join(' -> '));
   if (!existsSync(absolute)) return fileProblem(absolute, 'a policy file at this path', 'no such file');
   let document: unknown;
   try {
-    const result = await explorer().load(absolute);
+    const result = await explorer(cache).load(absolute);
     document = result?.config;
   } catch (error) {
     return fileProblem(absolute, 'a readable YAML, JSON or JavaScript policy', firstLine(error));
   }
-  return checkDocument(document, absolute, chain);
+  return checkDocument(document, absolute, chain, cache);
 }
 
 /** Validates YAML policy text as if it were the file at `filepath` (its `extends` resolved from there): an edit is checked before it is written. */
@@ -117,21 +143,21 @@ export async function validatePolicyText(text: string, filepath: string): Promis
   const absolute = path.resolve(filepath);
   let document: unknown;
   try {
-    document = parseYaml(text, { uniqueKeys: true, prettyErrors: true });
+    document = parseYaml(text, YAML_OPTIONS);
   } catch (error) {
     return fileProblem(absolute, 'readable YAML', firstLine(error));
   }
   return checkDocument(document, absolute, []);
 }
 
-async function checkDocument(document: unknown, absolute: string, chain: string[]): Promise<PolicyFileCheck> {
+async function checkDocument(document: unknown, absolute: string, chain: string[], cache?: ParsedPolicyCache): Promise<PolicyFileCheck> {
   if (depthExceeds(document, MAX_POLICY_DEPTH)) return fileProblem(absolute, `a policy nested at most ${MAX_POLICY_DEPTH} levels deep`, 'a deeper document');
   const validation = validatePolicyDocument(document, absolute);
   const problems = [...validation.problems];
   let baseline: LoadedPolicy | undefined;
   if (validation.model?.extends !== undefined) {
     const baselinePath = path.resolve(path.dirname(absolute), validation.model.extends);
-    const baselineCheck = await validatePolicyFile(baselinePath, [...chain, absolute]);
+    const baselineCheck = await validatePolicyFile(baselinePath, [...chain, absolute], cache);
     problems.push(...baselineCheck.problems);
     baseline = baselineCheck.policy;
     if (!baseline && !baselineCheck.problems.some((p) => p.severity === 'error')) {
@@ -150,9 +176,9 @@ async function checkDocument(document: unknown, absolute: string, chain: string[
  * if given, else the first of POLICY_FILE_NAMES in `projectDir`. Returns
  * undefined only when no policy file exists (zero-config mode). Throws
  * POLICY_NOT_FOUND for a missing explicit path and POLICY_INVALID for every
- * other problem, listing each one.
+ * other problem, listing each one. `cache`: parsed documents kept between loads.
  */
-export async function loadPolicy(projectDir: string, options: { path?: string } = {}): Promise<LoadedPolicy | undefined> {
+export async function loadPolicy(projectDir: string, options: { path?: string; cache?: ParsedPolicyCache } = {}): Promise<LoadedPolicy | undefined> {
   let filepath: string;
   if (options.path !== undefined) {
     filepath = path.resolve(projectDir, options.path);
@@ -165,7 +191,7 @@ export async function loadPolicy(projectDir: string, options: { path?: string } 
     }
     filepath = found[0];
   }
-  const check = await validatePolicyFile(filepath);
+  const check = await validatePolicyFile(filepath, [], options.cache);
   if (!check.policy) {
     const errors = check.problems.filter((p) => p.severity === 'error');
     throw new SigstorePluginError(ErrorCodes.POLICY_INVALID, `Trust policy ${filepath} is invalid:\n${errors.map(formatProblem).join('\n')}`, { details: { problems: check.problems } });

@@ -29,6 +29,7 @@ import { isOffline, offlineAware } from './offline';
 import { readSettings, type SigstoreSettings } from './settings';
 import { globalState } from './state';
 import { yarnTransport } from './transport';
+import { parsedPolicyCache } from './policy-cache';
 
 /** Whether the report prints JSON events: StreamReport's own flag; any other report is asked (reportJson decides). */
 export function reportsJson(report: Report): boolean {
@@ -129,7 +130,8 @@ export class PipelineAdapter {
       pinLockPath: pinLockPath(project),
       load: async () => {
         const [{ loadPolicyHandle }, { loadGateTrust }] = await Promise.all([import('./policy-adapter'), import('./trust')]);
-        const [policy, trustInfo] = await Promise.all([loadPolicyHandle(npath.fromPortablePath(project.cwd), settings), loadGateTrust(configuration, settings)]);
+        const policies = parsedPolicyCache(cacheFolder('policies'));
+        const [policy, trustInfo] = await Promise.all([loadPolicyHandle(npath.fromPortablePath(project.cwd), settings, policies), loadGateTrust(configuration, settings)]);
         return { policy, trustInfo };
       },
       recheck: settings.recheckAttestations,

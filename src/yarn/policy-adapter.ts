@@ -21,6 +21,7 @@ import {
   resolveMode,
   stricterVerdict,
   type LoadedPolicy,
+  type ParsedPolicyCache,
   type EvaluateOptions,
   type PackageRef,
   type PolicyMode,
@@ -54,17 +55,17 @@ interface Policies {
   additional?: LoadedPolicy;
 }
 
-async function loadPolicies(scope: ProjectScope, settings: SigstoreSettings): Promise<Policies> {
+async function loadPolicies(scope: ProjectScope, settings: SigstoreSettings, cache?: ParsedPolicyCache): Promise<Policies> {
   // In a `yarn dlx` project, a relative path of the copied .yarnrc.yml names a file of the project dlx runs from.
   const configured = scope.dlx ? originPath(settings.policyPath, scope.dlx.tempDir, scope.dir) : settings.policyPath;
   try {
     if (!environmentChoices(settings).some((setting) => setting.key === 'sigstorePolicyPath')) {
-      return { committed: await loadPolicy(scope.dir, { path: configured ?? undefined }) };
+      return { committed: await loadPolicy(scope.dir, { path: configured ?? undefined, cache }) };
     }
     const committedPath = committedSetting(scope.dir, 'sigstorePolicyPath');
     return {
-      committed: await loadPolicy(scope.dir, { path: typeof committedPath === 'string' ? committedPath : undefined }),
-      additional: await loadPolicy(scope.dir, { path: configured ?? undefined }),
+      committed: await loadPolicy(scope.dir, { path: typeof committedPath === 'string' ? committedPath : undefined, cache }),
+      additional: await loadPolicy(scope.dir, { path: configured ?? undefined, cache }),
     };
   } catch (error) {
     const coded = error instanceof SigstorePluginError ? error : new SigstorePluginError(ErrorCodes.POLICY_INVALID, `cannot load the trust policy: ${(error as Error).message}`, { cause: error });
@@ -86,9 +87,10 @@ function labelOf(policies: Policies, scope: ProjectScope): string {
   return scope.dlx.origin === null ? `${label}, yarn dlx runs outside any project` : `${label}, the policy of ${scope.dlx.origin}, where yarn dlx runs`;
 }
 
-export async function loadPolicyHandle(projectDir: string, settings: SigstoreSettings): Promise<PolicyHandle> {
+/** `cache`: parsed policy documents kept between installs (parsedPolicyCache). */
+export async function loadPolicyHandle(projectDir: string, settings: SigstoreSettings, cache?: ParsedPolicyCache): Promise<PolicyHandle> {
   const scope = await projectScope(projectDir);
-  const policies = await loadPolicies(scope, settings);
+  const policies = await loadPolicies(scope, settings, cache);
   const { committed, additional } = policies;
   const loaded = committed && additional ? { ...withFinalBaseline(committed, additional), warnings: [...committed.warnings, ...additional.warnings] } : (committed ?? additional);
   const notes = (loaded?.warnings ?? []).map((problem) => `policy warning: ${formatProblem(problem)}`);
