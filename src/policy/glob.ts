@@ -36,11 +36,25 @@ function globBody(pattern: string): string {
     .join('.*');
 }
 
+/**
+ * Compiled globs, shared: an install matches the same few identity globs for
+ * every package of a rule, and a RegExp is compiled again on its first use.
+ * Without the `g` flag a RegExp keeps no state between tests. Bounded.
+ */
+const compiled = new Map<string, RegExp>();
+const MAX_COMPILED = 10_000;
+
 /** Compiles a glob to an anchored RegExp. */
 export function compileGlob(pattern: string, options: GlobOptions = {}): RegExp {
+  const key = `${options.ignoreCase ? 'i' : 's'}${options.version === undefined ? '-' : `+${options.version}`}\0${pattern}`;
+  const known = compiled.get(key);
+  if (known) return known;
   const parts = options.version === undefined ? [pattern] : pattern.split(VERSION_PLACEHOLDER);
   const body = parts.map(globBody).join((options.version ?? '').replace(REGEXP_SPECIALS, '\\$&'));
-  return new RegExp(`^${body}$`, options.ignoreCase ? 'is' : 's');
+  const regexp = new RegExp(`^${body}$`, options.ignoreCase ? 'is' : 's');
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(key, regexp);
+  return regexp;
 }
 
 /** Why a glob is invalid, or undefined when it is fine. */

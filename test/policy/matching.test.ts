@@ -132,3 +132,20 @@ describe('package selectors', () => {
     }
   });
 });
+
+describe('compiled globs are shared', () => {
+  it('gives the same RegExp for the same glob and options, and another one whenever an option differs', () => {
+    const glob = 'refs/tags/v{version}';
+    expect(compileGlob(glob, { version: '1.0.0' })).toBe(compileGlob(glob, { version: '1.0.0' }));
+    expect(compileGlob(glob, { version: '1.0.0' })).not.toBe(compileGlob(glob, { version: '1.0.1' }));
+    // No version: `{version}` is literal text; an empty version replaces it with nothing.
+    expect(compileGlob(glob).test('refs/tags/v{version}')).toBe(true);
+    expect(compileGlob(glob, { version: '' }).test('refs/tags/v')).toBe(true);
+    expect(compileGlob(glob, { version: '' }).test('refs/tags/v{version}')).toBe(false);
+    expect(compileGlob('Main', { ignoreCase: true }).test('main')).toBe(true);
+    expect(compileGlob('Main').test('main')).toBe(false);
+    // A shared RegExp answers the same every time (no `g` flag, no lastIndex).
+    const shared = compileGlob('a*');
+    expect([shared.test('abc'), shared.test('abc'), compileGlob('a*').test('abc')]).toEqual([true, true, true]);
+  });
+});
