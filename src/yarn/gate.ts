@@ -155,15 +155,18 @@ async function fetchRegistryPackage(locator: Locator, opts: FetchOptions, fetch:
  * The sha512 Yarn's cache computed of the very archive it hands over, when it
  * did (Cache.fetchPackageFromCache, validateFile): the fetch step hashes every
  * archive, new or a cache hit, except when told to skip the integrity check
- * (the link step: the checksum is then the lockfile's), for a conditional
- * package (none), or under `checksumBehavior: ignore` (the lockfile's checksum
- * even when the file's differs). Hashing the zip again would read every
- * archive of a cold install or a restored cache a second time.
+ * (the link step: the checksum is then the lockfile's) and for a conditional
+ * package (none). On a mismatch with yarn.lock only `throw` (the default) and
+ * `update` keep the file's own checksum: `ignore` and `reset` hand over the
+ * lockfile's, even for a zip just made from another tarball. Hashing the zip
+ * again would read every archive of a cold install or a restored cache twice.
  */
 function checksumYarnComputed(result: FetchResult, opts: FetchOptions): string | undefined {
-  if (opts.cacheOptions?.skipIntegrityCheck || opts.project.configuration.get('checksumBehavior') === 'ignore') return undefined;
+  if (opts.cacheOptions?.skipIntegrityCheck || !FILE_CHECKSUM_BEHAVIORS.has(opts.project.configuration.get('checksumBehavior'))) return undefined;
   return /^[^/]+\/([0-9a-f]{128})$/.exec(result.checksum ?? '')?.[1];
 }
+
+const FILE_CHECKSUM_BEHAVIORS: ReadonlySet<unknown> = new Set(['throw', 'update']);
 
 /** Runs a binding step; on failure, releases the archive and records the package as failed. */
 async function bindOrRelease(locator: Locator, result: FetchResult, session: PipelineAdapter, bind: () => Promise<void>): Promise<void> {

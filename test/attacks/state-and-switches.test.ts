@@ -93,6 +93,27 @@ describe.concurrent('stored state attacks', () => {
     expectRefused(p, await p.install(), 'CACHE_BINDING_MISSING', { warm: [staged.name] });
   });
 
+  it('checksumBehavior: reset, yarn.lock naming a forged zip: the zip made from the verified tarball is bound by its own sha512, and the forged zip planted later is refused', async () => {
+    const staged = await publishSigned(kit, { name: 'ss-reset', version: '1.0.0' });
+    const forged = await forgedZipOf(kit, staged, forgedTarball(staged));
+    const p = await projectFor(kit, staged, { yarnrc: 'checksumBehavior: reset' });
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    // yarn.lock names the forged zip, which is not there: Yarn makes the zip again from the verified tarball and,
+    // under reset, hands over the lockfile's checksum for it. A binding under that checksum would vouch for the forged zip.
+    const cache = join(p.cwd, '.yarn-global/cache');
+    plantForgedCache(p, cache, forged, staged.name);
+    const plantedName = readdirSync(cache).find((file) => file.startsWith(`${staged.name}-npm-`))!;
+    rmSync(join(cache, plantedName));
+    clearInstallOutput(p);
+    expectInstalled(p, await p.install(), staged.name, staged.version);
+    const madeName = readdirSync(cache).find((file) => file.startsWith(`${staged.name}-npm-`))!;
+    expect(sha512Hex(readFileSync(join(cache, madeName)))).not.toBe(sha512Hex(forged.zip));
+    // The forged zip in its place (a restored cache): bound to nothing.
+    writeFileSync(join(cache, madeName), forged.zip);
+    clearInstallOutput(p);
+    expectRefused(p, await p.install(), 'CACHE_BINDING_MISSING', { warm: [staged.name] });
+  });
+
   // By default the warm install reads the content-keyed record and fetches no document; with recheck on, the document-keyed one.
   for (const [suffix, yarnrc] of [['', undefined], [' (sigstoreRecheckAttestations: true)', 'sigstoreRecheckAttestations: true']] as const) {
     it(`a restored CI cache with a poisoned verification result for a forged tarball${suffix}`, async () => {
