@@ -32,11 +32,13 @@
  *        map of the modules it shares.
  *   The build fails if a module ends up in both parts.
  *
- * The verification worker (src/install/verify-worker.ts) is bundled first, on its
- * own, and embedded as a string (`__SIGSTORE_VERIFY_WORKER__` in the source):
- * a Yarn plugin is one file, and a worker needs its code. Both strings are
- * declared at the top of the file, outside the factory, so that V8 scans them
- * once, not again for each function that it compiles around them.
+ * The worker threads (WORKERS: the verification worker, src/install/verify-worker.ts,
+ * and the packument worker, src/install/packument-worker.ts) are bundled first,
+ * each on its own, and embedded as strings (`__SIGSTORE_VERIFY_WORKER__`,
+ * `__SIGSTORE_PACKUMENT_WORKER__` in the source): a Yarn plugin is one file,
+ * and a worker needs its code. These strings and the lazy part are declared at
+ * the top of the file, outside the factory, so that V8 scans them once, not
+ * again for each function that it compiles around them.
  *
  * `--metafile` also writes bundles/@yarnpkg/plugin-sigstore.meta.json (the
  * load-time part) and plugin-sigstore.lazy.meta.json (the lazy part).
@@ -46,6 +48,7 @@ import { dirname, join, resolve } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { getDynamicLibs } from '@yarnpkg/cli';
 import { buildSplit } from './lazy-split';
+import { buildWorkers, WORKERS } from './workers';
 
 const ROOT = resolve(__dirname, '..');
 const NAME = '@yarnpkg/plugin-sigstore';
@@ -110,9 +113,6 @@ const stubbed: Plugin = {
  */
 const DEFERRED_PACKAGES = ['yaml', 'picomatch'];
 
-/** The variable holding the worker's code in the plugin file (declared out of the factory, as LAZY_SOURCE). */
-const WORKER_SOURCE = '__sigstoreVerifyWorkerSource';
-
 /** Settings all bundles share. */
 const COMMON: BuildOptions = {
   bundle: true,
@@ -126,19 +126,13 @@ const COMMON: BuildOptions = {
   supported: { 'node-colon-prefix-import': false, 'node-colon-prefix-require': false },
 };
 
-/** The worker's code: Node built-ins only, everything else inside. */
-async function buildWorker(): Promise<string> {
-  const result = await build({ ...COMMON, entryPoints: [join(ROOT, 'src', 'install', 'verify-worker.ts')], format: 'cjs', write: false, plugins: [stubbed] });
-  return result.outputFiles![0].text;
-}
-
 async function main(): Promise<void> {
   const metafile = process.argv.includes('--metafile');
   mkdirSync(dirname(OUTPUT), { recursive: true });
-  const worker = await buildWorker();
+  const workers = await buildWorkers(COMMON, [stubbed]);
   const split = await buildSplit({
     root: ROOT,
-    common: { ...COMMON, plugins: [yarnProvided, stubbed], define: { __SIGSTORE_VERIFY_WORKER__: JSON.stringify(worker) } },
+    common: { ...COMMON, plugins: [yarnProvided, stubbed], define: Object.fromEntries(WORKERS.map(({ define }, i) => [define, JSON.stringify(workers[i])])) },
     loadTime: {
       banner: { js: ['/* eslint-disable */', '//prettier-ignore', 'module.exports = {', `name: ${JSON.stringify(NAME)},`, 'factory: function (require) {'].join('\n') },
       globalName: 'plugin',
@@ -147,9 +141,9 @@ async function main(): Promise<void> {
       outfile: OUTPUT,
       format: 'iife',
       // Declared out of the factory, as the lazy part (see LAZY_SOURCE).
-      define: { __SIGSTORE_VERIFY_WORKER__: WORKER_SOURCE },
+      define: Object.fromEntries(WORKERS.map(({ define, variable }) => [define, variable])),
     },
-    prelude: [`var ${WORKER_SOURCE} = ${JSON.stringify(worker)};`],
+    prelude: WORKERS.map(({ variable }, i) => `var ${variable} = ${JSON.stringify(workers[i])};`),
     deferredPackages: DEFERRED_PACKAGES,
   });
   if (metafile) {
@@ -158,7 +152,9 @@ async function main(): Promise<void> {
   }
   const mib = (bytes: number) => (bytes / 1048576).toFixed(2);
   const total = statSync(OUTPUT).size;
-  console.log(`built ${OUTPUT} (${mib(total)} MiB: ${mib(total - split.lazyBytes - worker.length)} MiB of code parsed at load, lazy part ${mib(split.lazyBytes)} MiB and verification worker ${mib(worker.length)} MiB as strings; ${split.shared} modules shared)`);
+  const workerBytes = workers.reduce((sum, worker) => sum + worker.length, 0);
+  const workerSizes = WORKERS.map(({ name }, i) => `${name} ${mib(workers[i].length)} MiB`).join(', ');
+  console.log(`built ${OUTPUT} (${mib(total)} MiB: ${mib(total - split.lazyBytes - workerBytes)} MiB of code parsed at load, lazy part ${mib(split.lazyBytes)} MiB and workers (${workerSizes}) as strings; ${split.shared} modules shared)`);
 }
 
 main().catch((error) => {

@@ -92,7 +92,8 @@ export type FaultAction =
   /** A redirect (default 302) to `location`, another host's URL for instance. */
   | { type: 'redirect'; location: string; status?: number };
 
-export type RequestMatcher = string | RegExp | ((request: RequestInfo) => boolean) | { kind?: RequestKind; name?: string; version?: string; method?: string };
+/** A function sees the request's record, its Accept header too (Yarn's abbreviated packument or the plugin's full one). */
+export type RequestMatcher = string | RegExp | ((request: RequestRecord) => boolean) | { kind?: RequestKind; name?: string; version?: string; method?: string };
 
 export interface Fault {
   match: RequestMatcher;
@@ -392,7 +393,7 @@ class Registry implements TestRegistry {
     return { ...info, kind: 'packument', name, version };
   }
 
-  private matches(matcher: RequestMatcher, request: RequestInfo): boolean {
+  private matches(matcher: RequestMatcher, request: RequestRecord): boolean {
     if (typeof matcher === 'string') return request.url === matcher || request.url.split('?')[0] === matcher;
     if (matcher instanceof RegExp) return matcher.test(request.url);
     if (typeof matcher === 'function') return matcher(request);
@@ -404,7 +405,7 @@ class Registry implements TestRegistry {
     );
   }
 
-  private takeFault(request: RequestInfo): FaultAction | undefined {
+  private takeFault(request: RequestRecord): FaultAction | undefined {
     const entry = this.faults.find((candidate) => candidate.remaining > 0 && this.matches(candidate.fault.match, request));
     if (!entry) return undefined;
     entry.remaining -= 1;
@@ -429,7 +430,7 @@ class Registry implements TestRegistry {
         record.status = 401;
         return this.send(response, 401, { error: 'authentication required' });
       }
-      const fault = this.takeFault(info);
+      const fault = this.takeFault(record);
       const [status, body, contentType] = this.route(info);
       record.status = status;
       if (fault) return this.applyFault(fault, record, response, status, body, contentType);

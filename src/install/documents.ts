@@ -10,7 +10,8 @@
 import { toPluginError, type SigstorePluginError } from '../errors';
 import type { PackumentFacts } from '../sources/packument';
 import { attestationRegistryFor } from '../sources/places';
-import type { SourceOptions, SourceTransport, SourcedDocument } from '../sources/types';
+import type { ReadPackument, SourceOptions, SourceTransport, SourcedDocument } from '../sources/types';
+import { packumentReader } from './packument-thread';
 import { createPool } from './pool';
 
 /** One registry package as the pipeline knows it: no Yarn type, only what the stages need. */
@@ -55,6 +56,8 @@ export class Documents {
   /** The packument facts of a package, asked once (by its document fetch or its signals), until its signals are checked. */
   private readonly packuments = new Map<string, Promise<PackumentFacts>>();
   private readonly pool: <T>(task: () => Promise<T>, urgent?: boolean) => Promise<T>;
+  /** Reads packument bodies off the main thread (packument-thread.ts); made with the first one. */
+  private readPackument?: ReadPackument;
 
   constructor(private readonly options: DocumentOptions) {
     this.pool = createPool(options.concurrency);
@@ -117,7 +120,12 @@ export class Documents {
     if (!facts) {
       const { name, version, registry } = ref;
       const options: SourceOptions = { transport: this.options.transportFor(ref), maxResponseBytes: this.options.maxResponseBytes };
-      facts = run(() => import('../sources/packument').then(({ fetchPackumentFacts }) => fetchPackumentFacts({ name, version, registry }, options)));
+      facts = run(() =>
+        import('../sources/packument').then(({ fetchPackumentFacts, readPackumentFacts }) => {
+          const readPackument = (this.readPackument ??= packumentReader(readPackumentFacts));
+          return fetchPackumentFacts({ name, version, registry }, { ...options, readPackument });
+        }),
+      );
       // A rejection is handled by whoever awaits it; this copy only must not be reported as unhandled.
       facts.catch(() => undefined);
       this.packuments.set(ref.key, facts);

@@ -11,13 +11,14 @@ import type { SourceOptions } from './types';
  */
 export const MAX_JSON_DEPTH = 64;
 
-export function parseJsonBody(body: Buffer, maxBytes: number, subject: string, url: string): unknown {
+/** `body`: a Buffer, or the bytes a worker was handed (read in place, not copied). */
+export function parseJsonBody(body: Uint8Array, maxBytes: number, subject: string, url: string): unknown {
   if (body.length > maxBytes) throw sourceError(subject, url, `answer of ${body.length} bytes exceeds the ${maxBytes}-byte limit`);
   if (nestingExceeds(body, MAX_JSON_DEPTH)) {
     throw new SigstorePluginError(ErrorCodes.DOCUMENT_TOO_DEEP, `${subject}: the document at ${url} nests deeper than ${MAX_JSON_DEPTH} levels; refused`, { subject, details: { url } });
   }
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (error) {
     throw sourceError(subject, url, 'answer is not valid JSON', error);
   }

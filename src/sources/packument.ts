@@ -28,7 +28,16 @@ export async function fetchPackumentFacts(pkg: PackageLookup, options: SourceOpt
   searched.push(url);
   const body = await registryGet(options, subject, pkg.registry, path);
   if (body === null) throw sourceError(subject, url, 'the registry does not know the package (404)');
-  return packumentFacts(parseJsonBody(body, options.maxResponseBytes, subject, url), pkg, url);
+  return options.readPackument ? options.readPackument(body, pkg, url, options.maxResponseBytes) : readPackumentFacts(body, pkg, url, options.maxResponseBytes);
+}
+
+/**
+ * A packument's facts from its body as served: the size and depth limits, the
+ * parse, then packumentFacts. What the packument worker runs
+ * (src/install/packument-worker.ts), and the caller itself where there is none.
+ */
+export function readPackumentFacts(body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number): PackumentFacts {
+  return packumentFacts(parseJsonBody(body, maxBytes, `${pkg.name}@${pkg.version}`, url), pkg, url);
 }
 
 export function packumentFacts(packument: unknown, pkg: PackageLookup, url: string): PackumentFacts {

@@ -10,7 +10,7 @@ export interface PackageLookup {
   registry: string;
 }
 
-/** A GET that answers the body, or `null` for a 404; anything else throws. */
+/** A GET that answers the body, or `null` for a 404; anything else throws. The body is the caller's own: a packument's is handed to a worker (its memory transferred). */
 export interface SourceTransport {
   /** `path` on `registry`, with the credentials configured for that registry and no other. */
   registryGet(registry: string, path: string): Promise<Buffer | null>;
@@ -26,6 +26,11 @@ export interface SourceOptions {
   attestationRegistries?: Map<string, string>;
   /** Largest body accepted. */
   maxResponseBytes: number;
+  /**
+   * Reads a packument's body (limits, parse, facts) elsewhere than on the calling thread: the install hands
+   * it to a worker, and it is not used here again. Else read here (readPackumentFacts).
+   */
+  readPackument?: ReadPackument;
   /** The package's packument facts, when the caller fetches them once for several checks (else fetched here). */
   packument?: () => Promise<PackumentFacts>;
   /**
@@ -34,6 +39,9 @@ export interface SourceOptions {
    */
   packumentFirst?: boolean;
 }
+
+/** The facts of a packument's body as served, for `pkg`, fetched from `url`, within `maxBytes`; the package's coded error otherwise. */
+export type ReadPackument = (body: Buffer, pkg: PackageLookup, url: string, maxBytes: number) => Promise<PackumentFacts>;
 
 /** What the registry says a version was published with. */
 export type PublishEvidence = 'trusted-publisher' | 'provenance' | 'none';

@@ -1,0 +1,65 @@
+/**
+ * Packuments read off Yarn's main thread. A full packument is megabytes of
+ * JSON (6-10 MB per 100 packages of a real tree) of which the install keeps a
+ * few facts; its depth scan and parse were most of the plugin's main-thread
+ * time on a cold install. The main thread keeps the request (credentials,
+ * proxies, size cap) and hands the body over, transferred; the packument
+ * worker (packument-worker.ts, embedded as `__SIGSTORE_PACKUMENT_WORKER__`)
+ * applies the size and depth limits, parses, and answers the facts only, or
+ * the package's coded error exactly as the main thread would raise it.
+ *
+ * A worker of its own, not the verification worker's: that one starts with
+ * the trust material, which a packument must not wait for, and carries the
+ * verification core. Started with the first packument: a warm install that
+ * asks for none starts no thread. Where the bundle carries no worker (tests
+ * running the sources), or once it failed, packuments are read in-process; a
+ * worker that fails fails the packages it owed (INTERNAL, never a pass).
+ */
+import type { PackageLookup, PackumentFacts, ReadPackument } from '../sources/types';
+import { WorkerThread } from './worker-thread';
+
+declare const __SIGSTORE_PACKUMENT_WORKER__: string | undefined;
+
+export interface PackumentRequest {
+  /** The body as served, transferred. */
+  body: Uint8Array;
+  pkg: PackageLookup;
+  url: string;
+  maxBytes: number;
+}
+
+export class PackumentThread extends WorkerThread<PackumentRequest, PackumentFacts> {
+  private constructor(source: string) {
+    super(source, 'the packument worker');
+  }
+
+  /** A thread when the bundle carries the worker's code; undefined otherwise. */
+  static create(): PackumentThread | undefined {
+    const source = typeof __SIGSTORE_PACKUMENT_WORKER__ === 'string' ? __SIGSTORE_PACKUMENT_WORKER__ : undefined;
+    return source ? new PackumentThread(source) : undefined;
+  }
+
+  /** The facts of `body`, which is handed over: not usable here afterwards. */
+  read(body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number): Promise<PackumentFacts> {
+    const bytes = ownMemory(body);
+    const { name, version, registry } = pkg;
+    return this.send(`${name}@${version}`, { body: bytes, pkg: { name, version, registry }, url, maxBytes }, [bytes.buffer as ArrayBuffer]);
+  }
+}
+
+/**
+ * The bytes themselves when they are all of their memory (a large answer: Buffer.concat allocates it
+ * alone), so that it is transferred, not copied; else a copy (a small answer in Node's shared pool,
+ * which a transfer would take from this thread).
+ */
+function ownMemory(body: Uint8Array): Uint8Array {
+  return body.buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
+}
+
+/**
+ * A packument reader for one install: the worker when the bundle carries it (started on the first
+ * body), else, and once it failed, `inProcess` on this thread.
+ */
+export function packumentReader(inProcess: (body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number) => PackumentFacts, thread = PackumentThread.create()): ReadPackument {
+  return async (body, pkg, url, maxBytes) => (thread?.usable ? thread.read(body, pkg, url, maxBytes) : inProcess(body, pkg, url, maxBytes));
+}
