@@ -3,7 +3,7 @@
  * JSON (6-10 MB per 100 packages of a real tree) of which the install keeps a
  * few facts; its depth scan and parse were most of the plugin's main-thread
  * time on a cold install. The main thread keeps the request (credentials,
- * proxies, size cap) and hands the body over, transferred; the packument
+ * proxies, size cap) and hands a copy of the body over; the packument
  * worker (packument-worker.ts, embedded as `__SIGSTORE_PACKUMENT_WORKER__`)
  * applies the size and depth limits, parses, and answers the facts only, or
  * the package's coded error exactly as the main thread would raise it.
@@ -21,7 +21,7 @@ import { WorkerThread } from './worker-thread';
 declare const __SIGSTORE_PACKUMENT_WORKER__: string | undefined;
 
 export interface PackumentRequest {
-  /** The body as served, transferred. */
+  /** A copy of the body as served, transferred. */
   body: Uint8Array;
   pkg: PackageLookup;
   url: string;
@@ -39,21 +39,15 @@ export class PackumentThread extends WorkerThread<PackumentRequest, PackumentFac
     return source ? new PackumentThread(source) : undefined;
   }
 
-  /** The facts of `body`, which is handed over: not usable here afterwards. */
+  /**
+   * The facts of `body`. The worker gets a copy, transferred: the caller's bytes stay its own
+   * (another plugin's network hook may keep and reuse the Buffer it answered), for one memcpy.
+   */
   read(body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number): Promise<PackumentFacts> {
-    const bytes = ownMemory(body);
+    const bytes = new Uint8Array(body);
     const { name, version, registry } = pkg;
-    return this.send(`${name}@${version}`, { body: bytes, pkg: { name, version, registry }, url, maxBytes }, [bytes.buffer as ArrayBuffer]);
+    return this.send(`${name}@${version}`, { body: bytes, pkg: { name, version, registry }, url, maxBytes }, [bytes.buffer]);
   }
-}
-
-/**
- * The bytes themselves when they are all of their memory (a large answer: Buffer.concat allocates it
- * alone), so that it is transferred, not copied; else a copy (a small answer in Node's shared pool,
- * which a transfer would take from this thread).
- */
-function ownMemory(body: Uint8Array): Uint8Array {
-  return body.buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
 }
 
 /**

@@ -10,7 +10,7 @@ export interface PackageLookup {
   registry: string;
 }
 
-/** A GET that answers the body, or `null` for a 404; anything else throws. The body is the caller's own: a packument's is handed to a worker (its memory transferred). */
+/** A GET that answers the body, or `null` for a 404; anything else throws. The body is the caller's own: a packument's worker reads a copy. */
 export interface SourceTransport {
   /** `path` on `registry`, with the credentials configured for that registry and no other. */
   registryGet(registry: string, path: string): Promise<Buffer | null>;
