@@ -3,13 +3,18 @@
  * the trust material, for one exact subject; a thrown error is the `failed`
  * outcome, never a pass.
  *
- * Verification on a worker thread, so that the second core verifies bundles
- * while Yarn's main thread downloads and converts tarballs. The worker's code
- * is the plugin's own verification core, embedded in the bundle at build time
+ * Verification on worker threads, so that the cores verify bundles while
+ * Yarn's main thread downloads and converts tarballs. The worker's code is the
+ * plugin's own verification core, embedded in the bundle at build time
  * (`__SIGSTORE_VERIFY_WORKER__`); where it is not (tests running the sources),
- * there is no worker and the caller verifies in-process. A worker that fails
- * fails its pending packages (never a pass), and later ones run in-process.
+ * there is no worker and the caller verifies in-process. One worker starts
+ * with the first document; another joins (up to one per core, at most
+ * MAX_WORKERS) while every worker has SPAWN_AT documents waiting: on a cold
+ * install of a signed tree the verification is the longest path. A worker that
+ * fails fails its pending packages (never a pass); later documents go to the
+ * others, or run in-process when none is left.
  */
+import { availableParallelism } from 'os';
 import { toPluginError } from '../errors';
 import type { VerificationOutcome } from '../policy';
 import type { TrustContext, TrustMaterialInput } from '../trust';
@@ -64,24 +69,52 @@ export interface VerifierInputs {
   verifyBundle: typeof import('../verify').verifyBundleForPackage;
 }
 
-export class Verifier {
-  /** The verification worker: undefined until first needed, null where the bundle carries none. */
-  private thread?: VerifierThread | null;
+/** At most this many verification workers, and never more than the machine's cores. */
+const MAX_WORKERS = 4;
+/** Another worker joins while every running one has at least this many documents waiting. */
+const SPAWN_AT = 4;
 
-  constructor(private readonly inputs: () => Promise<VerifierInputs>) {}
+export class Verifier {
+  private readonly threads: VerifierThread[] = [];
+  private readonly maxThreads = Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
+
+  constructor(
+    private readonly inputs: () => Promise<VerifierInputs>,
+    /** Makes a worker (undefined where the bundle carries none). */
+    private readonly createThread: (material: TrustMaterialInput) => VerifierThread | undefined = VerifierThread.create,
+  ) {}
+
+  /** The usable worker with the fewest documents waiting; a new one while all are busy and fewer than the limit were started. */
+  private pick(material: TrustMaterialInput): VerifierThread | undefined {
+    let idlest: VerifierThread | undefined;
+    for (const thread of this.threads) if (thread.usable && (idlest === undefined || thread.waiting < idlest.waiting)) idlest = thread;
+    if ((idlest === undefined || idlest.waiting >= SPAWN_AT) && this.threads.length < this.maxThreads) {
+      const created = this.createThread(material);
+      if (created) {
+        this.threads.push(created);
+        return created;
+      }
+    }
+    return idlest;
+  }
+
+  /** How many workers were started (for tests and the bench). */
+  get workers(): number {
+    return this.threads.length;
+  }
 
   /**
-   * Verifies an attestation document on the worker thread when there is one
-   * (the second core), from the bytes it was served as when there are some
+   * Verifies an attestation document on a worker thread when there is one
+   * (another core), from the bytes it was served as when there are some
    * (they passed the same size and depth limits as the parsed document); else in-process.
    */
   async document({ document, bytes }: DocumentInput, subject: PackageSubject): Promise<VerificationOutcome> {
     const { trust, material, verify } = await this.inputs();
     const label = `${subject.name}@${subject.version}`;
-    if (this.thread === undefined) this.thread = VerifierThread.create(material) ?? null;
-    if (!this.thread?.usable) return attempt(label, () => verify(document, subject, trust));
+    const thread = this.pick(material);
+    if (!thread) return attempt(label, () => verify(document, subject, trust));
     try {
-      return { status: 'verified', result: await this.thread.verify(bytes ?? document, subject) };
+      return { status: 'verified', result: await thread.verify(bytes ?? document, subject) };
     } catch (error) {
       return { status: 'failed', error: toPluginError(error, label) };
     }

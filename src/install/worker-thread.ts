@@ -49,6 +49,11 @@ export class WorkerThread<Request extends object, Result> {
     return !this.failed;
   }
 
+  /** Requests sent and not answered yet. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
   /**
    * Sends `request` for the package `label`. `transfer`: memory handed over
    * with it (detached here). A request that cannot be cloned is rejected and
