@@ -46,11 +46,13 @@ const MAX_COMPILED = 10_000;
 
 /** Compiles a glob to an anchored RegExp. */
 export function compileGlob(pattern: string, options: GlobOptions = {}): RegExp {
-  const key = `${options.ignoreCase ? 'i' : 's'}${options.version === undefined ? '-' : `+${options.version}`}\0${pattern}`;
+  // Without the placeholder the version changes nothing: one RegExp for every version.
+  const version = pattern.includes(VERSION_PLACEHOLDER) ? options.version : undefined;
+  const key = `${options.ignoreCase ? 'i' : 's'}${version === undefined ? '-' : `+${version}`}\0${pattern}`;
   const known = compiled.get(key);
   if (known) return known;
-  const parts = options.version === undefined ? [pattern] : pattern.split(VERSION_PLACEHOLDER);
-  const body = parts.map(globBody).join((options.version ?? '').replace(REGEXP_SPECIALS, '\\$&'));
+  const parts = version === undefined ? [pattern] : pattern.split(VERSION_PLACEHOLDER);
+  const body = parts.map(globBody).join((version ?? '').replace(REGEXP_SPECIALS, '\\$&'));
   const regexp = new RegExp(`^${body}$`, options.ignoreCase ? 'is' : 's');
   if (compiled.size >= MAX_COMPILED) compiled.clear();
   compiled.set(key, regexp);
@@ -79,10 +81,15 @@ export function normalizeGitHubUri(uri: string): string {
 
 /** Matches a URI glob against a URI, GitHub owner/repository case-insensitively. */
 export function matchUriGlob(pattern: string, value: string, version?: string): boolean {
-  return compileGlob(normalizeGitHubUri(pattern), { version }).test(normalizeGitHubUri(value));
+  return matchGlob(normalizeGitHubUri(pattern), normalizeGitHubUri(value), { version });
 }
 
-/** Matches a glob (case-sensitive unless told: refs, paths). */
+/**
+ * Matches a glob (case-sensitive unless told: refs, paths). A case-sensitive
+ * glob without `*` is its own text: compared as a string, no RegExp (a
+ * `policy init` policy pins exact repositories, one per rule).
+ */
 export function matchGlob(pattern: string, value: string, options: GlobOptions = {}): boolean {
+  if (!options.ignoreCase && !hasWildcard(pattern)) return withVersion(pattern, options.version) === value;
   return compileGlob(pattern, options).test(value);
 }

@@ -58,9 +58,10 @@ export function signerWorkflowOf(identity: SignerIdentity): string | undefined {
 export function identityMismatches(requirement: IdentityRequirement, provenance: VerifiedProvenance, version?: string): Mismatch[] {
   const signer = provenance.identity;
   const mismatches: Mismatch[] = [];
-  const anyOf = (globs: string[]) => globs.map((glob) => withVersion(glob, version)).join(' or ');
-  const check = (field: keyof IdentityRequirement, expected: string, found: string | undefined, matches: (found: string) => boolean) => {
-    if (found === undefined || !matches(found)) mismatches.push({ field: `identity.${field}`, expected, found });
+  const anyOf = (globs: string[]) => () => globs.map((glob) => withVersion(glob, version)).join(' or ');
+  // `expected` is only spelled out for a mismatch: most checks match.
+  const check = (field: keyof IdentityRequirement, expected: string | (() => string), found: string | undefined, matches: (found: string) => boolean) => {
+    if (found === undefined || !matches(found)) mismatches.push({ field: `identity.${field}`, expected: typeof expected === 'string' ? expected : expected(), found });
   };
   const { issuer, repository, workflow, signerWorkflow, ref, san, repositoryId, ownerId, runner, trigger, predicateType, environment } = requirement;
   if (issuer !== undefined) check('issuer', issuer, signer.issuer, (found) => found === issuer);

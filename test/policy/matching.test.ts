@@ -74,6 +74,19 @@ describe('identity globs', () => {
     }
   });
 
+  it('property: a glob without `*`, compared as text, answers as its compiled RegExp does (versions, specials, `{version}` literal or replaced)', () => {
+    const literal = () => `${pick(['', 'https://github.com/', 'refs/tags/v'])}${word()}${pick(['', '{version}', '.+?^$()|[]\\', '/'])}${word(0, 4)}`;
+    for (let i = 0; i < ROUNDS; i++) {
+      const pattern = literal();
+      const version = pick([undefined, '', '1.2.3', `${word(1, 3)}.*`, '{version}']);
+      const exact = pattern.split('{version}').join(version ?? '{version}');
+      for (const value of [exact, pattern, literal(), `${exact}x`, exact.toUpperCase()]) {
+        expect(matchGlob(pattern, value, { version })).toBe(compileGlob(pattern, { version }).test(value));
+      }
+      expect(matchGlob(pattern, exact, { version })).toBe(true);
+    }
+  });
+
   it('compiles every glob into an anchored expression', () => {
     for (let i = 0; i < ROUNDS; i++) {
       const source = compileGlob(`${word()}*${word()}`).source;
@@ -144,6 +157,9 @@ describe('compiled globs are shared', () => {
     expect(compileGlob(glob, { version: '' }).test('refs/tags/v{version}')).toBe(false);
     expect(compileGlob('Main', { ignoreCase: true }).test('main')).toBe(true);
     expect(compileGlob('Main').test('main')).toBe(false);
+    // Without the placeholder the version changes nothing: one RegExp for all.
+    expect(compileGlob('refs/tags/*', { version: '1.0.0' })).toBe(compileGlob('refs/tags/*', { version: '2.0.0' }));
+    expect(compileGlob('refs/tags/*', { version: '1.0.0' })).toBe(compileGlob('refs/tags/*'));
     // A shared RegExp answers the same every time (no `g` flag, no lastIndex).
     const shared = compileGlob('a*');
     expect([shared.test('abc'), shared.test('abc'), compileGlob('a*').test('abc')]).toEqual([true, true, true]);
