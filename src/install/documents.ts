@@ -58,6 +58,9 @@ export class Documents {
   private readonly pool: <T>(task: () => Promise<T>, urgent?: boolean) => Promise<T>;
   /** Reads packument bodies off the main thread (packument-thread.ts); made with the first one. */
   private readPackument?: ReadPackument;
+  /** Loaded once per install: every `import()` of a bundled module copies its exports again (esbuild's __toESM). */
+  private sourcesModule?: Promise<typeof import('../sources')>;
+  private packumentModule?: Promise<typeof import('../sources/packument')>;
 
   constructor(private readonly options: DocumentOptions) {
     this.pool = createPool(options.concurrency);
@@ -102,7 +105,7 @@ export class Documents {
     const { name, version, registry } = ref;
     const { transportFor, bundleDirectory, attestationRegistries, maxResponseBytes } = this.options;
     try {
-      const { findAttestations } = await import('../sources');
+      const { findAttestations } = await (this.sourcesModule ??= import('../sources'));
       // A configured bundle directory or attestation registry is asked first, then the registry as for an expected package.
       const packumentFirst = !expectsSigned && !bundleDirectory && attestationRegistryFor(name, attestationRegistries) === undefined;
       // Within this package's pool slot: its packument never waits for a slot its own document fetch holds.
@@ -121,7 +124,7 @@ export class Documents {
       const { name, version, registry } = ref;
       const options: SourceOptions = { transport: this.options.transportFor(ref), maxResponseBytes: this.options.maxResponseBytes };
       facts = run(() =>
-        import('../sources/packument').then(({ fetchPackumentFacts, readPackumentFacts }) => {
+        (this.packumentModule ??= import('../sources/packument')).then(({ fetchPackumentFacts, readPackumentFacts }) => {
           const readPackument = (this.readPackument ??= packumentReader(readPackumentFacts));
           return fetchPackumentFacts({ name, version, registry }, { ...options, readPackument });
         }),
