@@ -138,6 +138,6 @@ export function archiveEntry(archive: ArchiveEntry, verification: PackageVerific
  * it claims) stands for the gate's own only for a tarball of exactly that
  * digest; for any other the gate verifies again with the real one.
  */
-export function earlyFits(early: { sha512Hex: string } | undefined, sha512Hex: string): boolean {
-  return early !== undefined && early.sha512Hex === sha512Hex;
+export function earlyFits(early: { sha512Hex: string | undefined } | undefined, sha512Hex: string): boolean {
+  return early !== undefined && early.sha512Hex !== undefined && early.sha512Hex === sha512Hex;
 }

@@ -12,10 +12,10 @@ import { ErrorCodes, SigstorePluginError, type ErrorCode } from '../errors';
 import type { SourceDecision, SourceRequest, VerificationOutcome } from '../policy';
 // From evaluate, not the policy index: the index pulls the loader into plugin start-up.
 import { requiresAttestation } from '../policy/evaluate';
+import { parseJsonBody } from '../sources/http';
 import { bundleDirectoryFile } from '../sources/places';
 import type { TrustContext, TrustMaterialInput } from '../trust';
 import type { ResolvedTrust } from '../trust/tuf';
-import { claimedSha512 } from '../verify/statement';
 import type { PackageSubject } from '../verify/types';
 import { archiveEntry, boundTarball, earlyFits } from './bind';
 import { Documents, type DocumentOptions, type DocumentResult, type PackageRef } from './documents';
@@ -23,7 +23,8 @@ import { Judge, type PolicyJudge } from './judge';
 import type { RegistrySignals } from './registry-signals';
 import { Results, VERIFICATION_CACHE_SOURCE, statusOf, unsignedCacheSource, type PackageResult, type Printer } from './results';
 import type { ArchiveEntry, Store, UnsignedAnswer } from './store';
-import { Verifier } from './verify';
+import { signaturesOf } from './document-verification';
+import { Verifier, type DocumentVerification } from './verify';
 
 const DAY_MS = 86_400_000;
 
@@ -85,8 +86,8 @@ export class InstallPipeline {
   private readonly verifier: Verifier;
   /** The "no attestations" answer each unsigned package was judged on in this install (the archive index keeps it). */
   private readonly unsignedAnswers = new Map<string, UnsignedAnswer>();
-  /** Verifications started when a document arrived, for the tarball digest it claims: key -> guess. */
-  private readonly earlyVerifications = new Map<string, { sha512Hex: string; outcome: Promise<VerificationOutcome> }>();
+  /** Verifications started when a document arrived, for the tarball digest it claims (found by the worker that parses it). */
+  private readonly earlyVerifications = new Map<string, Promise<DocumentVerification>>();
   private readyPromise?: Promise<Ready>;
   private verifyFunctions?: Promise<typeof import('../verify')>;
   private signalsModule?: Promise<typeof import('./registry-signals')>;
@@ -180,16 +181,28 @@ export class InstallPipeline {
   /**
    * Starts verifying a document before the tarball is there, so that the
    * verification (on the worker thread) overlaps the downloads instead of
-   * following each one. Used only for a tarball of exactly the claimed digest (bind.ts `earlyFits`).
+   * following each one: for the digest the document claims, which the
+   * worker finds as it parses the document. Used only for a tarball of
+   * exactly that digest (bind.ts `earlyFits`).
    */
   private verifyEarly(ref: PackageRef, result: DocumentResult): void {
     if (!('ok' in result) || !result.ok.found || this.results.byKey.has(ref.key)) return;
-    const sha512Hex = claimedSha512(result.ok.document, ref.name, ref.version);
-    if (sha512Hex === undefined) return;
-    const outcome = this.verifier.document(result.ok, { name: ref.name, version: ref.version, sha512Hex });
-    // Never an unhandled rejection: the verifier turns errors into outcomes, and a failure here is only a lost head start.
-    outcome.catch(() => this.earlyVerifications.delete(ref.key));
-    this.earlyVerifications.set(ref.key, { sha512Hex, outcome });
+    const early = this.verifier.document(this.documentRequest(ref, result.ok));
+    // Never an unhandled rejection: a failure here is only a lost head start (the gate verifies again).
+    early.catch(() => this.earlyVerifications.delete(ref.key));
+    this.earlyVerifications.set(ref.key, early);
+  }
+
+  private documentRequest(ref: PackageRef, found: { bytes: Buffer; url: string }, sha512Hex?: string) {
+    return { document: found.bytes, url: found.url, maxBytes: this.options.documents.maxResponseBytes, name: ref.name, version: ref.version, sha512Hex };
+  }
+
+  /** The early verification when it was for this very digest, else one now. */
+  private async verification(ref: PackageRef, found: { bytes: Buffer; url: string }, sha512Hex: string): Promise<DocumentVerification> {
+    const early = this.earlyVerifications.get(ref.key);
+    this.earlyVerifications.delete(ref.key);
+    const earlier = early && (await early.catch(() => undefined));
+    return earlyFits(earlier, sha512Hex) ? earlier! : this.verifier.document(this.documentRequest(ref, found, sha512Hex));
   }
 
   /**
@@ -202,7 +215,7 @@ export class InstallPipeline {
     const { trust } = await this.ready();
     const subject = { name: ref.name, version: ref.version, sha512Hex };
     // The registry signals decide last: a failed check becomes the outcome, and only a passing one is remembered.
-    const signed = async (outcome: Exclude<VerificationOutcome, { status: 'failed' }>, source: string | undefined, document: { body: unknown; url: string } | undefined, warm: boolean, remember: () => void) => {
+    const signed = async (outcome: Exclude<VerificationOutcome, { status: 'failed' }>, source: string | undefined, document: { signatures: unknown; url: string } | undefined, warm: boolean, remember: () => void) => {
       const checked = await this.withSignals(ref, subject, outcome, document, warm);
       if ('error' in checked) return { subject, outcome: { status: 'failed' as const, error: checked.error }, source };
       remember();
@@ -230,14 +243,12 @@ export class InstallPipeline {
       });
     }
     this.documents.forget(ref);
-    // Rechecking: the document served now is part of the key, so a changed document is verified again.
-    const key = { subject, trustDigest: trust.digest, document: useContentCache ? undefined : found.document };
+    // Rechecking: the document served now (its bytes) is part of the key, so a changed document is verified again.
+    const key = { subject, trustDigest: trust.digest, document: useContentCache ? undefined : found.bytes };
     const cached = useContentCache ? undefined : await this.store.lookup('verified', key);
-    const early = this.earlyVerifications.get(ref.key);
-    this.earlyVerifications.delete(ref.key);
-    const outcome = cached ? { status: 'verified' as const, result: cached } : await (earlyFits(early, sha512Hex) ? early!.outcome : this.verifier.document(found, subject));
+    const { outcome, signatures } = cached ? { outcome: { status: 'verified' as const, result: cached }, signatures: this.cachedSignatures(ref, found) } : await this.verification(ref, found, sha512Hex);
     if (outcome.status === 'failed') return { subject, outcome, source: found.url };
-    return signed(outcome, found.url, { body: found.document, url: found.url }, false, () => {
+    return signed(outcome, found.url, { signatures, url: found.url }, false, () => {
       if (cached || outcome.status !== 'verified') return;
       this.store.remember('verified', key, outcome.result);
       // Also under the content key, so that switching recheck off is warm at once.
@@ -245,11 +256,16 @@ export class InstallPipeline {
     });
   }
 
+  /** A result cached for this very document (rechecking) was verified from these bytes, which parse: the registry signatures they carry. */
+  private cachedSignatures(ref: PackageRef, found: { bytes: Buffer; url: string }): unknown {
+    return signaturesOf(parseJsonBody(found.bytes, this.options.documents.maxResponseBytes, `${ref.name}@${ref.version}`, found.url));
+  }
+
   /**
    * The registry signature and (for a package sigstore.lock does not pin) the history of one
    * package (src/install/registry-signals.ts); a coded failure is returned, never thrown.
    */
-  private async withSignals(ref: PackageRef, subject: PackageSubject, outcome: Exclude<VerificationOutcome, { status: 'failed' }>, document: { body: unknown; url: string } | undefined, warm: boolean) {
+  private async withSignals(ref: PackageRef, subject: PackageSubject, outcome: Exclude<VerificationOutcome, { status: 'failed' }>, document: { signatures: unknown; url: string } | undefined, warm: boolean) {
     const [{ policy, trust }, { registrySignals }] = await Promise.all([this.ready(), (this.signalsModule ??= import('./registry-signals'))]);
     // A warm install asks the history again only where it can deny: a policy (zero-config only warns), online, and a package
     // that will be pinned (platform packages never are: they would be asked on every install).

@@ -51,8 +51,8 @@ export interface RegistrySignalsInput {
   subject: PackageSubject;
   /** The verification outcome (never `failed`: a failed one is judged as it is). */
   outcome: Exclude<VerificationOutcome, { status: 'failed' }>;
-  /** The attestations document and where it came from, when one was fetched now. */
-  document?: { body: unknown; url: string };
+  /** The registry signatures the attestations document fetched now carries (if any), and where it came from. */
+  document?: { signatures: unknown; url: string };
   /** The policy (undefined: zero-config), for the package's `registrySignatures` mode. */
   policy: LoadedPolicy | undefined;
   /** The package is not pinned in sigstore.lock and the registry's history should be asked. */
@@ -65,11 +65,6 @@ export interface RegistrySignalsInput {
   /** The trust material whose `npm:signatures` keys verify. */
   trust: TrustContext;
   now: Date;
-}
-
-/** `signatures` at the top of an attestations document (bundle directory, attestation registry), if any. */
-function documentSignatures(document: unknown): unknown {
-  return (document as { signatures?: unknown } | null)?.signatures ?? undefined;
 }
 
 /**
@@ -91,7 +86,7 @@ export async function registrySignals(input: RegistrySignalsInput): Promise<{ si
   const { subject } = input;
   const mode = registrySignatureModeOf(input.policy, subject, input.now);
   const label = `${subject.name}@${subject.version}`;
-  const fromDocument = documentSignatures(input.document?.body);
+  const fromDocument = input.document?.signatures ?? undefined;
   const checkSignature = mode !== 'off' && (!input.warm || mode === 'require');
   const verified = input.outcome.status === 'verified' ? input.outcome.result : undefined;
   // A version with provenance cannot be a provenance downgrade.

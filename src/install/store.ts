@@ -85,7 +85,7 @@ export interface ArchiveEntry extends BindingRecord {
 /** What each kind is looked up by, and what it answers. */
 interface Kinds {
   binding: { query: { zipSha512: string }; value: BindingRecord };
-  /** `document`: the attestation document served now (rechecking); absent: content only. */
+  /** `document`: the attestation document served now, its bytes (rechecking); absent: content only. */
   verified: { query: { subject: PackageSubject; trustDigest: string; document?: unknown }; value: PackageVerification };
   unsigned: { query: { subject: PackageSubject; sources: string }; value: UnsignedAnswer };
   patch: { query: { patchedZipSha512: string }; value: PatchBindingRecord };
@@ -117,11 +117,11 @@ export function isResultFor(result: PackageVerification | undefined, subject: Pa
   return isSameSubject(result?.subject, subject);
 }
 
-/** The key of a verified result: content only, or with the document served now (a changed document is verified again). */
+/** The key of a verified result: content only, or with the document served now, its bytes as served (a changed document is verified again). */
 export function verificationKey(subject: PackageSubject, trustDigest: string, document?: unknown): string {
   const head = `${RESULT_FORMAT}\n${subject.name}@${subject.version}\n${subject.sha512Hex}\n`;
   if (document === undefined) return createHash('sha256').update(`${head}${trustDigest}`).digest('hex');
-  const documentDigest = createHash('sha256').update(JSON.stringify(document)).digest('hex');
+  const documentDigest = createHash('sha256').update(document instanceof Uint8Array ? document : JSON.stringify(document)).digest('hex');
   return createHash('sha256').update(`${head}${documentDigest}\n${trustDigest}`).digest('hex');
 }
 

@@ -15,27 +15,16 @@
  * others, or run in-process when none is left.
  */
 import { availableParallelism } from 'os';
-import { toPluginError } from '../errors';
+import { ErrorCodes, SigstorePluginError, toPluginError } from '../errors';
 import type { VerificationOutcome } from '../policy';
 import type { TrustContext, TrustMaterialInput } from '../trust';
 import type { PackageSubject, PackageVerification } from '../verify/types';
+import { verifyDocument, type DocumentAnswer, type DocumentRequest } from './document-verification';
 import { WorkerThread } from './worker-thread';
 
 declare const __SIGSTORE_VERIFY_WORKER__: string | undefined;
 
-export interface VerifyRequest {
-  /** The document parsed, or its bytes as served (parsed by the worker: src/verify/document.ts accepts both). */
-  document: unknown;
-  subject: PackageSubject;
-}
-
-/** What the verifier needs of a found document: parsed, and the bytes it was parsed from when there are some. */
-export interface DocumentInput {
-  document: unknown;
-  bytes?: Buffer;
-}
-
-export class VerifierThread extends WorkerThread<VerifyRequest, PackageVerification> {
+export class VerifierThread extends WorkerThread<DocumentRequest, DocumentAnswer> {
   private constructor(source: string, trust: TrustMaterialInput) {
     super(source, 'the verification worker', { trust });
   }
@@ -47,17 +36,25 @@ export class VerifierThread extends WorkerThread<VerifyRequest, PackageVerificat
   }
 
   /**
-   * `document`: parsed (structured clone copies it, object by object), or the
-   * bytes it was parsed from: copied once into a buffer of their own and
-   * handed over (transferred, not cloned), for the worker to parse.
+   * The document's bytes are copied once into a buffer of their own and
+   * handed over (transferred, not cloned), for the worker to parse; a parsed
+   * document goes by structured clone.
    */
-  verify(document: unknown, subject: PackageSubject): Promise<PackageVerification> {
-    const label = `${subject.name}@${subject.version}`;
-    if (!(document instanceof Uint8Array)) return this.send(label, { document, subject });
+  verify(request: DocumentRequest): Promise<DocumentAnswer> {
+    const label = `${request.name}@${request.version}`;
+    if (!(request.document instanceof Uint8Array)) return this.send(label, request);
     // A copy: the caller keeps its bytes, and the served buffer may share its memory (Node's pool), which a transfer would take from this thread.
-    const own = new Uint8Array(document);
-    return this.send(label, { document: own, subject }, [own.buffer]);
+    const own = new Uint8Array(request.document);
+    return this.send(label, { ...request, document: own }, [own.buffer]);
   }
+}
+
+/** A document verified for one package: the outcome, the tarball digest it is about, the registry signatures the document carries. */
+export interface DocumentVerification {
+  /** undefined: the document claims no digest for the package (an early verification, which then stands for no tarball). */
+  sha512Hex: string | undefined;
+  outcome: VerificationOutcome;
+  signatures?: unknown;
 }
 
 /** What verifying needs, loaded on first use (plugin load stays cheap). */
@@ -105,18 +102,22 @@ export class Verifier {
 
   /**
    * Verifies an attestation document on a worker thread when there is one
-   * (another core), from the bytes it was served as when there are some
-   * (they passed the same size and depth limits as the parsed document); else in-process.
+   * (another core), else in-process; either parses it from the bytes as
+   * served. Without `sha512Hex`, for the digest the document claims.
    */
-  async document({ document, bytes }: DocumentInput, subject: PackageSubject): Promise<VerificationOutcome> {
+  async document(request: DocumentRequest): Promise<DocumentVerification> {
     const { trust, material, verify } = await this.inputs();
-    const label = `${subject.name}@${subject.version}`;
+    const label = `${request.name}@${request.version}`;
     const thread = this.pick(material);
-    if (!thread) return attempt(label, () => verify(document, subject, trust));
     try {
-      return { status: 'verified', result: await thread.verify(bytes ?? document, subject) };
+      const answer = thread ? await thread.verify(request) : verifyDocument(request, trust, verify);
+      if (answer.result === undefined) {
+        const error = new SigstorePluginError(ErrorCodes.SUBJECT_DIGEST_MISMATCH, `${label}: the attestations document names no sha512 for this package`, { subject: label });
+        return { sha512Hex: undefined, outcome: { status: 'failed', error }, signatures: answer.signatures };
+      }
+      return { sha512Hex: answer.sha512Hex, outcome: { status: 'verified', result: answer.result }, signatures: answer.signatures };
     } catch (error) {
-      return { status: 'failed', error: toPluginError(error, label) };
+      return { sha512Hex: request.sha512Hex, outcome: { status: 'failed', error: toPluginError(error, label) } };
     }
   }
 

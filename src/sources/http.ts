@@ -13,7 +13,7 @@ export const MAX_JSON_DEPTH = 64;
 
 /** `body`: a Buffer, or the bytes a worker was handed (read in place, not copied). */
 export function parseJsonBody(body: Uint8Array, maxBytes: number, subject: string, url: string): unknown {
-  if (body.length > maxBytes) throw sourceError(subject, url, `answer of ${body.length} bytes exceeds the ${maxBytes}-byte limit`);
+  if (body.length > maxBytes) throw oversized(subject, url, body.length, maxBytes);
   if (nestingExceeds(body, MAX_JSON_DEPTH)) {
     throw new SigstorePluginError(ErrorCodes.DOCUMENT_TOO_DEEP, `${subject}: the document at ${url} nests deeper than ${MAX_JSON_DEPTH} levels; refused`, { subject, details: { url } });
   }
@@ -22,6 +22,10 @@ export function parseJsonBody(body: Uint8Array, maxBytes: number, subject: strin
   } catch (error) {
     throw sourceError(subject, url, 'answer is not valid JSON', error);
   }
+}
+
+export function oversized(subject: string, url: string, bytes: number, maxBytes: number): SigstorePluginError {
+  return sourceError(subject, url, `answer of ${bytes} bytes exceeds the ${maxBytes}-byte limit`);
 }
 
 const QUOTE = 0x22;

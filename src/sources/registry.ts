@@ -35,7 +35,7 @@
  * - An announced URL elsewhere is followed, and the registry's credentials
  *   still never leave the registry (`safeTarget`).
  */
-import { get, parseJsonBody, registryGet, sourceError } from './http';
+import { get, oversized, registryGet, sourceError } from './http';
 import { escapedName } from './places';
 import { fetchPackumentFacts } from './packument';
 import type { PackageLookup, SourceOptions, SourcedDocument } from './types';
@@ -47,9 +47,14 @@ export function attestationsPath(pkg: { name: string; version: string }): string
   return `${ATTESTATIONS_PATH}${escapedName(pkg.name)}@${encodeURIComponent(pkg.version)}`;
 }
 
-/** A document found at `url`: the body parsed within the size cap, or the package's coded error. */
+/**
+ * A document found at `url`: its body within the size cap, or the package's
+ * coded error. Parsed where it is verified, with the nesting cap and errors
+ * of parseJsonBody (src/install/document-verification.ts).
+ */
 export function foundDocument(body: Buffer, options: SourceOptions, subject: string, url: string, origin: string): SourcedDocument {
-  return { found: true, document: parseJsonBody(body, options.maxResponseBytes, subject, url), bytes: body, origin, url };
+  if (body.length > options.maxResponseBytes) throw oversized(subject, url, body.length, options.maxResponseBytes);
+  return { found: true, bytes: body, origin, url };
 }
 
 export async function findOnRegistry(pkg: PackageLookup, options: SourceOptions, searched: string[]): Promise<SourcedDocument> {

@@ -61,9 +61,8 @@ export interface PackumentFacts {
 export type SourcedDocument =
   | {
       found: true;
-      document: unknown;
-      /** The body as served, which `document` was parsed from within the size and depth limits (the verification worker parses its own copy). */
-      bytes?: Buffer;
+      /** The body as served, within the size cap: parsed where it is verified (src/install/document-verification.ts), once. */
+      bytes: Buffer;
       origin: string;
       url: string;
     }

@@ -49,7 +49,7 @@ describe('registrySignals', () => {
     expect(value).toMatchObject({ signals: { registrySignature: { status: 'not-checked', why: 'registrySignatures: off' }, downgrade: { signedVersion: '1.0.0' } } });
   });
   it('a document carrying signatures is used without asking the packument when no history is needed', async () => {
-    const { value, asked } = await run({ history: false, document: { body: { attestations: [], signatures: [signature] }, url: '/bundles/p@1.1.0.json' } });
+    const { value, asked } = await run({ history: false, document: { signatures: [signature], url: '/bundles/p@1.1.0.json' } });
     expect(asked).toBe(0);
     expect(value).toMatchObject({ signals: { registrySignature: { status: 'verified', source: '/bundles/p@1.1.0.json' } } });
   });
@@ -67,7 +67,7 @@ describe('registrySignals', () => {
   it('a verified publish attestation covers the registry signature under when-present: no packument; asked (and checked) under require, for the history, or when already asked', async () => {
     const publish = { keyId: mock.npmKeyId } as never;
     const outcome = { status: 'verified' as const, result: { subject, provenanceCount: 1, provenance: {} as never, publish } };
-    const document = { body: { attestations: [] }, url: 'http://r/-/npm/v1/attestations/p@1.1.0' };
+    const document = { signatures: undefined, url: 'http://r/-/npm/v1/attestations/p@1.1.0' };
     const covered = await run({ outcome, document });
     expect(covered.asked).toBe(0);
     expect(covered.value).toEqual({ signals: { registrySignature: { status: 'covered', by: 'npm-publish-attestation', keyId: mock.npmKeyId, source: document.url } } });

@@ -171,7 +171,7 @@ describe('attestation requests with Yarn network settings', () => {
     }
     const found = await attempt;
     expect(found).toMatchObject({ found: true, origin: 'registry', url: `${url}/-/npm/v1/attestations/@trishankatdatadog%2fsupreme-goggles@1.0.5` });
-    expect(found.found && found.document).toEqual(fixture.attestations);
+    expect(found.found && JSON.parse(found.bytes.toString('utf8'))).toEqual(fixture.attestations);
     expect(registry.requests.find((request) => request.kind === 'attestations')?.authorization).toBe(`Bearer ${TOKEN}`);
     if (testCase.target === 'mtls') expect(fronts.registryMtls.clients).toContain('yarn-client');
     if (proxied(testCase)) {

@@ -57,8 +57,8 @@ describe('the verification worker hand-off', () => {
   it('rejects, with a code, a document that cannot be cloned to the worker, and leaves nothing pending', async () => {
     let deep: unknown = [];
     for (let i = 0; i < 200_000; i++) deep = [deep];
-    const subject = { name: 'deep', version: '1.0.0', sha512: 'a'.repeat(128) } as any;
-    const error = await thread.verify(deep, subject).then(
+    const request = { url: 'http://r/deep', maxBytes: 1e7, name: 'deep', version: '1.0.0', sha512Hex: 'a'.repeat(128) };
+    const error = await thread.verify({ ...request, document: deep }).then(
       () => undefined,
       (e: unknown) => e as SigstorePluginError,
     );
@@ -66,7 +66,7 @@ describe('the verification worker hand-off', () => {
     expect(error?.message).toContain('deep@1.0.0');
     expect(pending()).toBe(0);
     // The worker still answers the next request.
-    expect(await thread.verify({ attestations: [] }, { ...subject, name: 'next' })).toEqual({ ok: true });
+    expect(await thread.verify({ ...request, document: { attestations: [] }, name: 'next' })).toEqual({ ok: true });
     expect(pending()).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAttestations, safeTarget, type SourceOptions, type SourceTransport } from '../../src/sources';
 import { createHttpClient, DIRECT } from '../../src/net/client';
+import { verifyDocument } from '../../src/install/document-verification';
 import { fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixtures';
 import { startForeignHost, startRegistry, type TestRegistry } from '../../testkit/registry';
 
@@ -65,7 +66,7 @@ describe('findAttestations', () => {
     registry.clearRequests();
     const found = await findAttestations(lookup(), options());
     expect(found).toMatchObject({ found: true, origin: 'registry', url: registry.url + ENDPOINT_PATH });
-    expect(found.found && (found.document as { attestations: unknown[] }).attestations.length).toBe(2);
+    expect(found.found && JSON.parse(found.bytes.toString('utf8')).attestations.length).toBe(2);
     expect(registry.requests.map((request) => [request.kind, request.url])).toEqual([['attestations', ENDPOINT_PATH]]);
   });
 
@@ -126,7 +127,7 @@ describe('findAttestations', () => {
       registry.clearRequests();
       const found = await findAttestations(lookup(), options());
       expect(found).toMatchObject({ found: true, origin: 'registry', url: `${registry.url}/mirror/goggles.json` });
-      expect(found.found && (found.document as { attestations: unknown[] }).attestations.length).toBe(2);
+      expect(found.found && JSON.parse(found.bytes.toString('utf8')).attestations.length).toBe(2);
       expect(registry.requests.map((request) => [request.kind, request.url, request.authorization])).toEqual([
         ['attestations', ENDPOINT_PATH, 'Bearer registry-token'],
         ['packument', PACKUMENT_PATH, 'Bearer registry-token'],
@@ -214,10 +215,32 @@ describe('findAttestations', () => {
     }
   });
 
+  it('hands invalid JSON on the endpoint over as served, never falling back to the packument; parsed where verified, it fails naming the package and the URL', async () => {
+    const remove = registry.addFault({ match: { kind: 'attestations' }, action: { type: 'invalid-json' } });
+    try {
+      registry.clearRequests();
+      const found = await findAttestations(lookup(), options());
+      if (!found.found) throw new Error('expected the document as served');
+      expect(registry.requests.map((request) => request.kind)).toEqual(['attestations']);
+      let failure: (Error & { code?: string }) | undefined;
+      try {
+        verifyDocument({ document: found.bytes, url: found.url, maxBytes: 1_000_000, name: GOGGLES.name, version: GOGGLES.version }, {} as never, () => {
+          throw new Error('not reached: nothing to verify');
+        });
+      } catch (error) {
+        failure = error as Error & { code?: string };
+      }
+      expect(failure?.code).toBe('SOURCE_FETCH_FAILED');
+      expect(failure?.message).toContain(`${GOGGLES.name}@${GOGGLES.version}: fetching ${registry.url}${ENDPOINT_PATH} failed`);
+      expect(failure?.message).toMatch(/not valid JSON/);
+    } finally {
+      remove();
+    }
+  });
+
   it.each([
     ['a 500', { type: 'status', status: 500 }, /HTTP 500/],
     ['no answer', { type: 'hang' }, /no complete answer within 1000 ms/],
-    ['invalid JSON', { type: 'invalid-json' }, /not valid JSON/],
     ['a huge body', { type: 'huge', bytes: 5_000_000, contentLength: false }, /exceeds the 1000000-byte limit/],
   ] as const)('fails closed on the endpoint, naming the package and the URL, never falling back to the packument, on %s', async (_label, action, message) => {
     const remove = registry.addFault({ match: { kind: 'attestations' }, action });
