@@ -31,6 +31,15 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   }
 }
 
+/** The tarball digest of every document verification the pipeline asks for (undefined: the digest the document claims). */
+function countVerifications(pipeline: ReturnType<typeof fakePipeline>): Array<string | undefined> {
+  const verifier = (pipeline as unknown as { verifier: { document: (request: { sha512Hex?: string }) => Promise<unknown> } }).verifier;
+  const document = verifier.document.bind(verifier);
+  const digests: Array<string | undefined> = [];
+  verifier.document = (request) => (digests.push(request.sha512Hex), document(request));
+  return digests;
+}
+
 /** Waits until nothing the pipeline started is pending (the early verification runs on promises). */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -111,10 +120,23 @@ describe('early verification (started when the document arrives, for the digest 
   it('is used only for that digest: a tarball of other bytes is verified again, with its own digest, and fails', async () => {
     const transport = new FakeTransport().signed(fixture);
     const pipeline = fakePipeline({ transport, store: new FakeStore() });
+    const verified = countVerifications(pipeline);
     pipeline.prefetch(ref, undefined);
     await settled();
     expect(await codeOf(pipeline.judgePackage(ref, otherDigest, new KeptPrinter(), false))).toBe('SUBJECT_DIGEST_MISMATCH');
     expect(transport.documentRequests).toHaveLength(1);
+    expect(verified).toEqual([undefined, otherDigest]);
+  });
+
+  it('is the gate\'s verification for the claimed digest: the document is verified once, early (the worker finds the digest as it parses)', async () => {
+    const transport = new FakeTransport().signed(fixture);
+    const pipeline = fakePipeline({ transport, store: new FakeStore() });
+    const verified = countVerifications(pipeline);
+    pipeline.prefetch(ref, undefined);
+    await settled();
+    await pipeline.judgePackage(ref, digest, new KeptPrinter(), false);
+    expect(pipeline.results.get(ref.key)?.status).toBe('verified');
+    expect(verified).toEqual([undefined]);
   });
 
   it('is not started for an archive bound to a cached result (warm prefetch asks nothing)', async () => {
