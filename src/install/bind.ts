@@ -26,9 +26,10 @@ export function sha512Hex(bytes: Buffer): string {
 }
 
 /**
- * The same digest computed on libuv's thread pool (WebCrypto's digest is an
- * async job), not on the main thread, where Yarn converts and links: a cold
- * install hashes every tarball and every zip it makes.
+ * The same digest as a WebCrypto job on libuv's thread pool, for whole files
+ * (sha512File). The job's setup still runs on the main thread: for a
+ * downloaded tarball it cost that thread more than createHash (profiled), so
+ * the gate hashes tarballs with sha512Hex; whole files were not measured.
  */
 export async function sha512HexOffThread(bytes: Uint8Array): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-512', bytes)).toString('hex');
@@ -139,5 +140,5 @@ export function archiveEntry(archive: ArchiveEntry, verification: PackageVerific
  * digest; for any other the gate verifies again with the real one.
  */
 export function earlyFits(early: { sha512Hex: string | undefined } | undefined, sha512Hex: string): boolean {
-  return early !== undefined && early.sha512Hex !== undefined && early.sha512Hex === sha512Hex;
+  return early?.sha512Hex === sha512Hex;
 }
