@@ -32,10 +32,27 @@ const RESOLVED_FIELDS = ['name', 'dependencies', 'optionalDependencies', 'peerDe
 
 /** From an archive Yarn handed over (`packageFs`, `prefixPath`), or the zip the loader just made. */
 export async function readManifestFacts({ packageFs, prefixPath }: Pick<FetchResult, 'packageFs' | 'prefixPath'>): Promise<ManifestFacts> {
-  const json = Manifest.fromText(await packageFs.readFilePromise(ppath.join(prefixPath, 'package.json' as PortablePath), 'utf8')).raw;
+  const json = manifestData(await packageFs.readFilePromise(ppath.join(prefixPath, 'package.json' as PortablePath), 'utf8'));
   const raw: Record<string, unknown> = {};
   for (const field of RESOLVED_FIELDS) if (json[field] !== undefined) raw[field] = json[field];
   return { raw, bindingGyp: await packageFs.existsPromise(ppath.join(prefixPath, 'binding.gyp' as PortablePath)) };
+}
+
+/**
+ * `Manifest.fromText(text).raw` with its errors (Yarn's loadFromText: the BOM
+ * dropped, empty text as `{}`, non-objects refused), without loading every
+ * field: expectedShapes loads the ones it compares.
+ */
+export function manifestData(text: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse((text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) || '{}');
+  } catch (error) {
+    (error as Error).message += ` (when parsing ${text})`;
+    throw error;
+  }
+  if (typeof data !== 'object' || data === null) throw new Error(`Utterly invalid manifest data (${data})`);
+  return data as Record<string, unknown>;
 }
 
 const NODE_GYP_IDENT = structUtils.makeIdent(null, 'node-gyp');

@@ -12,7 +12,7 @@ import { npath } from '@yarnpkg/fslib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import { describeDifference } from '../../src/manifest/compare';
-import { isManifestFacts, manifestDifferences, manifestEnforcement, resolvedDigest, resolvedFields, type ManifestFacts } from '../../src/yarn/manifest-check';
+import { isManifestFacts, manifestData, manifestDifferences, manifestEnforcement, resolvedDigest, resolvedFields, type ManifestFacts } from '../../src/yarn/manifest-check';
 import { loadPolicyHandle } from '../../src/yarn/policy-adapter';
 import type { SigstoreSettings } from '../../src/yarn/settings';
 
@@ -80,6 +80,30 @@ describe('what Yarn adds by itself is not a mismatch', () => {
   it('bins npm rewrites on publish: ./x as x, directories.bin expanded', () => {
     const pkg = { name: 'pkg', bin: { tool: './cli.js' }, directories: { bin: './bin' } };
     expect(differences(resolvedFrom({ ...pkg, bin: { tool: 'cli.js', helper: 'bin/helper' } }), facts(pkg))).toEqual([]);
+  });
+});
+
+describe('reading the verified package.json', () => {
+  const errorOf = (read: () => unknown) => {
+    try {
+      read();
+      return undefined;
+    } catch (error) {
+      return [(error as Error).constructor.name, (error as Error).message];
+    }
+  };
+
+  it('gives what Yarn\'s Manifest reader keeps as raw, a BOM and empty text included', () => {
+    for (const text of ['{"name":"pkg","dependencies":{"a":"^1.0.0"},"bin":"./cli.js","weird":[1,{"x":null}]}', '\uFEFF{"name":"bom"}', '', '{}']) {
+      expect(manifestData(text)).toEqual(Manifest.fromText(text).raw);
+    }
+  });
+
+  it('fails as Yarn\'s reader fails: text that is not JSON, and JSON that is not an object', () => {
+    for (const text of ['{"name": ', 'null', '"a string"', '42']) {
+      expect(errorOf(() => manifestData(text))).toEqual(errorOf(() => Manifest.fromText(text)));
+      expect(errorOf(() => manifestData(text))).toBeDefined();
+    }
   });
 });
 
