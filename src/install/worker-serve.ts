@@ -10,25 +10,20 @@ import type { WorkerError, WorkerReply } from './worker-thread';
 export function serve<Request, Result>(handle: (request: Request) => Result): void {
   // No stack traces in this thread: replies carry code and message only.
   Error.stackTraceLimit = 0;
-  // The main thread posts requests in batches (worker-thread.ts); each is answered on its own, as soon as it is done.
-  parentPort!.on('message', (requests: Array<Request & { id: number }>) => {
-    for (const request of requests) answer(request, handle);
+  parentPort!.on('message', (request: Request & { id: number }) => {
+    const { id } = request;
+    let reply: WorkerReply<Result>;
+    try {
+      reply = { id, result: handle(request) };
+    } catch (error) {
+      reply = { id, error: crossing(error) };
+    }
+    try {
+      parentPort!.postMessage(reply);
+    } catch (error) {
+      parentPort!.postMessage({ id, error: { coded: false, message: `the result could not be returned: ${String((error as Error)?.message ?? error)}` } } satisfies WorkerReply<Result>);
+    }
   });
-}
-
-function answer<Request, Result>(request: Request & { id: number }, handle: (request: Request) => Result): void {
-  const { id } = request;
-  let reply: WorkerReply<Result>;
-  try {
-    reply = { id, result: handle(request) };
-  } catch (error) {
-    reply = { id, error: crossing(error) };
-  }
-  try {
-    parentPort!.postMessage(reply);
-  } catch (error) {
-    parentPort!.postMessage({ id, error: { coded: false, message: `the result could not be returned: ${String((error as Error)?.message ?? error)}` } } satisfies WorkerReply<Result>);
-  }
 }
 
 function crossing(error: unknown): WorkerError {

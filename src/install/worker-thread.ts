@@ -36,8 +36,6 @@ export class WorkerThread<Request extends object, Result> {
   private failed = false;
   private nextId = 0;
   private readonly pending = new Map<number, Pending<Result>>();
-  /** Requests sent in this turn of the event loop, not posted yet. */
-  private outbox: Array<{ id: number; message: Request & { id: number }; transfer: ArrayBuffer[] }> = [];
 
   /** `name`: the worker as errors call it ("the verification worker"). */
   constructor(
@@ -58,51 +56,29 @@ export class WorkerThread<Request extends object, Result> {
 
   /**
    * Sends `request` for the package `label`. `transfer`: memory handed over
-   * with it (detached here). Requests sent in one turn of the event loop are
-   * posted together: on a busy machine each post that woke an idle worker cost
-   * Yarn's main thread ~0.1 ms. A request that cannot be cloned is rejected
-   * and leaves nothing pending.
+   * with it (detached here). A request that cannot be cloned is rejected and
+   * leaves nothing pending.
    */
   protected send(label: string, request: Request, transfer: ArrayBuffer[] = []): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
+      const internal = (message: string) => reject(new SigstorePluginError(ErrorCodes.INTERNAL, `${label}: ${message}`, { subject: label }));
       let worker: Worker;
       try {
         worker = this.start();
       } catch (error) {
         this.failed = true;
-        return reject(internal(label, `${this.name} could not start: ${(error as Error)?.message ?? String(error)}`));
+        return internal(`${this.name} could not start: ${(error as Error)?.message ?? String(error)}`);
       }
       const id = this.nextId++;
+      try {
+        worker.postMessage({ ...request, id }, transfer);
+      } catch (error) {
+        return internal(`the document could not be handed to ${this.name}: ${(error as Error)?.message ?? String(error)}`);
+      }
       this.pending.set(id, { label, resolve, reject });
       // Keep the process alive only while the worker owes an answer.
       if (this.pending.size === 1) worker.ref();
-      this.outbox.push({ id, message: { ...request, id }, transfer });
-      if (this.outbox.length === 1) setImmediate(() => this.flush());
     });
-  }
-
-  private flush(): void {
-    // Requests a failed worker already answered are left out; a worker started since gets the rest.
-    const batch = this.outbox.filter(({ id }) => this.pending.has(id));
-    this.outbox = [];
-    const worker = this.worker;
-    if (batch.length === 0) return;
-    if (!worker) return batch.forEach(({ id }) => this.answer(id, (pending) => pending.reject(internal(pending.label, `${this.name} is not running`))));
-    try {
-      worker.postMessage(
-        batch.map(({ message }) => message),
-        batch.flatMap(({ transfer }) => transfer),
-      );
-    } catch {
-      // Nothing was handed over: one by one, so that only a request that cannot be cloned fails.
-      for (const { id, message, transfer } of batch) {
-        try {
-          worker.postMessage([message], transfer);
-        } catch (error) {
-          this.answer(id, (pending) => pending.reject(internal(pending.label, `the document could not be handed to ${this.name}: ${(error as Error)?.message ?? String(error)}`)));
-        }
-      }
-    }
   }
 
   private start(): Worker {
@@ -116,21 +92,18 @@ export class WorkerThread<Request extends object, Result> {
   }
 
   private settle(reply: WorkerReply<Result>): void {
-    this.answer(reply.id, (pending) => {
-      if ('result' in reply) return pending.resolve(reply.result);
-      const { coded, code, message, subject, details } = reply.error;
-      // Only the worker's own coded errors keep their code; anything else is internal, never a pass.
-      pending.reject(coded && code ? new SigstorePluginError(code as SigstorePluginError['code'], message, { subject, details }) : internal(pending.label, message));
-    });
-  }
-
-  /** Takes request `id` off the pending ones (the process may exit once none is left) and answers it. */
-  private answer(id: number, settle: (pending: Pending<Result>) => void): void {
-    const pending = this.pending.get(id);
+    const pending = this.pending.get(reply.id);
     if (!pending) return;
-    this.pending.delete(id);
+    this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker?.unref();
-    settle(pending);
+    if ('result' in reply) return pending.resolve(reply.result);
+    const { coded, code, message, subject, details } = reply.error;
+    // Only the worker's own coded errors keep their code; anything else is internal, never a pass.
+    pending.reject(
+      coded && code
+        ? new SigstorePluginError(code as SigstorePluginError['code'], message, { subject, details })
+        : new SigstorePluginError(ErrorCodes.INTERNAL, `${pending.label}: ${message}`, { subject: pending.label }),
+    );
   }
 
   private fail(worker: Worker, message: string): void {
@@ -140,12 +113,7 @@ export class WorkerThread<Request extends object, Result> {
     this.worker = undefined;
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
-      pending.reject(internal(pending.label, message));
+      pending.reject(new SigstorePluginError(ErrorCodes.INTERNAL, `${pending.label}: ${message}`, { subject: pending.label }));
     }
   }
-}
-
-/** An error the worker could not code (or no answer at all): internal, naming the package, never a pass. */
-function internal(label: string, message: string): SigstorePluginError {
-  return new SigstorePluginError(ErrorCodes.INTERNAL, `${label}: ${message}`, { subject: label });
 }

@@ -212,20 +212,6 @@ describe('a packument worker that fails', () => {
     expect((thread as any).pending.size).toBe(0);
   });
 
-  it('fails before the turn\'s requests are posted: those it owed fail, a request sent after it is still answered', async () => {
-    const thread = threadOf(source);
-    const a = rejection(thread.read(body(), lookup('a', '1.0.0'), 'http://r/a', MAX_BYTES));
-    const failed = (thread as any).worker;
-    (thread as any).fail(failed, 'the packument worker exited (code 9)');
-    // In the same turn: a is not posted yet.
-    const b = thread.read(body(), lookup('b', '1.0.0'), 'http://r/b', MAX_BYTES);
-    await failed.terminate();
-    expect((await a).message).toBe('a@1.0.0: the packument worker exited (code 9)');
-    const unanswered = new Promise((resolve) => setTimeout(() => resolve('never answered'), 2000).unref());
-    expect(await Promise.race([b.then(({ url }) => url), unanswered])).toBe('http://r/b');
-    expect((thread as any).pending.size).toBe(0);
-  });
-
   it('fails as it starts: INTERNAL naming the package', async () => {
     const thread = threadOf("throw new Error('no memory for a thread');");
     const error = await rejection(thread.read(body(), lookup('a', '1.0.0'), 'http://r/a', MAX_BYTES));

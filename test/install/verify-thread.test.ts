@@ -19,10 +19,10 @@ import { codeOf, fixture, NPM_FIXTURES, subjectOf } from '../../testkit/verify-f
 
 // A worker that answers with what it received: the document's kind and text.
 const echo = `const { parentPort } = require('worker_threads');
-parentPort.on('message', (requests) => requests.forEach(({ id, document }) => parentPort.postMessage({ id, result: {
+parentPort.on('message', ({ id, document }) => parentPort.postMessage({ id, result: {
   bytes: document instanceof Uint8Array,
   text: document instanceof Uint8Array ? Buffer.from(document).toString('utf8') : JSON.stringify(document),
-} })));`;
+} }));`;
 
 describe('the worker hand-off of a document', () => {
   const thread = new (VerifierThread as any)(echo, {}) as VerifierThread;
@@ -41,30 +41,6 @@ describe('the worker hand-off of a document', () => {
 
   it('hands a parsed document over by structured clone', async () => {
     expect(await thread.verify({ ...request, document: { attestations: [] } })).toEqual({ bytes: false, text: '{"attestations":[]}' });
-  });
-});
-
-describe('requests sent in one turn of the event loop', () => {
-  // A worker that answers each request with the size of the batch it came in.
-  const counting = `const { parentPort } = require('worker_threads');
-parentPort.on('message', (requests) => requests.forEach(({ id }) => parentPort.postMessage({ id, result: { batch: requests.length } })));`;
-  const thread = new (VerifierThread as any)(counting, {}) as VerifierThread;
-  const request = (name: string, document: unknown = Buffer.from('{}')) => ({ document, url: 'http://r/a', maxBytes: 1e6, name, version: '1.0.0' });
-  afterAll(() => (thread as any).worker?.terminate());
-
-  it('reach the worker in one message, and each is answered on its own', async () => {
-    const answers = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((name) => thread.verify(request(name))));
-    expect(answers).toEqual(Array(5).fill({ batch: 5 }));
-    // The next turn's requests make a batch of their own.
-    expect(await thread.verify(request('f'))).toEqual({ batch: 1 });
-  });
-
-  it('fail alone when they cannot be cloned: the others of the turn are still answered', async () => {
-    const answers = await Promise.allSettled([thread.verify(request('a')), thread.verify(request('b', () => 'a function')), thread.verify(request('c'))]);
-    expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    const { reason } = answers[1] as PromiseRejectedResult;
-    expect(reason).toMatchObject({ code: ErrorCodes.INTERNAL, message: expect.stringMatching(/^b@1\.0\.0: the document could not be handed to the verification worker: /) });
-    expect((thread as any).pending.size).toBe(0);
   });
 });
 
@@ -162,7 +138,7 @@ describe('the real verification worker, built as the plugin builds it', () => {
 describe('the verification workers', () => {
   // A worker that answers after a while with its thread id, as a busy verifier would.
   const slow = `const { parentPort, threadId } = require('worker_threads');
-parentPort.on('message', (requests) => requests.forEach(({ id, sha512Hex }) => setTimeout(() => parentPort.postMessage({ id, result: { sha512Hex, result: { threadId } } }), 30)));`;
+parentPort.on('message', ({ id, sha512Hex }) => setTimeout(() => parentPort.postMessage({ id, result: { sha512Hex, result: { threadId } } }), 30));`;
   const verifierOf = () =>
     new Verifier(
       async () => ({ trust: {}, material: {}, verify: () => { throw new Error('not in-process'); } }) as unknown as VerifierInputs,

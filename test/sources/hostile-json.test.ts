@@ -50,7 +50,7 @@ describe('the nesting cap on fetched JSON', () => {
 
 describe('the verification worker hand-off', () => {
   // The thread as the plugin builds it, with a worker that answers every request it receives.
-  const echo = "const { parentPort } = require('worker_threads'); parentPort.on('message', (requests) => requests.forEach(({ id }) => parentPort.postMessage({ id, result: { ok: true } })));";
+  const echo = "const { parentPort } = require('worker_threads'); parentPort.on('message', ({ id }) => parentPort.postMessage({ id, result: { ok: true } }));";
   const thread = new (VerifierThread as any)(echo, {}) as VerifierThread;
   const pending = () => (thread as any).pending.size as number;
 
