@@ -12,7 +12,6 @@ import type { PackumentFacts } from '../sources/packument';
 import { attestationRegistryFor } from '../sources/places';
 import type { ReadPackument, SourceOptions, SourceTransport, SourcedDocument } from '../sources/types';
 import { packumentReader } from './packument-thread';
-import type { RegistryKeys } from './signature-precheck';
 import { createPool } from './pool';
 
 /** One registry package as the pipeline knows it: no Yarn type, only what the stages need. */
@@ -50,8 +49,6 @@ export interface DocumentOptions {
    * else the packument first (one request for an unsigned package). Unset: expected.
    */
   expectsSigned?(ref: PackageRef): Promise<boolean>;
-  /** The install's npm keys once its trust material is loaded: the packument worker then checks registry signatures ahead. */
-  registryKeys?(): RegistryKeys | undefined;
 }
 
 export class Documents {
@@ -128,7 +125,7 @@ export class Documents {
       const options: SourceOptions = { transport: this.options.transportFor(ref), maxResponseBytes: this.options.maxResponseBytes };
       facts = run(() =>
         (this.packumentModule ??= import('../sources/packument')).then(({ fetchPackumentFacts, readPackumentFacts }) => {
-          const readPackument = (this.readPackument ??= packumentReader(readPackumentFacts, undefined, () => this.options.registryKeys?.()));
+          const readPackument = (this.readPackument ??= packumentReader(readPackumentFacts));
           return fetchPackumentFacts({ name, version, registry }, { ...options, readPackument });
         }),
       );

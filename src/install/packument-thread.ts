@@ -6,9 +6,7 @@
  * proxies, size cap) and hands a copy of the body over; the packument
  * worker (packument-worker.ts, embedded as `__SIGSTORE_PACKUMENT_WORKER__`)
  * applies the size and depth limits, parses, and answers the facts only, or
- * the package's coded error exactly as the main thread would raise it; given
- * the install's npm keys, it also checks the registry signatures ahead
- * (signature-precheck.ts).
+ * the package's coded error exactly as the main thread would raise it.
  *
  * A worker of its own, not the verification worker's: that one starts with
  * the trust material, which a packument must not wait for, and carries the
@@ -18,7 +16,6 @@
  * worker that fails fails the packages it owed (INTERNAL, never a pass).
  */
 import type { PackageLookup, PackumentFacts, ReadPackument } from '../sources/types';
-import type { RegistryKeys } from './signature-precheck';
 import { WorkerThread } from './worker-thread';
 
 declare const __SIGSTORE_PACKUMENT_WORKER__: string | undefined;
@@ -29,14 +26,9 @@ export interface PackumentRequest {
   pkg: PackageLookup;
   url: string;
   maxBytes: number;
-  /** The install's npm keys, for checking the registry signatures ahead (signature-precheck.ts); their material only with the first request. */
-  keys?: RegistryKeys;
 }
 
 export class PackumentThread extends WorkerThread<PackumentRequest, PackumentFacts> {
-  /** The digests of the npm keys the worker was given. */
-  private readonly keysSent = new Set<string>();
-
   private constructor(source: string) {
     super(source, 'the packument worker');
   }
@@ -51,17 +43,10 @@ export class PackumentThread extends WorkerThread<PackumentRequest, PackumentFac
    * The facts of `body`. The worker gets a copy, transferred: the caller's bytes stay its own
    * (another plugin's network hook may keep and reuse the Buffer it answered), for one memcpy.
    */
-  read(body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number, keys?: RegistryKeys): Promise<PackumentFacts> {
+  read(body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number): Promise<PackumentFacts> {
     const bytes = new Uint8Array(body);
     const { name, version, registry } = pkg;
-    return this.send(`${name}@${version}`, { body: bytes, pkg: { name, version, registry }, url, maxBytes, keys: keys && this.keysFor(keys) }, [bytes.buffer]);
-  }
-
-  /** The worker keeps the keys it was given by digest: their material goes with the first request only. */
-  private keysFor({ digest, npmKeys }: RegistryKeys): RegistryKeys {
-    if (this.keysSent.has(digest)) return { digest };
-    this.keysSent.add(digest);
-    return { digest, npmKeys };
+    return this.send(`${name}@${version}`, { body: bytes, pkg: { name, version, registry }, url, maxBytes }, [bytes.buffer]);
   }
 }
 
@@ -69,11 +54,6 @@ export class PackumentThread extends WorkerThread<PackumentRequest, PackumentFac
  * A packument reader for one install: the worker when the bundle carries it (started on the first
  * body), else, and once it failed, `inProcess` on this thread.
  */
-export function packumentReader(
-  inProcess: (body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number) => PackumentFacts,
-  thread = PackumentThread.create(),
-  /** The install's npm keys once its trust material is loaded (the worker then checks the registry signatures ahead). */
-  keys: () => RegistryKeys | undefined = () => undefined,
-): ReadPackument {
-  return async (body, pkg, url, maxBytes) => (thread?.usable ? thread.read(body, pkg, url, maxBytes, keys()) : inProcess(body, pkg, url, maxBytes));
+export function packumentReader(inProcess: (body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number) => PackumentFacts, thread = PackumentThread.create()): ReadPackument {
+  return async (body, pkg, url, maxBytes) => (thread?.usable ? thread.read(body, pkg, url, maxBytes) : inProcess(body, pkg, url, maxBytes));
 }

@@ -1,16 +1,12 @@
 /**
  * The packument worker's entry (bundled on its own by scripts/build-plugin.ts
  * and embedded in the plugin as a string): the size and depth limits, the
- * parse and the few facts the install keeps of a packument's body, and its
- * registry signatures checked ahead, off Yarn's main thread (packument-thread.ts). Knows nothing of Yarn; answers every
+ * parse and the few facts the install keeps of a packument's body, off Yarn's
+ * main thread (packument-thread.ts). Knows nothing of Yarn; answers every
  * request, with the facts or the package's coded error.
  */
 import { readPackumentFacts } from '../sources/packument';
 import type { PackumentRequest } from './packument-thread';
-import { precheckSignature } from './signature-precheck';
 import { serve } from './worker-serve';
 
-serve(({ body, pkg, url, maxBytes, keys }: PackumentRequest) => {
-  const facts = readPackumentFacts(body, pkg, url, maxBytes);
-  return keys ? precheckSignature(facts, pkg, keys) : facts;
-});
+serve(({ body, pkg, url, maxBytes }: PackumentRequest) => readPackumentFacts(body, pkg, url, maxBytes));

@@ -21,7 +21,6 @@ import { archiveEntry, boundTarball, earlyFits } from './bind';
 import { Documents, type DocumentOptions, type DocumentResult, type PackageRef } from './documents';
 import { Judge, type PolicyJudge } from './judge';
 import type { RegistrySignals } from './registry-signals';
-import type { RegistryKeys } from './signature-precheck';
 import { Results, VERIFICATION_CACHE_SOURCE, statusOf, unsignedCacheSource, type PackageResult, type Printer } from './results';
 import type { ArchiveEntry, Store, UnsignedAnswer } from './store';
 import { signaturesOf } from './document-verification';
@@ -90,15 +89,13 @@ export class InstallPipeline {
   /** Verifications started when a document arrived, for the tarball digest it claims (found by the worker that parses it). */
   private readonly earlyVerifications = new Map<string, Promise<DocumentVerification>>();
   private readyPromise?: Promise<Ready>;
-  /** The npm keys of the loaded trust material, for the packument worker (signature-precheck.ts). */
-  private registryKeys?: RegistryKeys;
   private verifyFunctions?: Promise<typeof import('../verify')>;
   private signalsModule?: Promise<typeof import('./registry-signals')>;
 
   constructor(private readonly options: PipelineOptions) {
     this.store = options.store;
     this.judge = new Judge(options.pinLockPath);
-    this.documents = new Documents({ ...options.documents, expectsSigned: (ref) => this.expectsSigned(ref), registryKeys: () => this.registryKeys });
+    this.documents = new Documents({ ...options.documents, expectsSigned: (ref) => this.expectsSigned(ref) });
     this.verifier = new Verifier(async () => {
       const [{ trust, trustInfo }, { verifyPackageAttestations, verifyBundleForPackage }] = await Promise.all([this.ready(), (this.verifyFunctions ??= import('../verify'))]);
       return { trust, material: trustInfo.material, verify: verifyPackageAttestations, verifyBundle: verifyBundleForPackage };
@@ -109,7 +106,6 @@ export class InstallPipeline {
   ready(): Promise<Ready> {
     return (this.readyPromise ??= this.options.load().then(({ policy, trustInfo }) => {
       this.results.zeroConfig = policy.loaded === undefined;
-      this.registryKeys = { digest: trustInfo.context.digest, npmKeys: trustInfo.material.npmKeys };
       return { policy, trust: trustInfo.context, trustInfo };
     }));
   }

@@ -30,9 +30,8 @@ import { registrySignatureModeOf, type VerificationOutcome } from '../policy/eva
 import type { LoadedPolicy } from '../policy/load';
 import type { PackumentFacts } from '../sources/packument';
 import { trustedNpmKeys, type TrustContext } from '../trust';
-import { checkRegistrySignatures, registrySignatureFailure } from '../verify/registry-signature';
+import { verifyRegistrySignatures } from '../verify/registry-signature';
 import type { PackageSubject } from '../verify/types';
-import { PACKUMENT_PUBLISH_TIME, precheckedFor } from './signature-precheck';
 
 export type RegistrySignatureStatus =
   | { status: 'verified'; keyId: string; source: string; keyValidAt: string; timeSource: string }
@@ -76,7 +75,7 @@ export interface RegistrySignalsInput {
 function keyTime(input: RegistrySignalsInput, facts: PackumentFacts | undefined): { time: Date; source: string } {
   const published = input.outcome.status === 'verified' ? input.outcome.result.publish?.verifiedTime : undefined;
   if (published !== undefined) return { time: new Date(published), source: 'the verified time of its npm publish attestation' };
-  if (facts?.publishedAt) return { time: facts.publishedAt, source: PACKUMENT_PUBLISH_TIME };
+  if (facts?.publishedAt) return { time: facts.publishedAt, source: 'its publish time in the packument (unsigned, as npm audit signatures uses it)' };
   return { time: input.now, source: 'now (no publish time known)' };
 }
 
@@ -120,11 +119,12 @@ export async function registrySignals(input: RegistrySignalsInput): Promise<{ si
       registrySignature = offline ? { status: 'not-checked', why: 'offline: the packument could not be asked for' } : { status: 'absent', source };
     } else {
       const { time, source: timeSource } = keyTime(input, facts);
-      // Checked on the packument worker already when that check was for these very bytes, time and keys (signature-precheck.ts).
-      const ahead = fromDocument === undefined ? precheckedFor(facts, subject.sha512Hex, time, timeSource, input.trust.digest) : undefined;
-      const checked = ahead ?? checkRegistrySignatures({ ...subject, signatures, keys: trustedNpmKeys(input.trust), time, timeSource, source });
-      if ('failed' in checked) return { error: registrySignatureFailure(label, source, checked.failed) };
-      registrySignature = { status: 'verified', keyId: checked.verified.keyId, source, keyValidAt: time.toISOString(), timeSource };
+      try {
+        const verified = verifyRegistrySignatures({ ...subject, signatures, keys: trustedNpmKeys(input.trust), time, timeSource, source });
+        registrySignature = { status: 'verified', keyId: verified.keyId, source, keyValidAt: time.toISOString(), timeSource };
+      } catch (error) {
+        return { error: error as SigstorePluginError };
+      }
     }
   }
   const downgrade = history && facts ? findDowngrade(facts.history, subject.version) : undefined;

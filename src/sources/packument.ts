@@ -52,6 +52,5 @@ export function packumentFacts(packument: unknown, pkg: PackageLookup, url: stri
   const publishedAt = typeof time === 'string' && !Number.isNaN(Date.parse(time)) ? new Date(time) : undefined;
   const history = new Map<string, PublishEvidence>();
   for (const [version, document] of Object.entries(versions)) history.set(version, evidenceOf(document));
-  const integrity = typeof manifest.dist?.integrity === 'string' ? (manifest.dist.integrity as string) : undefined;
-  return { url, attestationsUrl: attestations?.url ?? undefined, signatures: manifest.dist?.signatures ?? undefined, integrity, publishedAt, history };
+  return { url, attestationsUrl: attestations?.url ?? undefined, signatures: manifest.dist?.signatures ?? undefined, publishedAt, history };
 }

@@ -1,5 +1,3 @@
-import type { RegistrySignatureCheck } from '../verify/registry-signature';
-
 /**
  * Where Sigstore bundles come from. Knows nothing of Yarn: the caller supplies
  * a transport that knows how to reach registries with the right credentials.
@@ -54,10 +52,6 @@ export interface PackumentFacts {
   attestationsUrl?: string;
   /** `dist.signatures` of this version as served (undefined: none). */
   signatures?: unknown;
-  /** `dist.integrity` of this version as served (unsigned: what the registry claims the tarball is). */
-  integrity?: string;
-  /** The signatures checked where the packument was read, for the claimed integrity (src/install/signature-precheck.ts). */
-  signatureCheck?: PrecheckedSignature;
   /** `time[version]` (unsigned: mirrors rewrite it). */
   publishedAt?: Date;
   /** Every version's publish evidence. */
@@ -73,14 +67,3 @@ export type SourcedDocument =
       url: string;
     }
   | { found: false; searched: string[] };
-
-/** A registry signature check made ahead, and the inputs that make it the one the install would make. */
-export interface PrecheckedSignature {
-  /** The tarball digest it was checked for (the packument's claimed integrity). */
-  sha512Hex: string;
-  /** The time the key had to be valid at, in ms (the publish time in the packument). */
-  timeMs: number;
-  /** The digest of the trust material whose npm keys it was checked with. */
-  keysDigest: string;
-  check: RegistrySignatureCheck;
-}

@@ -12,7 +12,7 @@
  * Knows nothing of Yarn or of where the signatures came from.
  */
 import { createVerify } from 'node:crypto';
-import { ErrorCodes, SigstorePluginError, toPluginError, type ErrorCode } from '../errors';
+import { ErrorCodes, SigstorePluginError } from '../errors';
 import { printable } from '../printable';
 import { isKeyValidAt, NPM_SIGNATURES_KEY_USAGE, type NpmKey } from '../trust/npm-keys';
 
@@ -59,8 +59,8 @@ function parseSignatures(value: unknown, fail: (why: string) => never): Signatur
 /** Verifies the registry signatures of one installed tarball; throws the coded failure. */
 export function verifyRegistrySignatures(input: RegistrySignatureInput): VerifiedRegistrySignature {
   const subject = `${input.name}@${input.version}`;
-  const error = (code: ErrorCode, why: string): never => {
-    throw registrySignatureFailure(subject, input.source, { code, message: `${subject}: registry signature ${why} (from ${input.source})` });
+  const error = (code: (typeof ErrorCodes)[keyof typeof ErrorCodes], why: string): never => {
+    throw new SigstorePluginError(code, `${subject}: registry signature ${why} (from ${input.source})`, { subject, details: { source: input.source } });
   };
   const signatures = parseSignatures(input.signatures, (why) => error(ErrorCodes.REGISTRY_SIGNATURE_INVALID, why));
   const integrity = integrityOfSha512Hex(input.sha512Hex);
@@ -91,21 +91,4 @@ export function verifyRegistrySignatures(input: RegistrySignatureInput): Verifie
   }
   if (!verified) error(ErrorCodes.REGISTRY_KEY_UNKNOWN, `by key ${unknown.map(printable).join(', ')}, which no trusted npm:signatures key has`);
   return verified!;
-}
-
-/** verifyRegistrySignatures' answer as data, which crosses threads: the verified signature, or the coded failure. */
-export type RegistrySignatureCheck = { verified: VerifiedRegistrySignature } | { failed: { code: ErrorCode; message: string } };
-
-export function checkRegistrySignatures(input: RegistrySignatureInput): RegistrySignatureCheck {
-  try {
-    return { verified: verifyRegistrySignatures(input) };
-  } catch (error) {
-    const { code, message } = toPluginError(error, `${input.name}@${input.version}`);
-    return { failed: { code, message } };
-  }
-}
-
-/** The coded failure of the registry signatures of `subject` (`name@version`), read from `source`. */
-export function registrySignatureFailure(subject: string, source: string, failed: { code: ErrorCode; message: string }): SigstorePluginError {
-  return new SigstorePluginError(failed.code, failed.message, { subject, details: { source } });
 }

@@ -19,9 +19,6 @@ import { fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixt
 import { refOf } from '../../testkit/pipeline';
 import { startRegistry, type TestRegistry } from '../../testkit/registry';
 import { buildPackageTarball } from '../../testkit/tarball';
-import { MockSigstore } from '../../testkit/signer';
-import { precheckSignature } from '../../src/install/signature-precheck';
-import { createTrustContext } from '../../src/trust';
 
 const GOGGLES = { name: '@trishankatdatadog/supreme-goggles', version: '1.0.5' };
 const MAX_BYTES = 10_000_000;
@@ -174,30 +171,6 @@ describe('the packument worker', () => {
     expect((thread as any).worker).toBeUndefined();
     await thread.read(Buffer.from('{"versions":{"1.0.0":{}}}'), lookup('a', '1.0.0'), 'http://r/a', MAX_BYTES);
     expect((thread as any).worker).toBeDefined();
-  });
-});
-
-describe('registry signatures checked on the packument worker', () => {
-  it('given the install\'s npm keys (their material once), answers the check the main thread would make for the claimed integrity', async () => {
-    const mock = await MockSigstore.create({ npmKeyValidFor: { start: new Date('2019-01-01T00:00:00Z') } });
-    const material = mock.trustMaterial();
-    const keys = { digest: createTrustContext(material).digest, npmKeys: material.npmKeys };
-    const signed = await startRegistry({ versions: ['1.0.0', '1.1.0'].map((version) => ({ name: 'signed-one', version, tarball: buildPackageTarball({ name: 'signed-one', version }) })), signer: (name, version, integrity) => mock.registrySignature(name, version, integrity) });
-    try {
-      const thread = threadOf();
-      const body = (await transport.registryGet(signed.url, '/signed-one'))!;
-      for (const [version, given] of [['1.0.0', keys], ['1.1.0', { digest: keys.digest }]] as const) {
-        const pkg = { name: 'signed-one', version, registry: signed.url };
-        const facts = await thread.read(body, pkg, `${signed.url}/signed-one`, MAX_BYTES, given);
-        const inProcess = precheckSignature(readPackumentFacts(body, pkg, `${signed.url}/signed-one`, MAX_BYTES), pkg, keys);
-        expect(facts.signatureCheck).toEqual(inProcess.signatureCheck);
-        expect(facts.signatureCheck?.check).toEqual({ verified: expect.objectContaining({ keyId: mock.npmKeyId }) });
-      }
-      // Without keys, nothing is checked ahead.
-      expect((await thread.read(body, lookup('signed-one', '1.0.0'), `${signed.url}/signed-one`, MAX_BYTES)).signatureCheck).toBeUndefined();
-    } finally {
-      await signed.close();
-    }
   });
 });
 
