@@ -3,7 +3,7 @@
  * them in yarn.lock: both sides are read as whole files and merged into the
  * union of their pins. Pins that truly disagree fail (PIN_CONFLICT).
  */
-import { parse as parseYaml } from 'yaml';
+import { parseStrictYaml as parseYaml } from '../strict-yaml';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { readCanonicalPinLock } from './canonical';
 import { PINNED_FIELDS, PIN_LOCK_VERSION, emptyLock, type PackagePin, type PinLock, type PinnedIdentity, type VersionPin } from './model';

@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
-import { parse as parseYaml } from 'yaml';
 import { version as yamlVersion } from 'yaml/package.json';
 import { ErrorCodes, SigstorePluginError } from '../errors';
+import { parseStrictYaml as parseYaml } from '../strict-yaml';
 import { baselineLoosenings } from './baseline';
 import { formatProblem, type LoadedPolicy, type PolicyModel, type PolicyProblem } from './model';
 
@@ -56,9 +56,9 @@ export interface ParsedPolicyCache {
   remember(filepath: string, digest: string, document: unknown): Promise<void>;
 }
 
-// `yaml` keeps dates as strings and rejects duplicate keys: both matter for a policy.
+// `yaml` keeps dates as strings and rejects duplicate keys: both matter for a policy. Its warnings refuse the policy (strict-yaml.ts).
 const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: true } as const;
-const PARSER = `yaml ${yamlVersion} ${JSON.stringify(YAML_OPTIONS)}`;
+const PARSER = `yaml ${yamlVersion} strict ${JSON.stringify(YAML_OPTIONS)}`;
 
 async function parsePolicyYaml(filepath: string, content: string, cache: ParsedPolicyCache | undefined): Promise<unknown> {
   if (!cache) return parseYaml(content, YAML_OPTIONS);

@@ -108,6 +108,13 @@ describe.concurrent('policy attacks', () => {
     expectRefused(p, result, 'POLICY_INVALID');
   });
 
+  it('a policy edit that reads as provenance in a review but means none to a lenient YAML reader (`require: !provenance none`)', async () => {
+    const rule = ['  - packages: ["po-tag"]', '    require: !provenance none', '    reason: reads as provenance in a review'].join('\n');
+    const { p, result } = await underPolicy('po-tag', policyOf([rule]), '', false);
+    expectRefused(p, result, 'POLICY_INVALID');
+    expect(result.output).toContain('Unresolved tag: !provenance');
+  });
+
   it('an unknown top-level key', async () => {
     const { p, result } = await underPolicy('po-unknown', policyOf([provenanceRule('po-unknown')], ['enforcement: lenient']));
     expectRefused(p, result, 'POLICY_INVALID');

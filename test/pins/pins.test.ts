@@ -58,6 +58,10 @@ describe('sigstore.lock text', () => {
     expect(codeOf(() => parsePinLock(`<<<<<<< HEAD\n${ours}=======\n${theirs}>>>>>>> x\n`))).toBe(ErrorCodes.PIN_CONFLICT);
     expect(codeOf(() => parsePinLock('"a":\n  provenance: maybe\n  versions: {}\n'))).toBe(ErrorCodes.PIN_LOCK_INVALID);
     expect(codeOf(() => parsePinLock('<<<<<<< HEAD\n"a": {}\n'))).toBe(ErrorCodes.PIN_LOCK_INVALID);
+    // A tag the lock never carries is refused, not read past with a Node warning (control: the same lock without it).
+    const tagged = (tag: string) => `__metadata:\n  version: 1\n"a":\n  provenance: false\n  versions:\n    "1.0.0":\n      integrity: ${tag}sha512-${'A'.repeat(86)}==\n      provenance: false\n`;
+    expect(parsePinLock(tagged('')).lock.packages.get('a')?.versions.get('1.0.0')?.provenance).toBe(false);
+    expect(codeOf(() => parsePinLock(tagged('!pinned ')))).toBe(ErrorCodes.PIN_LOCK_INVALID);
   });
 });
 

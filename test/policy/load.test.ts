@@ -30,6 +30,40 @@ async function loadError(promise: Promise<unknown>): Promise<SigstorePluginError
   return error as SigstorePluginError;
 }
 
+describe('YAML that does not say what it looks like', () => {
+  /** The Node warnings emitted while `run` ran (a YAML warning used to reach stderr this way, and the file was accepted). */
+  async function warningsDuring(run: () => Promise<unknown>): Promise<string[]> {
+    const seen: string[] = [];
+    const listener = (warning: Error) => seen.push(warning.message);
+    process.on('warning', listener);
+    try {
+      await run();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listener);
+    }
+    return seen;
+  }
+
+  it.each([
+    ['an unresolved tag that turns `require: !provenance none` into `require: none`', 'version: 1\ndefault:\n  require: !provenance none\n', 'Unresolved tag: !provenance at line 3, column 12'],
+    ['a tag on a key, which drops the key', 'version: 1\ndefault:\n  !require: provenance\n', 'Unresolved tag: !require: at line 3, column 3'],
+    ['a scalar tag on a mapping', 'version: 1\ndefault: !!binary\n  require: provenance\n', 'tag:yaml.org,2002:binary used for map collection, but expects scalar at line 2, column 10'],
+  ])('is refused, POLICY_INVALID naming the line, and nothing is printed: %s', async (_, text, found) => {
+    write('sigstore-policy.yml', text);
+    let error: SigstorePluginError | undefined;
+    const printed = await warningsDuring(async () => (error = await loadError(loadPolicy(dir))));
+    expect(error?.code).toBe(ErrorCodes.POLICY_INVALID);
+    expect(error?.message).toContain(found);
+    expect(printed).toEqual([]);
+  });
+
+  it('control: the same policy without the tag loads', async () => {
+    write('sigstore-policy.yml', 'version: 1\ndefault:\n  require: provenance\n');
+    expect((await loadPolicy(dir))?.model.default.require).toBe('provenance');
+  });
+});
+
 describe('discovery', () => {
   it('returns undefined (zero-config) when there is no policy', async () => {
     write('package.json', JSON.stringify({ name: 'app' }));
