@@ -1,13 +1,13 @@
 /**
- * Finds, parses and validates the policy file (cosmiconfig, module `sigstore`),
- * resolves `extends`, and refuses anything invalid: there is never a silent
+ * Finds, parses and validates the policy file (JavaScript ones through
+ * cosmiconfig's loaders), resolves `extends`, and refuses anything invalid: there is never a silent
  * fallback to "no policy" once a policy file exists.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { defaultLoaders, type Loader } from 'cosmiconfig';
 import { version as yamlVersion } from 'yaml/package.json';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseStrictYaml as parseYaml } from '../strict-yaml';
@@ -71,16 +71,28 @@ async function parsePolicyYaml(filepath: string, content: string, cache: ParsedP
   return document;
 }
 
-const loadJson: Loader = (_filepath, content) => JSON.parse(content);
+/** cosmiconfig's loaders for the JavaScript policy files (the plugin carries no TypeScript compiler). */
+const JAVASCRIPT_LOADERS: Record<string, Loader> = { '.js': defaultLoaders['.js'], '.cjs': defaultLoaders['.cjs'], '.mjs': defaultLoaders['.mjs'] };
 
-function explorer(cache: ParsedPolicyCache | undefined) {
-  const loadYaml: Loader = (filepath, content) => parsePolicyYaml(filepath, content, cache);
-  return cosmiconfig('sigstore', {
-    searchPlaces: [...POLICY_FILE_NAMES],
-    searchStrategy: 'none',
-    cache: false,
-    loaders: { '.yml': loadYaml, '.yaml': loadYaml, noExt: loadYaml, '.json': loadJson },
-  });
+/**
+ * A policy file's document, read by its name: YAML (`.yml`, `.yaml`, none),
+ * JSON read as the YAML it also is (a duplicate key refused: JSON.parse
+ * keeps the last one, so `"require": "provenance"` could be undone further
+ * down), `package.json`'s `sigstore` key, JavaScript. Not through
+ * cosmiconfig's load(): it merges in the files a `$import` key names,
+ * another file's rules outside `extends` and its checks (the key is now
+ * refused as unknown).
+ */
+async function readPolicyDocument(absolute: string, cache: ParsedPolicyCache | undefined): Promise<unknown> {
+  const content = readFileSync(absolute, 'utf8');
+  if (content.trim() === '') return undefined;
+  const extension = path.extname(absolute);
+  if (path.basename(absolute) === 'package.json') return (JSON.parse(content) as Record<string, unknown>).sigstore;
+  if (extension === '.json') return parseYaml(content, YAML_OPTIONS);
+  const javascript = JAVASCRIPT_LOADERS[extension];
+  if (javascript) return javascript(absolute, content);
+  if (extension === '' || extension === '.yml' || extension === '.yaml') return parsePolicyYaml(absolute, content, cache);
+  throw new Error(`no policy format for ${extension} files: YAML (.yml, .yaml), JSON or JavaScript (.js, .cjs, .mjs)`);
 }
 
 /** The policy files present in a project directory (more than one is ambiguous). */
@@ -130,8 +142,7 @@ export async function validatePolicyFile(filepath: string, chain: string[] = [],
   if (!existsSync(absolute)) return fileProblem(absolute, 'a policy file at this path', 'no such file');
   let document: unknown;
   try {
-    const result = await explorer(cache).load(absolute);
-    document = result?.config;
+    document = await readPolicyDocument(absolute, cache);
   } catch (error) {
     return fileProblem(absolute, 'a readable YAML, JSON or JavaScript policy', firstLine(error));
   }

@@ -129,6 +129,36 @@ describe('discovery', () => {
   });
 });
 
+describe('policy content from nowhere but the policy and its extends chain', () => {
+  const PERMISSIVE = 'rules:\n  - packages: ["*"]\n    require: none\n    reason: from another file\n';
+
+  it.each([
+    ['sigstore-policy.yml', 'version: 1\n$import: ./other.yml\ndefault:\n  require: provenance\n'],
+    ['sigstore-policy.json', JSON.stringify({ version: 1, $import: './other.yml', default: { require: 'provenance' } })],
+    ['sigstore.config.cjs', "module.exports = { version: 1, $import: './other.yml', default: { require: 'provenance' } };"],
+  ])('a `$import` key (cosmiconfig would merge in that file\'s rules) is refused as unknown: %s', async (name, text) => {
+    write('other.yml', PERMISSIVE);
+    write(name, text);
+    const error = await loadError(loadPolicy(dir));
+    expect(error.code).toBe(ErrorCodes.POLICY_INVALID);
+    expect(error.message).toContain('$import: expected one of the keys');
+  });
+
+  it('a JSON policy with a key given twice is refused (JSON.parse would keep the last one)', async () => {
+    write('sigstore-policy.json', '{"version": 1, "default": {"require": "provenance", "mode": "enforce", "require": "none"}}');
+    const error = await loadError(loadPolicy(dir));
+    expect(error.code).toBe(ErrorCodes.POLICY_INVALID);
+    expect(error.message).toContain('Map keys must be unique');
+  });
+
+  it('a policy file of an unknown format is refused, naming the formats', async () => {
+    write('config/policy.toml', 'version = 1\n');
+    const error = await loadError(loadPolicy(dir, { path: 'config/policy.toml' }));
+    expect(error.code).toBe(ErrorCodes.POLICY_INVALID);
+    expect(error.message).toContain('no policy format for .toml files');
+  });
+});
+
 describe('invalid files fail closed', () => {
   it('an invalid policy is POLICY_INVALID listing every problem with file and path', async () => {
     const file = write('sigstore-policy.yml', 'version: 1\ndefault: { require: none }\nrules:\n  - packages: ["x"]\n    require: provenance\n    identity: { ref: 7 }\n  - packages: ["y"]\n    require: maybe\n');
