@@ -77,10 +77,15 @@ export function committedSetting(projectDir: string, key: SettingKey): unknown {
   return undefined;
 }
 
-/** An rc file's settings as written, before Yarn replaces `${VAR}`; undefined when it cannot be read. */
+/**
+ * An rc file's settings as written, before Yarn replaces `${VAR}`; undefined
+ * when it cannot be read. A key given twice is its last value, as Yarn's own
+ * rc parser reads it: refusing it here missed a `${VAR}` written below the
+ * committed value.
+ */
 function rawRcFile(file: string, text?: string): Record<string, unknown> | undefined {
   try {
-    const data: unknown = parseYaml(text ?? readFileSync(file, 'utf8'));
+    const data: unknown = parseYaml(text ?? readFileSync(file, 'utf8'), { uniqueKeys: false, logLevel: 'error' });
     return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

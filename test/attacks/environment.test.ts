@@ -100,6 +100,14 @@ describe.concurrent('trust settings from the environment', () => {
     expect(result.output).toContain(`\${CI_TRUSTED_ROOT} in .yarnrc.yml=${kit.trustedRootPath}`);
   });
 
+  it('the same written as a second sigstoreTrustedRootPath below the committed one, which Yarn reads: refused', async () => {
+    const { p } = await signedProject('env-interpolated-twice');
+    p.write('.yarnrc.yml', `${p.read('.yarnrc.yml')!.trimEnd()}\nsigstoreTrustedRootPath: "\${CI_TRUSTED_ROOT}"\n`);
+    const result = await p.install({ CI_TRUSTED_ROOT: kit.trustedRootPath });
+    expectRefused(p, result, 'ENVIRONMENT_OVERRIDE_REFUSED');
+    expect(result.output).toContain(`\${CI_TRUSTED_ROOT} in .yarnrc.yml=${kit.trustedRootPath}`);
+  });
+
   it('YARN_SIGSTORE_NPM_KEYS_PATH naming other keys is refused', async () => {
     const { p } = await signedProject('env-keys');
     const other = join(p.cwd, 'other-keys.json');

@@ -31,6 +31,11 @@ describe('committed settings that interpolate a variable', () => {
     }
   });
 
+  it('is the value Yarn reads of a key given twice: the last one', () => {
+    expect(environmentChoices(settingsFrom('twice.yml', 'sigstoreTrustedRootPath: ./root.json\nsigstoreTrustedRootPath: "${CI_ROOT}"\n'))).toEqual([{ key: 'sigstoreTrustedRootPath', variable: '${CI_ROOT} in twice.yml', value: '/ci/root.json' }]);
+    expect(environmentChoices(settingsFrom('twice-committed-last.yml', 'sigstoreTrustedRootPath: "${CI_ROOT}"\nsigstoreTrustedRootPath: ./root.json\n'))).toEqual([]);
+  });
+
   it('none in a file whose values name no variable', () => {
     expect(environmentChoices(settingsFrom('committed.yml', 'sigstoreTrustedRootPath: ./root.json\nnpmRegistryServer: "https://registry.example"\n'))).toEqual([]);
     expect(environmentChoices(settingsFrom('literal.yml', "sigstoreTrustedRootPath: './a$b{c}'\n"))).toEqual([]);
