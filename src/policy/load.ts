@@ -133,7 +133,8 @@ function fileProblem(file: string, expected: string, found?: string): PolicyFile
   return { filepath: file, problems: [{ severity: 'error', file, path: '', expected, found }] };
 }
 
-const firstLine = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0] : String(error));
+// A YAML error's first line ends with the colon that introduced its code frame.
+const firstLine = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0].replace(/:$/, '') : String(error));
 
 /** Reads and validates one policy file and its `extends` chain, collecting every problem. */
 export async function validatePolicyFile(filepath: string, chain: string[] = [], cache?: ParsedPolicyCache): Promise<PolicyFileCheck> {
