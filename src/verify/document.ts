@@ -22,17 +22,8 @@ function parseDocument(document: unknown, label: string): DocumentEntry[] {
   const malformed = (why: string): never => {
     throw new SigstorePluginError(ErrorCodes.ATTESTATIONS_MALFORMED, `${label}: attestations document ${why}`, { subject: label });
   };
-  let parsed = document;
-  if (typeof parsed === 'string' || parsed instanceof Uint8Array) {
-    try {
-      // Bytes are read in place (Buffer.from(bytes) would copy them first).
-      const text = typeof parsed === 'string' ? parsed : Buffer.from(parsed.buffer, parsed.byteOffset, parsed.byteLength).toString('utf8');
-      parsed = JSON.parse(text);
-    } catch {
-      malformed('is not JSON');
-    }
-  }
-  const list = (parsed as { attestations?: unknown } | null)?.attestations;
+  // Parsed already: bytes as served go through src/install/document-verification.ts, under the size and nesting caps.
+  const list = (document as { attestations?: unknown } | null)?.attestations;
   if (!Array.isArray(list)) return malformed('has no "attestations" array');
   if (list.length === 0) malformed('lists no attestation');
   if (list.length > MAX_ATTESTATIONS) malformed(`lists ${list.length} attestations (at most ${MAX_ATTESTATIONS} are accepted; npm publishes two)`);

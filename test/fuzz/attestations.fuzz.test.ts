@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
+import { verifyDocument } from '../../src/install/document-verification';
 import { createTrustContext } from '../../src/trust';
 import { verifyPackageAttestations, type PackageSubject } from '../../src/verify';
 import { loadFixturePackages, productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
@@ -108,9 +109,11 @@ function seeds(): Seed[] {
 
 type Outcome = { accepted: true } | { accepted: false; code: string; message: string } | { crash: unknown };
 
+/** Text goes the way a served document goes: parsed under the size and nesting caps, then verified. */
 function run(input: unknown, subject: PackageSubject): Outcome {
   try {
-    verifyPackageAttestations(input, subject, trust);
+    if (typeof input === 'string') verifyDocument({ document: Buffer.from(input), url: 'https://registry.example/-/npm/v1/attestations/fuzz', maxBytes: 10_000_000, ...subject }, trust, verifyPackageAttestations);
+    else verifyPackageAttestations(input, subject, trust);
     return { accepted: true };
   } catch (error) {
     if (error instanceof SigstorePluginError && KNOWN_CODES.has(error.code)) return { accepted: false, code: error.code, message: error.message };

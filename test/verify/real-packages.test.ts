@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { verifyDocument } from '../../src/install/document-verification';
 import { createTrustContext, embeddedTrustMaterial } from '../../src/trust';
 import { PREDICATE_NPM_PUBLISH_V01, verifyPackageAttestations, type SignerIdentity } from '../../src/verify';
 import { attestationsOf, NPM_PACKAGES, subjectOf } from '../../testkit/verify-fixtures';
@@ -118,7 +119,8 @@ describe('the 8 real npm packages verify against the production root with their 
   it('accepts the document as raw bytes exactly as the registry sends it', () => {
     const pkg = NPM_PACKAGES.find((entry) => entry.name === '@playwright/cli')!;
     const bytes = Buffer.from(JSON.stringify(attestationsOf(pkg)));
-    const result = verifyPackageAttestations(bytes, subjectOf(pkg), trust);
+    const request = { document: bytes, url: 'https://registry.npmjs.org/-/npm/v1/attestations/@playwright%2fcli', maxBytes: 1e7, ...subjectOf(pkg) };
+    const result = verifyDocument(request, trust, verifyPackageAttestations).result!;
     expect(result.provenance!.identity.sourceRepositoryOwnerUri).toBe('https://github.com/microsoft');
     expect(result.publish!.keyId).toBe('SHA256:DhQ8wR5APBvFHLF/+Tc+AYvPOdTpcIDqOhxsBHRwC7U');
   });
