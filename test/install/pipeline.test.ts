@@ -107,14 +107,16 @@ describe('a signed package', () => {
 });
 
 describe('early verification (started when the document arrives, for the digest it claims)', () => {
-  it('stands for the gate\'s own for that digest: the document is fetched once', async () => {
+  it('stands for the gate\'s own for the claimed digest: the document is fetched once and verified once, early (the worker finds the digest as it parses)', async () => {
     const transport = new FakeTransport().signed(fixture);
     const pipeline = fakePipeline({ transport, store: new FakeStore() });
+    const verified = countVerifications(pipeline);
     pipeline.prefetch(ref, undefined);
     await settled();
     await pipeline.judgePackage(ref, digest, new KeptPrinter(), false);
     expect(pipeline.results.get(ref.key)?.status).toBe('verified');
     expect(transport.documentRequests).toHaveLength(1);
+    expect(verified).toEqual([undefined]);
   });
 
   it('is used only for that digest: a tarball of other bytes is verified again, with its own digest, and fails', async () => {
@@ -128,16 +130,6 @@ describe('early verification (started when the document arrives, for the digest 
     expect(verified).toEqual([undefined, otherDigest]);
   });
 
-  it('is the gate\'s verification for the claimed digest: the document is verified once, early (the worker finds the digest as it parses)', async () => {
-    const transport = new FakeTransport().signed(fixture);
-    const pipeline = fakePipeline({ transport, store: new FakeStore() });
-    const verified = countVerifications(pipeline);
-    pipeline.prefetch(ref, undefined);
-    await settled();
-    await pipeline.judgePackage(ref, digest, new KeptPrinter(), false);
-    expect(pipeline.results.get(ref.key)?.status).toBe('verified');
-    expect(verified).toEqual([undefined]);
-  });
 
   it('is not started for an archive bound to a cached result (warm prefetch asks nothing)', async () => {
     const transport = new FakeTransport().signed(fixture);
