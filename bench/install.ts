@@ -38,7 +38,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../testkit/fixtures';
 import { largeRegistry, serveLargeRegistry, type LargeRegistry } from '../testkit/large-registry';
-import { PLUGIN_BUNDLE, PLUGIN_RELATIVE_PATH, YARN_BIN } from '../testkit/yarn';
+import { cleanEnvironment, PLUGIN_BUNDLE, PLUGIN_RELATIVE_PATH, YARN_BIN } from '../testkit/yarn';
 
 export type Side = 'plain' | 'plugin';
 
@@ -143,8 +143,7 @@ export class BenchProject {
   async yarn(args: string[], nodeArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Measure> {
     execFileSync('sync');
     const timeFile = join(this.cwd, '.bench-time');
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(YARN_|npm_|CI$|GITHUB_)/i.test(key)) env[key] = value;
+    const env = cleanEnvironment();
     Object.assign(env, { HOME: this.cwd, YARN_GLOBAL_FOLDER: this.globalFolder, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_ENABLE_TELEMETRY: '0', YARN_ENABLE_PROGRESS_BARS: 'false', ...extraEnv });
     const started = process.hrtime.bigint();
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
@@ -174,7 +173,8 @@ export class BenchProject {
   /**
    * A CI job whose cache step restored `.yarn/cache` only: every file of it
    * rewritten (new inodes and ctimes, as a restore makes them), the global
-   * folder (Yarn's and the plugin's state) empty, no node_modules.
+   * folder (Yarn's and the plugin's state) empty, no node_modules, and a
+   * fresh runner's home (no compiled plugin, src/code-cache.ts).
    */
   resetCiRestore(lockfile: string): void {
     if (existsSync(this.cache)) {
@@ -183,6 +183,7 @@ export class BenchProject {
       renameSync(`${this.cache}.restored`, this.cache);
     }
     rmSync(this.globalFolder, { recursive: true, force: true });
+    rmSync(join(this.cwd, '.cache', 'yarn-plugin-sigstore'), { recursive: true, force: true });
     this.resetWarm(lockfile);
   }
 

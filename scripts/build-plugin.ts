@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     },
     prelude: WORKERS.map(({ variable }, i) => `var ${variable} = ${JSON.stringify(workers[i])};`),
     deferredPackages: DEFERRED_PACKAGES,
+    compiler: join(ROOT, 'src', 'code-cache.ts'),
   });
   if (metafile) {
     writeFileSync(OUTPUT.replace(/\.js$/, '.meta.json'), JSON.stringify(split.loadTime));

@@ -10,7 +10,9 @@
  *   answered by the runtime with the load-time part's own instance, so no
  *   module exists twice (one `SigstorePluginError` class, one session state).
  * - `lazyRuntime`: the runtime, generated from the set of shared modules. It
- *   evaluates the lazy string once, on the first `import()` that needs it.
+ *   evaluates the lazy string once, on the first `import()` that needs it,
+ *   compiled by the `compiler` module when one is given (the plugin's keeps
+ *   V8's code cache, src/code-cache.ts), else by `new Function`.
  */
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
@@ -114,14 +116,19 @@ export function lazyEntry(root: string, targets: Iterable<string>): string {
  * as its `module.exports` (what a `require` of it returns). The lazy code is
  * the variable LAZY_SOURCE, declared by the bundle's banner.
  */
-export function lazyRuntime(root: string, shared: ReadonlyMap<string, 'esm' | 'cjs'>): Plugin {
+export function lazyRuntime(root: string, shared: ReadonlyMap<string, 'esm' | 'cjs'>, compiler?: string): Plugin {
   const entries = [...shared].map(([key, format], index) => {
     const path = JSON.stringify(`${root}/${key}`);
     return format === 'esm'
       ? { importLine: `import * as s${index} from ${path};`, getter: `${JSON.stringify(key)}: () => asModule(s${index})` }
       : { importLine: '', getter: `${JSON.stringify(key)}: () => require(${path})` };
   });
+  // A compiler module exports compileLazySource(source, name): the module function of the source.
+  const compile = compiler
+    ? { importLine: `import { compileLazySource } from ${JSON.stringify(compiler)};`, call: `compileLazySource(SOURCE, 'plugin-sigstore-lazy')` }
+    : { importLine: '', call: `new Function('module', 'exports', 'require', '__filename', '__dirname', SOURCE + '\\n//# sourceURL=plugin-sigstore-lazy.js')` };
   const contents = `
+${compile.importLine}
 ${entries.map((entry) => entry.importLine).join('\n')}
 const SOURCE = typeof ${LAZY_SOURCE} === 'string' ? ${LAZY_SOURCE} : undefined;
 const shared = { ${entries.map((entry) => entry.getter).join(', ')} };
@@ -146,7 +153,7 @@ export function lazyModule(key) {
   if (lazy === undefined) {
     if (SOURCE === undefined) throw new Error('yarn-plugin-sigstore: built without its lazy part');
     const module = { exports: {} };
-    new Function('module', 'exports', 'require', '__filename', '__dirname', SOURCE + '\\n//# sourceURL=plugin-sigstore-lazy.js')(
+    ${compile.call}(
       module, module.exports, requireFromLazy, typeof __filename === 'string' ? __filename : undefined, typeof __dirname === 'string' ? __dirname : undefined);
     lazy = module.exports.modules;
   }
@@ -177,6 +184,8 @@ export interface SplitOptions {
   loadTime: BuildOptions;
   /** Declarations put first in the file, out of the banner's function (large strings, see LAZY_SOURCE). */
   prelude?: string[];
+  /** A module of the load-time part exporting `compileLazySource(source, name)`, which compiles the lazy part (see lazyRuntime). */
+  compiler?: string;
   /** Packages that load-time code imports statically but that are deferred too (see deferDynamicImports). */
   deferredPackages?: readonly string[];
 }
@@ -213,7 +222,7 @@ export async function buildSplit(options: SplitOptions): Promise<SplitResult> {
     });
   };
   const targets = new Set<string>();
-  const first = await loadTimeBuild(lazyRuntime(root, new Map()), targets);
+  const first = await loadTimeBuild(lazyRuntime(root, new Map(), options.compiler), targets);
   const loadTimeFiles = bundledFiles(first.metafile!);
   const used = new Set<string>();
   const lazy = await build({
@@ -227,7 +236,7 @@ export async function buildSplit(options: SplitOptions): Promise<SplitResult> {
   });
   const lazySource = lazy.outputFiles![0].text;
   const shared = new Map([...used].sort().map((key) => [key, loadTimeFiles.get(key)!.format === 'esm' ? 'esm' : 'cjs'] as const));
-  const final = await loadTimeBuild(lazyRuntime(root, shared), new Set(), lazySource);
+  const final = await loadTimeBuild(lazyRuntime(root, shared, options.compiler), new Set(), lazySource);
   checkSplit(first.metafile!, final.metafile!, lazy.metafile!);
   return { loadTime: final.metafile!, lazy: lazy.metafile!, lazyBytes: lazySource.length, shared: shared.size };
 }

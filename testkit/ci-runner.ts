@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { YARN_BIN, type YarnProject } from './yarn';
+import { cleanEnvironment, YARN_BIN, type YarnProject } from './yarn';
 import { projectFor, publishSigned, startAttackKit, type AttackKit } from './attack-harness';
 
 /** A folder holding a `yarn` that runs the pinned Yarn, to put first on PATH. */
@@ -22,9 +22,7 @@ export function yarnShims(): string {
 
 /** Runs `bash <args>` in the project with the runner's environment plus `env`; stdout and stderr together. */
 export function runBash(p: YarnProject, shims: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const base: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(YARN_|npm_|CI$|GITHUB_)/i.test(key)) base[key] = value;
-  const stepEnv = { ...base, HOME: join(p.cwd, 'runner-home'), YARN_GLOBAL_FOLDER: join(p.cwd, '.yarn-global'), YARN_ENABLE_TELEMETRY: '0', SIGSTORE_TEST_MARKER_DIR: p.markers, PATH: `${shims}:${process.env.PATH}`, ...env };
+  const stepEnv = { ...cleanEnvironment(), HOME: join(p.cwd, 'runner-home'), YARN_GLOBAL_FOLDER: join(p.cwd, '.yarn-global'), YARN_ENABLE_TELEMETRY: '0', SIGSTORE_TEST_MARKER_DIR: p.markers, PATH: `${shims}:${process.env.PATH}`, ...env };
   mkdirSync(stepEnv.HOME, { recursive: true });
   return new Promise((resolve, reject) => {
     const child = spawn('bash', args, { cwd: p.cwd, env: stepEnv, stdio: ['ignore', 'pipe', 'pipe'] });

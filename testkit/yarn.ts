@@ -137,12 +137,21 @@ export function jsonEvents(stdout: string): any[] {
     .map((line) => JSON.parse(line));
 }
 
-/** Runs the pinned Yarn with a clean environment (no inherited YARN_* or CI settings). */
-export function runYarn(cwd: string, args: string[], env: Record<string, string>, { terminal = false } = {}): Promise<YarnResult> {
+/**
+ * This process's environment without Yarn, npm and CI settings, nor the XDG
+ * folders: each project's HOME holds its own record key and compiled plugin.
+ */
+export function cleanEnvironment(): Record<string, string> {
   const base: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/^(YARN_|npm_|CI$|GITHUB_)/i.test(key)) base[key] = value;
+    if (value !== undefined && !/^(YARN_|npm_|CI$|GITHUB_|XDG_CONFIG_HOME$|XDG_CACHE_HOME$)/i.test(key)) base[key] = value;
   }
+  return base;
+}
+
+/** Runs the pinned Yarn with a clean environment (cleanEnvironment). */
+export function runYarn(cwd: string, args: string[], env: Record<string, string>, { terminal = false } = {}): Promise<YarnResult> {
+  const base = cleanEnvironment();
   const command = [process.execPath, YARN_BIN, ...args];
   // A pseudo-terminal 100 columns wide (a fresh one has 0, and Yarn draws no bar under 23); its output is stdout and stderr merged, lines ending in CRLF.
   const [file, argv] = terminal ? ['script', ['-qec', `stty cols 100 rows 40; exec ${command.map(shellQuote).join(' ')}`, '/dev/null']] : [command[0], command.slice(1)];

@@ -12,6 +12,7 @@
  * vouch for file-system state, which another machine's record cannot.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'fs/promises';
 import { homedir } from 'os';
 import { dirname, join } from 'path';
@@ -22,27 +23,30 @@ export function recordKeyPath(): string {
   return join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'yarn-plugin-sigstore', 'record.key');
 }
 
-const keys = new Map<string, Promise<Buffer | undefined>>();
+const keys = new Map<string, Buffer | undefined>();
 
-/** The user's record key, created on first use; undefined when it cannot be read or made (records then always miss). */
-function userRecordKey(): Promise<Buffer | undefined> {
+/**
+ * The user's record key, created on first use; undefined when it cannot be
+ * read or made (records then always miss). Synchronous: the code cache
+ * (src/code-cache.ts) needs it before the plugin's lazy part is compiled.
+ */
+export function userRecordKey(): Buffer | undefined {
   const path = recordKeyPath();
-  let key = keys.get(path);
-  if (!key) {
-    key = (async () => {
-      try {
-        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-        await writeFile(path, randomBytes(32), { flag: 'wx', mode: 0o600 }).catch((error) => {
-          if (error.code !== 'EEXIST') throw error;
-        });
-        const bytes = await readFile(path);
-        return bytes.length >= 32 ? bytes : undefined;
-      } catch {
-        return undefined;
-      }
-    })();
-    keys.set(path, key);
+  if (keys.has(path)) return keys.get(path);
+  let key: Buffer | undefined;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(path, randomBytes(32), { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const bytes = readFileSync(path);
+    key = bytes.length >= 32 ? bytes : undefined;
+  } catch {
+    key = undefined;
   }
+  keys.set(path, key);
   return key;
 }
 

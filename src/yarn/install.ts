@@ -4,6 +4,7 @@
  * ends (or fails), print the summary and write the evidence file.
  */
 import { Project, structUtils, type Locator } from '@yarnpkg/core';
+import { noteInstall } from '../code-cache';
 import { checkLockfileProtocols } from './dependencies';
 import { routeOf } from './locators';
 import { closeIdleConnections } from '../net/agents';
@@ -14,6 +15,7 @@ export function installFetchStepHooks(): void {
   patchOnce('fetchEverything', () => {
     const fetchEverything = Project.prototype.fetchEverything;
     Project.prototype.fetchEverything = async function (this: Project, options) {
+      noteInstall();
       const session = PipelineAdapter.for(this);
       checkLockfileProtocols(this);
       const packages = registryPackages(this);
