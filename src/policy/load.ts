@@ -12,6 +12,7 @@ import { version as yamlVersion } from 'yaml/package.json';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseStrictYaml as parseYaml } from '../strict-yaml';
 import { baselineLoosenings } from './baseline';
+import { readCanonicalPolicy } from './canonical';
 import { formatProblem, type LoadedPolicy, type PolicyModel, type PolicyProblem } from './model';
 
 export type { LoadedPolicy };
@@ -60,12 +61,15 @@ export interface ParsedPolicyCache {
 const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: true } as const;
 const PARSER = `yaml ${yamlVersion} strict ${JSON.stringify(YAML_OPTIONS)}`;
 
+/** The policy's YAML, in the layout `policy init` writes without a YAML parser (canonical.ts), else by the YAML reader. */
+const readPolicyYaml = (content: string): unknown => readCanonicalPolicy(content) ?? parseYaml(content, YAML_OPTIONS);
+
 async function parsePolicyYaml(filepath: string, content: string, cache: ParsedPolicyCache | undefined): Promise<unknown> {
-  if (!cache) return parseYaml(content, YAML_OPTIONS);
+  if (!cache) return readPolicyYaml(content);
   const digest = createHash('sha256').update(PARSER).update('\0').update(content).digest('hex');
   const known = await cache.lookup(filepath, digest);
   if (known !== undefined) return known;
-  const document = parseYaml(content, YAML_OPTIONS);
+  const document = readPolicyYaml(content);
   // Kept as JSON: only a document JSON gives back exactly (no NaN or Infinity, plain objects) is remembered.
   if (document !== undefined && isDeepStrictEqual(document, JSON.parse(JSON.stringify(document)))) await cache.remember(filepath, digest, document);
   return document;
