@@ -6,10 +6,12 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { ErrorCodes } from '../errors';
 import { readOptionalFile } from '../files';
+import { readRecord, writeRecord } from '../install/record-files';
 import { join } from 'node:path';
 
 const TARGETS_DIR = 'targets';
 const FRESHNESS_FILE = 'last-checked.json';
+const UNREACHABLE_FILE = 'unreachable.json';
 
 export interface TufCache {
   readonly metadataDir: string;
@@ -60,4 +62,27 @@ export function lastCheckedAt(cache: TufCache): Date | undefined {
   }
   const timestampPath = join(cache.metadataDir, 'timestamp.json');
   return existsSync(timestampPath) ? statSync(timestampPath).mtime : undefined;
+}
+
+/** The last time the repository could not be reached, and why. */
+export interface Unreachable {
+  at: Date;
+  cause: string;
+}
+
+/**
+ * Remembers that the repository could not be reached. MAC'd under this
+ * user's record key (src/install/record-files.ts, never the CI key): a
+ * record restored from a cache must not hold back a refresh on this machine.
+ */
+export async function recordRepositoryUnreachable(cache: TufCache, at: Date, cause: string): Promise<void> {
+  await writeRecord(join(cache.metadataDir, UNREACHABLE_FILE), { at: at.toISOString(), cause }, { machine: true });
+}
+
+/** When the repository was last found unreachable, if that was this user's own finding within `withinMs` before `now`. */
+export async function unreachableSince(cache: TufCache, now: Date, withinMs: number): Promise<Unreachable | undefined> {
+  const record = await readRecord<{ at?: unknown; cause?: unknown }>(join(cache.metadataDir, UNREACHABLE_FILE), { machine: true });
+  const at = new Date(typeof record?.at === 'string' ? record.at : NaN);
+  const age = now.getTime() - at.getTime();
+  return age >= 0 && age < withinMs && typeof record?.cause === 'string' ? { at, cause: record.cause } : undefined;
 }

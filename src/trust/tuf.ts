@@ -32,15 +32,25 @@ import {
   lastCheckedAt,
   readCachedTarget,
   recordRepositoryAnswered,
+  recordRepositoryUnreachable,
   seedTufCache,
   tufCacheFor,
+  unreachableSince,
   type TufCache,
+  type Unreachable,
 } from './tuf-cache';
 
 export const DEFAULT_TUF_MIRROR_URL = 'https://tuf-repo-cdn.sigstore.dev';
 export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 export const NPM_KEYS_TARGET = 'registry.npmjs.org/keys.json';
 export const DEFAULT_MAX_AGE_DAYS = 30;
+/**
+ * After the repository could not be reached, it is asked again only this much
+ * later: behind a firewall that drops the connections, every install would
+ * otherwise wait for the request's deadline and retry (up to 20 s) to end up
+ * with the same cached material.
+ */
+export const UNREACHABLE_RETRY_MS = 60 * 60 * 1000;
 
 export type TrustMode = 'auto' | 'offline';
 export type TrustSource = 'tuf' | 'tuf-cache' | 'embedded' | 'file';
@@ -127,7 +137,11 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
 
   const record: FetchRecord = { answered: false };
-  const network = options.mode === 'offline' ? offlineFetcher : options.fetcher ?? networkFetcher(options.http ?? defaultHttp(options));
+  // Found unreachable within the hour, with a verified trusted root cached: not asked again (the cache is used as in
+  // offline mode, with a warning saying so). With nothing cached it is always asked: a fixed network must work at once.
+  const recentlyUnreachable =
+    options.mode === 'offline' || readCachedTarget(cache, TRUSTED_ROOT_TARGET) === undefined ? undefined : await unreachableSince(cache, now, UNREACHABLE_RETRY_MS);
+  const network = options.mode === 'offline' || recentlyUnreachable ? offlineFetcher : options.fetcher ?? networkFetcher(options.http ?? defaultHttp(options));
   try {
     const updater = new Updater({
       metadataDir: cache.metadataDir,
@@ -146,7 +160,8 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
     if (error instanceof SigstorePluginError) throw error;
     const failure = classifyRefreshFailure(error, record, mirrorUrl);
     if (failure.kind === 'attack') throw failure.error;
-    return fallBack(options, cache, mirrorUrl, isPublicGood, now, failure.cause);
+    if (options.mode !== 'offline' && !recentlyUnreachable) await recordRepositoryUnreachable(cache, now, failure.cause.message);
+    return fallBack(options, cache, mirrorUrl, isPublicGood, now, unavailability(options, mirrorUrl, failure.cause, recentlyUnreachable));
   }
 }
 
@@ -195,9 +210,16 @@ async function readOptionalTarget(updater: Updater, name: string): Promise<strin
   return readFileSync(path, 'utf8');
 }
 
+/** Why the repository was not read, as the warnings and errors say it. */
+function unavailability(options: ResolveTrustOptions, mirrorUrl: string, cause: Error, recentlyUnreachable: Unreachable | undefined): { why: string; cause: Error } {
+  if (options.mode === 'offline') return { why: 'offline mode', cause };
+  if (!recentlyUnreachable) return { why: `TUF repository ${mirrorUrl} unreachable (${cause.message})`, cause };
+  const retryAt = new Date(recentlyUnreachable.at.getTime() + UNREACHABLE_RETRY_MS).toISOString().slice(0, 16).replace('T', ' ');
+  return { why: `TUF repository ${mirrorUrl} unreachable at ${recentlyUnreachable.at.toISOString().slice(0, 16).replace('T', ' ')} UTC (${recentlyUnreachable.cause}), not asked again before ${retryAt} UTC`, cause };
+}
+
 /** The repository could not be read: the last verified cache, else (public-good only) the embedded copy. */
-function fallBack(options: ResolveTrustOptions, cache: TufCache, mirrorUrl: string, isPublicGood: boolean, now: Date, cause: Error): ResolvedTrust {
-  const why = options.mode === 'offline' ? 'offline mode' : `TUF repository ${mirrorUrl} unreachable (${cause.message})`;
+function fallBack(options: ResolveTrustOptions, cache: TufCache, mirrorUrl: string, isPublicGood: boolean, now: Date, { why, cause }: { why: string; cause: Error }): ResolvedTrust {
   const cachedRoot = readCachedTarget(cache, TRUSTED_ROOT_TARGET);
   if (cachedRoot !== undefined) {
     const resolved = tufResult(options, cache, mirrorUrl, now, 'tuf-cache', cachedRoot, readCachedTarget(cache, NPM_KEYS_TARGET));

@@ -1,16 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
 import {
   DEFAULT_TUF_MIRROR_URL,
   NPM_KEYS_TARGET,
   TRUSTED_ROOT_TARGET,
   resolveTrustMaterial,
+  UNREACHABLE_RETRY_MS,
   type ResolveTrustOptions,
 } from '../../src/trust/tuf';
-import { tufCacheFor } from '../../src/trust/tuf-cache';
+import { recordRepositoryUnreachable, tufCacheFor } from '../../src/trust/tuf-cache';
+import { temporaryRecordKey } from '../../testkit/pipeline';
 import type { Fetcher } from '../../src/trust/tuf-fetch';
 import { serveRepository, TufTestRepository, type ServedRepository } from '../../testkit/tuf-repository';
 
@@ -42,7 +44,25 @@ const refusingFetcher: Fetcher = {
   },
 };
 
+/** A refusing fetcher that counts the requests it was given. */
+function countingRefusal(): Fetcher & { calls: number } {
+  const fetcher = {
+    calls: 0,
+    downloadBytes: async (...args: Parameters<Fetcher['downloadBytes']>) => {
+      fetcher.calls++;
+      return refusingFetcher.downloadBytes(...args);
+    },
+    downloadFile: async (...args: Parameters<Fetcher['downloadFile']>) => {
+      fetcher.calls++;
+      return refusingFetcher.downloadFile(...args);
+    },
+  };
+  return fetcher;
+}
+
 describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
+  // The "unreachable" record is MAC'd under the user's record key: a temporary one.
+  temporaryRecordKey({ beforeAll, afterAll }, 'tuf-record-key-');
   let cacheDir: string;
   let repository: TufTestRepository;
   let served: ServedRepository;
@@ -215,6 +235,55 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     expect(resolved.source).toBe('tuf-cache');
     expect(resolved.material.trustedRoot).toEqual(productionRoot);
     expect(resolved.warnings[0]).toMatch(new RegExp(`TUF repository ${served.url} unreachable .*: using the cached trusted root, last confirmed 2 days ago`));
+  });
+
+  it('does not ask an unreachable repository again for an hour: every install would wait for its deadline', async () => {
+    await resolveTrustMaterial(options());
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.now() + 2 * DAY_MS;
+    vi.setSystemTime(start);
+    const network = countingRefusal();
+    const first = await resolveTrustMaterial(options({ fetcher: network }));
+    expect(network.calls).toBeGreaterThan(0);
+    expect(first.warnings[0]).toMatch(new RegExp(`TUF repository ${served.url} unreachable \\(connect ECONNREFUSED\\): using the cached trusted root`));
+    const asked = network.calls;
+
+    vi.setSystemTime(start + 10 * 60 * 1000);
+    const within = await resolveTrustMaterial(options({ fetcher: network }));
+    expect(network.calls).toBe(asked);
+    expect(within.source).toBe('tuf-cache');
+    expect(within.material.trustedRoot).toEqual(productionRoot);
+    const at = new Date(start).toISOString().slice(0, 16).replace('T', ' ');
+    const retry = new Date(start + UNREACHABLE_RETRY_MS).toISOString().slice(0, 16).replace('T', ' ');
+    expect(within.warnings[0]).toBe(`TUF repository ${served.url} unreachable at ${at} UTC (connect ECONNREFUSED), not asked again before ${retry} UTC: using the cached trusted root, last confirmed 2 days ago`);
+
+    vi.setSystemTime(start + UNREACHABLE_RETRY_MS + 60 * 1000);
+    await resolveTrustMaterial(options({ fetcher: network }));
+    expect(network.calls).toBeGreaterThan(asked);
+  });
+
+  it('asks again at once when the "unreachable" record is not this user\'s, or nothing is cached to fall back on', async () => {
+    await resolveTrustMaterial(options());
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 2 * DAY_MS);
+    const cache = tufCacheFor(cacheDir, served.url);
+    await recordRepositoryUnreachable(cache, new Date(), 'planted');
+    // Rewritten as a restored cache would hold it: the MAC no longer matches.
+    const file = join(cache.metadataDir, 'unreachable.json');
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
+    writeFileSync(file, JSON.stringify({ mac: record.mac, body: record.body.replace('planted', 'planted!') }));
+    const network = countingRefusal();
+    await resolveTrustMaterial(options({ fetcher: network }));
+    expect(network.calls).toBeGreaterThan(0);
+
+    // A private mirror with nothing cached: found unreachable, then asked again by the very next install.
+    const empty = mkdtempSync(join(tmpdir(), 'tuf-cache-'));
+    const fresh = countingRefusal();
+    expect((await rejection(resolveTrustMaterial(options({ cacheDir: empty, fetcher: fresh })))).code).toBe(ErrorCodes.TUF_UNREACHABLE);
+    const asked = fresh.calls;
+    expect(asked).toBeGreaterThan(0);
+    expect((await rejection(resolveTrustMaterial(options({ cacheDir: empty, fetcher: fresh })))).code).toBe(ErrorCodes.TUF_UNREACHABLE);
+    expect(fresh.calls).toBeGreaterThan(asked);
   });
 
   it('fails when a private mirror is unreachable and nothing from it is cached', async () => {
