@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCanonicalPolicy } from '../../src/policy/canonical';
+import { allowUnsigned } from '../../src/policy/edit';
 import { parseStrictYaml } from '../../src/strict-yaml';
 import { draftPolicy, type DraftEntry } from '../../src/yarn/commands/policy-draft';
 import { REPO_ROOT } from '../../testkit/fixtures';
@@ -52,6 +53,16 @@ describe('the policy reader for the layout policy init writes', () => {
     const document = readCanonicalPolicy(text);
     expect(document).not.toBeNull();
     expect(document).toEqual(yamlRead(text));
+  });
+
+  it('still reads it after `policy allow` edits it (a new rule, and a package moved out of a rule)', () => {
+    let text = initPolicy();
+    for (const selector of ['brand-new', 'gamma']) {
+      const edit = allowUnsigned(text, 'sigstore-policy.yml', { selector, reason: 'vendored, reviewed by hand', expires: '2030-01-31', today: '2029-11-03' }, new Date('2029-11-03T00:00:00Z'));
+      expect(edit.changed).toBe(true);
+      text = edit.text;
+      expect(readCanonicalPolicy(text), text).toEqual(yamlRead(text));
+    }
   });
 
   it.each(policyFiles(join(REPO_ROOT, 'policy-examples')))('reads %s as the YAML reader does, or leaves it to it', (file) => {
