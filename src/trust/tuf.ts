@@ -137,10 +137,10 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
 
   const record: FetchRecord = { answered: false };
-  // Found unreachable within the hour, with a verified trusted root cached: not asked again (the cache is used as in
-  // offline mode, with a warning saying so). With nothing cached it is always asked: a fixed network must work at once.
-  const recentlyUnreachable =
-    options.mode === 'offline' || readCachedTarget(cache, TRUSTED_ROOT_TARGET) === undefined ? undefined : await unreachableSince(cache, now, UNREACHABLE_RETRY_MS);
+  // Found unreachable within the hour: not asked again, if the cache would be taken without it (the cache is then used
+  // as in offline mode, with a warning saying so). Asked whenever the install would otherwise fail: nothing cached, or
+  // material too old for CI (a network back since must work at once).
+  const recentlyUnreachable = options.mode === 'offline' || !cacheWouldServe(options, cache, now) ? undefined : await unreachableSince(cache, now, UNREACHABLE_RETRY_MS);
   const network = options.mode === 'offline' || recentlyUnreachable ? offlineFetcher : options.fetcher ?? networkFetcher(options.http ?? defaultHttp(options));
   try {
     const updater = new Updater({
@@ -208,6 +208,13 @@ async function readOptionalTarget(updater: Updater, name: string): Promise<strin
   if (!info) return undefined;
   const path = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
   return readFileSync(path, 'utf8');
+}
+
+/** Whether falling back to the cache would give material this install accepts: a trusted root, not too old for CI. */
+function cacheWouldServe(options: ResolveTrustOptions, cache: TufCache, now: Date): boolean {
+  if (readCachedTarget(cache, TRUSTED_ROOT_TARGET) === undefined) return false;
+  const checkedAt = lastCheckedAt(cache);
+  return !options.ci || (checkedAt !== undefined && daysBetween(checkedAt, now) <= (options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS));
 }
 
 /** Why the repository was not read, as the warnings and errors say it. */
