@@ -160,7 +160,8 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
     if (error instanceof SigstorePluginError) throw error;
     const failure = classifyRefreshFailure(error, record, mirrorUrl);
     if (failure.kind === 'attack') throw failure.error;
-    if (options.mode !== 'offline' && !recentlyUnreachable) await recordRepositoryUnreachable(cache, now, failure.cause.message);
+    // Redacted before it is written: a mirror URL's credentials never land in a cache folder.
+    if (options.mode !== 'offline' && !recentlyUnreachable) await recordRepositoryUnreachable(cache, now, withoutUserinfo(failure.cause.message));
     return fallBack(options, cache, mirrorUrl, isPublicGood, now, unavailability(options, mirrorUrl, failure.cause, recentlyUnreachable));
   }
 }
@@ -221,9 +222,12 @@ function cacheWouldServe(options: ResolveTrustOptions, cache: TufCache, now: Dat
 function unavailability(options: ResolveTrustOptions, mirrorUrl: string, cause: Error, recentlyUnreachable: Unreachable | undefined): { why: string; cause: Error } {
   if (options.mode === 'offline') return { why: 'offline mode', cause };
   if (!recentlyUnreachable) return { why: `TUF repository ${mirrorUrl} unreachable (${cause.message})`, cause };
-  const retryAt = new Date(recentlyUnreachable.at.getTime() + UNREACHABLE_RETRY_MS).toISOString().slice(0, 16).replace('T', ' ');
-  return { why: `TUF repository ${mirrorUrl} unreachable at ${recentlyUnreachable.at.toISOString().slice(0, 16).replace('T', ' ')} UTC (${recentlyUnreachable.cause}), not asked again before ${retryAt} UTC`, cause };
+  const retryAt = new Date(recentlyUnreachable.at.getTime() + UNREACHABLE_RETRY_MS);
+  return { why: `TUF repository ${mirrorUrl} unreachable at ${utcMinute(recentlyUnreachable.at)} UTC (${recentlyUnreachable.cause}), not asked again before ${utcMinute(retryAt)} UTC`, cause };
 }
+
+/** `2026-12-07 17:05`: a time in UTC to the minute. */
+const utcMinute = (date: Date) => date.toISOString().slice(0, 16).replace('T', ' ');
 
 /** The repository could not be read: the last verified cache, else (public-good only) the embedded copy. */
 function fallBack(options: ResolveTrustOptions, cache: TufCache, mirrorUrl: string, isPublicGood: boolean, now: Date, { why, cause }: { why: string; cause: Error }): ResolvedTrust {

@@ -313,6 +313,29 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     expect(error.message).not.toMatch(/s3cret|mirror-user/);
   });
 
+  it('keeps a mirror URL\'s credentials out of the "unreachable" record and the warnings that quote it', async () => {
+    const withCredentials = served.url.replace('://', '://mirror-user:s3cret@');
+    await resolveTrustMaterial(options({ tufMirrorUrl: withCredentials }));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 2 * DAY_MS);
+    const naming: Fetcher = {
+      downloadBytes: async (url) => {
+        throw Object.assign(new Error(`request to ${url} failed: connect ECONNREFUSED`), { code: 'ECONNREFUSED' });
+      },
+      downloadFile: async (url) => {
+        throw Object.assign(new Error(`request to ${url} failed: connect ECONNREFUSED`), { code: 'ECONNREFUSED' });
+      },
+    };
+    await resolveTrustMaterial(options({ tufMirrorUrl: withCredentials, fetcher: naming }));
+    const stored = readFileSync(join(tufCacheFor(cacheDir, served.url).metadataDir, 'unreachable.json'), 'utf8');
+    expect(stored).toContain('ECONNREFUSED');
+    expect(stored).not.toMatch(/s3cret|mirror-user/);
+    vi.setSystemTime(Date.now() + 10 * 60 * 1000);
+    const quoted = await resolveTrustMaterial(options({ tufMirrorUrl: withCredentials, fetcher: naming }));
+    expect(quoted.warnings[0]).toMatch(/not asked again before/);
+    expect(quoted.warnings.join('\n')).not.toMatch(/s3cret|mirror-user/);
+  });
+
   it('offline mode with an empty cache of a private mirror fails rather than trusting the public root', async () => {
     const error = await rejection(resolveTrustMaterial(options({ mode: 'offline' })));
     expect(error.code).toBe(ErrorCodes.TUF_UNREACHABLE);
