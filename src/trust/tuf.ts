@@ -140,7 +140,8 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   // Found unreachable within the hour: not asked again, if the cache would be taken without it (the cache is then used
   // as in offline mode, with a warning saying so). Asked whenever the install would otherwise fail: nothing cached, or
   // material too old for CI (a network back since must work at once).
-  const recentlyUnreachable = options.mode === 'offline' || !cacheWouldServe(options, cache, now) ? undefined : await unreachableSince(cache, now, UNREACHABLE_RETRY_MS);
+  const unreachable = options.mode === 'offline' ? undefined : await unreachableSince(cache, now, UNREACHABLE_RETRY_MS);
+  const recentlyUnreachable = unreachable && cacheWouldServe(options, cache, now) ? unreachable : undefined;
   const network = options.mode === 'offline' || recentlyUnreachable ? offlineFetcher : options.fetcher ?? networkFetcher(options.http ?? defaultHttp(options));
   try {
     const updater = new Updater({
