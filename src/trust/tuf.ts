@@ -216,7 +216,7 @@ async function readOptionalTarget(updater: Updater, name: string): Promise<strin
 function cacheWouldServe(options: ResolveTrustOptions, cache: TufCache, now: Date): boolean {
   if (readCachedTarget(cache, TRUSTED_ROOT_TARGET) === undefined) return false;
   const checkedAt = lastCheckedAt(cache);
-  return !options.ci || (checkedAt !== undefined && daysBetween(checkedAt, now) <= (options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS));
+  return !options.ci || (checkedAt !== undefined && !pastMaxAge(daysBetween(checkedAt, now), options));
 }
 
 /** Why the repository was not read, as the warnings and errors say it. */
@@ -283,10 +283,12 @@ function npmKeysOr(options: ResolveTrustOptions, fromSource: () => unknown): unk
   return options.npmKeysPath ? readJsonFile(options.npmKeysPath, 'npm keys file', ErrorCodes.TRUSTED_ROOT_INVALID) : fromSource();
 }
 
+/** Whether material this many days old is past the bound: refused in CI, a warning elsewhere. */
+const pastMaxAge = (ageDays: number, options: ResolveTrustOptions) => ageDays > (options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS);
+
 function enforceMaxAge(resolved: ResolvedTrust, options: ResolveTrustOptions): void {
-  const maxAgeDays = options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS;
-  if (resolved.ageDays === undefined || resolved.ageDays <= maxAgeDays) return;
-  const message = `the ${resolved.source} trusted root is ${resolved.ageDays} days old, more than the maximum of ${maxAgeDays} days (${resolved.material.origin})`;
+  if (resolved.ageDays === undefined || !pastMaxAge(resolved.ageDays, options)) return;
+  const message = `the ${resolved.source} trusted root is ${resolved.ageDays} days old, more than the maximum of ${options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS} days (${resolved.material.origin})`;
   if (options.ci) {
     throw new SigstorePluginError(ErrorCodes.TRUSTED_ROOT_TOO_OLD, `${message}: refusing stale trust material in CI; let the TUF refresh through or raise maxAgeDays`);
   }
