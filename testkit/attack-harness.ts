@@ -159,3 +159,6 @@ export function provenanceBundle(document: AttestationsDocument): any {
   if (!entry) throw new Error('no provenance bundle in the document');
   return entry.bundle;
 }
+
+/** The user's record key: HOME is the project in the test kit, so `~/.config/yarn-plugin-sigstore/record.key`. */
+export const userRecordKey = (p: YarnProject): Buffer => readFileSync(join(p.cwd, '.config/yarn-plugin-sigstore/record.key'));

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAZY_SOURCE } from '../../scripts/lazy-split';
 import { INSTALL_FLAG, moduleScript, sealCodeCache, sourceDigest } from '../../src/code-cache';
 import { PLUGIN_BUNDLE, type YarnProject } from '../../testkit/yarn';
-import { clearInstallOutput, expectInstalled, FORGED_SCRIPT, markersWritten, projectFor, publishSigned, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
+import { clearInstallOutput, expectInstalled, FORGED_SCRIPT, markersWritten, projectFor, publishSigned, startAttackKit, userRecordKey, type AttackKit } from '../../testkit/attack-harness';
 
 let kit: AttackKit;
 let lazySource: string;
@@ -58,7 +58,6 @@ function cacheFile(p: YarnProject): string {
   return join(folder, files[0]);
 }
 
-const userRecordKey = (p: YarnProject): Buffer => readFileSync(join(p.cwd, '.config/yarn-plugin-sigstore/record.key'));
 
 type Seal = (p: YarnProject, genuine: Buffer, evil: Buffer) => Buffer;
 

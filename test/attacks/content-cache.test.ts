@@ -14,7 +14,7 @@ import { unsignedKey } from '../../src/install/store';
 import { githubIdentity } from '../../testkit/signer';
 import { buildPackageTarball } from '../../testkit/tarball';
 import type { YarnProject } from '../../testkit/yarn';
-import { clearInstallOutput, cloneDocument, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, type AttackKit } from '../../testkit/attack-harness';
+import { clearInstallOutput, cloneDocument, expectInstalled, expectRefused, policyOf, projectFor, provenanceBundle, provenanceRule, publishSigned, repositoryOf, startAttackKit, userRecordKey, type AttackKit } from '../../testkit/attack-harness';
 
 const RECHECK_OFF = 'sigstoreRecheckAttestations: false';
 
@@ -35,8 +35,6 @@ function recordStoreFile(p: YarnProject): string {
   return file;
 }
 
-/** The user's record key: HOME is the project in the test kit, so `~/.config/yarn-plugin-sigstore/record.key`. */
-const userRecordKey = (p: YarnProject): Buffer => readFileSync(join(p.cwd, '.config/yarn-plugin-sigstore/record.key'));
 
 const macWith = (key: Buffer, body: string): string => createHmac('sha256', key).update(body).digest('hex');
 
