@@ -32,10 +32,10 @@
  *        map of the modules it shares.
  *   The build fails if a module ends up in both parts.
  *
- * The worker threads (WORKERS: the verification worker, src/install/verify-worker.ts,
- * and the packument worker, src/install/packument-worker.ts) are bundled first,
- * each on its own, and embedded as strings (`__SIGSTORE_VERIFY_WORKER__`,
- * `__SIGSTORE_PACKUMENT_WORKER__` in the source): a Yarn plugin is one file,
+ * The worker threads (WORKERS in scripts/workers.ts: verification, packuments,
+ * folder scans) are bundled first, each on its own, and embedded as strings
+ * (`__SIGSTORE_VERIFY_WORKER__`, `__SIGSTORE_PACKUMENT_WORKER__`,
+ * `__SIGSTORE_SCAN_WORKER__` in the source): a Yarn plugin is one file,
  * and a worker needs its code. These strings and the lazy part are declared at
  * the top of the file, outside the factory, so that V8 scans them once, not
  * again for each function that it compiles around them.

@@ -13,6 +13,7 @@ export const WORKERS = [
   // `define`: the name the source reads; `variable`: where the plugin file holds the code.
   { name: 'verification worker', entry: 'src/install/verify-worker.ts', define: '__SIGSTORE_VERIFY_WORKER__', variable: '__sigstoreVerifyWorkerSource' },
   { name: 'packument worker', entry: 'src/install/packument-worker.ts', define: '__SIGSTORE_PACKUMENT_WORKER__', variable: '__sigstorePackumentWorkerSource' },
+  { name: 'folder-scan worker', entry: 'src/linked/scan-worker.ts', define: '__SIGSTORE_SCAN_WORKER__', variable: '__sigstoreScanWorkerSource' },
 ] as const;
 
 export type WorkerName = (typeof WORKERS)[number]['name'];

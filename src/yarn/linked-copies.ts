@@ -13,16 +13,20 @@
  * folders and its clock): without a record, the
  * whole folder goes; with one, every copy holding an entry changed since goes.
  * Yarn then extracts what is missing again from the verified zips and builds
- * it (the build state of what was removed is dropped). Nothing is read before
- * this runs: it is the first thing the link step does.
+ * it (the build state of what was removed is dropped). The folders are
+ * scanned off the main thread from the start of the install, whose steps
+ * before linking write nothing into them (src/linked/scan-thread.ts); what
+ * the scan found is acted on first thing in the link step, before anything
+ * is read.
  */
 import { Project, type InstallOptions, type Report } from '@yarnpkg/core';
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';
 import { createHash } from 'crypto';
-import { lstatSync, readFileSync, readdirSync, rmSync, type Stats } from 'fs';
+import { lstatSync, readdirSync, rmSync } from 'fs';
 import { join, relative } from 'path';
 import { ErrorCodes, SigstorePluginError } from '../errors';
-import { changedCopies, holdsHardlinks, type Since, type TreeLayout } from '../linked/tree';
+import { scanFolders } from '../linked/scan-thread';
+import { holdsHardlinks, type TreeChanges, type TreeLayout } from '../linked/tree';
 import { reportError } from './errors';
 import { readRecord, writeRecord } from '../install/record-files';
 import { patchOnce } from './state';
@@ -39,18 +43,56 @@ interface LinkedRecord {
   roots: Record<string, string>;
 }
 
+/** A linker output folder as the scan found it: its identity then, and what changed in it (absent when no record vouches for it). */
+interface ScannedRoot extends LinkedRoot {
+  identity: string;
+  changes?: Promise<TreeChanges>;
+}
+
+/** The scan of each project's linked folders, started with its install. */
+const scans = new WeakMap<Project, Promise<ScannedRoot[]>>();
+
 export function installLinkStepHooks(): void {
+  // The scan starts with the install: neither resolution nor the fetch step writes into the linked folders.
+  patchOnce('install', () => {
+    const install = Project.prototype.install;
+    Project.prototype.install = function (this: Project, options) {
+      const scan = scanLinkedRoots(this);
+      // Awaited by the link step; an install that fails before it must not end on an unhandled rejection.
+      scan.catch(() => undefined);
+      scans.set(this, scan);
+      return install.call(this, options);
+    };
+  });
   patchOnce('linkEverything', () => {
     const linkEverything = Project.prototype.linkEverything;
     Project.prototype.linkEverything = async function (this: Project, options: InstallOptions) {
       useLocalHardlinks(this, options.report);
-      const record = recordFile(this);
-      await distrustForeignCopies(this, options.report, await readRecord<LinkedRecord>(record, { machine: true }));
+      const scanned = scans.get(this) ?? scanLinkedRoots(this);
+      scans.delete(this);
+      await distrustForeignCopies(this, options.report, await scanned);
       await linkEverything.call(this, options);
       const linkedAtMs = Date.now() + 1;
-      await writeRecord(record, { linkedAtMs, roots: Object.fromEntries(linkedRoots(this).flatMap((root) => identityOf(root.path).map((id) => [root.path, id]))) }, { machine: true });
+      await writeRecord(recordFile(this), { linkedAtMs, roots: Object.fromEntries(linkedRoots(this).flatMap((root) => identityOf(root.path).map((id) => [root.path, id]))) }, { machine: true });
     };
   });
+}
+
+/** Each linked folder that exists, with its scan when this machine's record vouches for the folder itself. */
+async function scanLinkedRoots(project: Project): Promise<ScannedRoot[]> {
+  const present: ScannedRoot[] = linkedRoots(project).flatMap((root) => identityOf(root.path).map((identity) => ({ ...root, identity })));
+  if (present.length === 0) return [];
+  const record = await readRecord<LinkedRecord>(recordFile(project), { machine: true });
+  const linkedAtMs = record?.linkedAtMs;
+  if (typeof linkedAtMs !== 'number') return present;
+  const vouched = present.filter((root) => record!.roots?.[root.path] === root.identity);
+  const sharedIndex = project.configuration.get('nodeLinker') === 'pnpm' ? indexOf(project) : undefined;
+  const changes = scanFolders(vouched.map((root) => ({ folder: root.path, layout: root.layout, sinceMs: linkedAtMs, sharedIndex })));
+  vouched.forEach((root, i) => {
+    root.changes = changes[i];
+    root.changes.catch(() => undefined);
+  });
+  return present;
 }
 
 /**
@@ -91,7 +133,7 @@ const identityOf = (path: string): string[] => {
   return stats?.isDirectory() ? [`${stats.dev}:${stats.ino}`] : [];
 };
 
-async function distrustForeignCopies(project: Project, report: Report, record: LinkedRecord | undefined): Promise<void> {
+async function distrustForeignCopies(project: Project, report: Report, scanned: ScannedRoot[]): Promise<void> {
   const shown = (path: string) => relative(npath.fromPortablePath(project.cwd), path) || '.';
   const pnpm = project.configuration.get('nodeLinker') === 'pnpm';
   let resetBuilds = false;
@@ -99,10 +141,11 @@ async function distrustForeignCopies(project: Project, report: Report, record: L
   for (const root of linkedRoots(project)) {
     const [identity] = identityOf(root.path);
     if (identity === undefined) continue;
-    const vouched = record?.roots?.[root.path] === identity && typeof record.linkedAtMs === 'number';
-    const changes = vouched ? changedCopies(root.path, root.layout, since(project, record.linkedAtMs)) : { copies: [], whole: true };
+    // A folder that appeared or was replaced since the scan started is another folder: nothing vouches for it.
+    const scan = scanned.find((candidate) => candidate.path === root.path && candidate.identity === identity)?.changes;
+    const changes = scan ? await scan : { copies: [], whole: true };
     if (changes.whole) {
-      const why = vouched ? 'its state file changed since this machine linked it' : 'this machine has no record of linking it';
+      const why = scan ? 'its state file changed since this machine linked it' : 'this machine has no record of linking it';
       report.reportWarning(0, `sigstore: ${shown(root.path)} was not linked by this machine (${why}): its content is removed and every package is extracted again from the verified archives`);
       for (const entry of readdirSync(root.path)) removeCopy(join(root.path, entry), shown);
       resetBuilds = true;
@@ -123,26 +166,6 @@ async function distrustForeignCopies(project: Project, report: Report, record: L
 }
 
 const indexOf = (project: Project): string => join(globalFolderOf(project), 'index');
-
-/**
- * The pnpm store's files are hard links into Yarn's index (the global folder's
- * `index`, shared by every project), so another project's install moves their
- * ctime. Such a file still counts when it is the index's own file for its
- * content: Yarn names that file by the content's sha1 (and mode), so an edit
- * in place no longer matches its name, and a replaced file is another inode.
- */
-function since(project: Project, ms: number): Since {
-  if (project.configuration.get('nodeLinker') !== 'pnpm') return { ms };
-  const index = indexOf(project);
-  const vouch = (path: string, stats: Stats): boolean => {
-    if (!stats.isFile() || stats.nlink < 2) return false;
-    const sha1 = createHash('sha1').update(readFileSync(path)).digest('hex');
-    const mode = stats.mode & 0o777;
-    const indexed = lstatSync(join(index, sha1.slice(0, 2), `${sha1}${mode === 0o644 ? '' : mode.toString(8)}.dat`), { throwIfNoEntry: false });
-    return indexed?.dev === stats.dev && indexed.ino === stats.ino;
-  };
-  return { ms, vouch };
-}
 
 function removeCopy(path: string, shown: (path: string) => string): void {
   try {
