@@ -278,7 +278,8 @@ export class InstallStore implements Store {
     }
     if (kind === 'verified' && (query as Query<'verified'>).document === undefined) {
       const { subject, trustDigest } = query as Query<'verified'>;
-      const key = verificationKey(subject, trustDigest);
+      // An in-memory key: the digest (verificationKey) is only for records.json.
+      const key = `${subject.name}@${subject.version}\n${subject.sha512Hex}\n${trustDigest}`;
       let cached = this.contentResults.get(key);
       if (!cached) this.contentResults.set(key, (cached = this.indexedResult(subject, trustDigest).then((indexed) => indexed ?? this.read('verified', query as Query<'verified'>))));
       return (await cached) as Value<K> | undefined;

@@ -20,10 +20,17 @@ export function patchBase(locator: Locator): Locator | null {
   return source ? structUtils.parseLocator(source, true) : null;
 }
 
+/** Versions by reference: the gate asks for each package's several times per install, and parseRange parses a URL each time. */
+const versions = new Map<string, string | null>();
+
 /** The version of an `npm:` locator (`npm:1.2.3` or `npm:1.2.3::__archiveUrl=...`). */
 export function npmVersion(locator: Locator): string | null {
-  const { selector } = structUtils.parseRange(locator.reference);
-  return /^\d+\.\d+\.\d+/.test(selector) ? selector : null;
+  let version = versions.get(locator.reference);
+  if (version === undefined) {
+    const { selector } = structUtils.parseRange(locator.reference);
+    versions.set(locator.reference, (version = /^\d+\.\d+\.\d+/.test(selector) ? selector : null));
+  }
+  return version;
 }
 
 /** The protocol and the rest of a range or reference, as the policy's source check takes them. */
