@@ -23,6 +23,8 @@ export interface TreeChanges {
   copies: string[];
   /** A file of the folder's own (Yarn's state file) changed: nothing in it can be vouched for. */
   whole: boolean;
+  /** Entries lstat'ed: the folder's size as the next scan will meet it (src/linked/scan-thread.ts decides by it where to scan). */
+  entries: number;
 }
 
 /**
@@ -36,21 +38,25 @@ export interface Since {
 
 const newer = (path: string, stats: Stats, since: Since): boolean => stats.ctimeMs > since.ms && !since.vouch?.(path, stats);
 
-const changedSince = (path: string, since: Since): boolean => newer(path, lstatSync(path), since);
+function changedSince(path: string, since: Since, changes: TreeChanges): boolean {
+  changes.entries++;
+  return newer(path, lstatSync(path), since);
+}
 
 /** Whether anything in `path` (itself included) changed; `skip` names a child folder left out (a package's own node_modules). One lstat per entry. */
-function anyChanged(path: string, since: Since, skip?: string): boolean {
+function anyChanged(path: string, since: Since, changes: TreeChanges, skip?: string): boolean {
+  changes.entries++;
   const stats = lstatSync(path);
   if (newer(path, stats, since)) return true;
   if (!stats.isDirectory()) return false;
-  for (const entry of readdirSync(path)) if (entry !== skip && anyChanged(join(path, entry), since)) return true;
+  for (const entry of readdirSync(path)) if (entry !== skip && anyChanged(join(path, entry), since, changes)) return true;
   return false;
 }
 
 export function changedCopies(folder: string, layout: TreeLayout, since: Since): TreeChanges {
-  const changes: TreeChanges = { copies: [], whole: false };
+  const changes: TreeChanges = { copies: [], whole: false, entries: 0 };
   if (layout === 'copies') {
-    for (const entry of readdirSync(folder)) if (anyChanged(join(folder, entry), since)) changes.copies.push(join(folder, entry));
+    for (const entry of readdirSync(folder)) if (anyChanged(join(folder, entry), since, changes)) changes.copies.push(join(folder, entry));
   } else {
     walkNodeModules(folder, since, changes);
   }
@@ -61,10 +67,10 @@ function walkNodeModules(folder: string, since: Since, changes: TreeChanges): vo
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     const path = join(folder, entry.name);
     if (entry.name === '.bin') {
-      if (anyChanged(path, since)) changes.copies.push(path);
+      if (anyChanged(path, since, changes)) changes.copies.push(path);
     } else if (entry.name.startsWith('.')) {
       // A tool's cache folder (.cache, .vite) is not a copy; a file of Yarn's own (.yarn-state.yml) says what the copies are.
-      if (!entry.isDirectory() && changedSince(path, since)) changes.whole = true;
+      if (!entry.isDirectory() && changedSince(path, since, changes)) changes.whole = true;
     } else if (entry.name.startsWith('@') && entry.isDirectory()) {
       for (const scoped of readdirSync(path, { withFileTypes: true })) walkPackage(join(path, scoped.name), scoped, since, changes);
     } else {
@@ -74,15 +80,16 @@ function walkNodeModules(folder: string, since: Since, changes: TreeChanges): vo
 }
 
 function walkPackage(path: string, entry: Dirent, since: Since, changes: TreeChanges): void {
-  if (anyChanged(path, since, 'node_modules')) {
+  if (anyChanged(path, since, changes, 'node_modules')) {
     changes.copies.push(path);
     return;
   }
   if (!entry.isDirectory()) return;
   const nested = join(path, 'node_modules');
+  changes.entries++;
   const stats = lstatSync(nested, { throwIfNoEntry: false });
   if (stats?.isDirectory()) walkNodeModules(nested, since, changes);
-  else if (stats && changedSince(nested, since)) changes.copies.push(path);
+  else if (stats && newer(nested, stats, since)) changes.copies.push(path);
 }
 
 /** Whether a file below `path` has other hard links (an in-place edit of it changed them too). */

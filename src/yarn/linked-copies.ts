@@ -41,6 +41,8 @@ interface LinkedRecord {
   linkedAtMs: number;
   /** Output folder -> `dev:ino`: a folder replaced whole is another folder. */
   roots: Record<string, string>;
+  /** Entries the scan before that link step met: where the next scan runs (src/linked/scan-thread.ts). */
+  entries?: number;
 }
 
 /** A linker output folder as the scan found it: its identity then, and what changed in it (absent when no record vouches for it). */
@@ -70,10 +72,11 @@ export function installLinkStepHooks(): void {
       useLocalHardlinks(this, options.report);
       const scanned = scans.get(this) ?? scanLinkedRoots(this);
       scans.delete(this);
-      await distrustForeignCopies(this, options.report, await scanned);
+      const entries = await distrustForeignCopies(this, options.report, await scanned);
       await linkEverything.call(this, options);
       const linkedAtMs = Date.now() + 1;
-      await writeRecord(recordFile(this), { linkedAtMs, roots: Object.fromEntries(linkedRoots(this).flatMap((root) => identityOf(root.path).map((id) => [root.path, id]))) }, { machine: true });
+      const roots = Object.fromEntries(linkedRoots(this).flatMap((root) => identityOf(root.path).map((id) => [root.path, id])));
+      await writeRecord(recordFile(this), { linkedAtMs, roots, entries } satisfies LinkedRecord, { machine: true });
     };
   });
 }
@@ -87,7 +90,11 @@ async function scanLinkedRoots(project: Project): Promise<ScannedRoot[]> {
   if (typeof linkedAtMs !== 'number') return present;
   const vouched = present.filter((root) => record!.roots?.[root.path] === root.identity);
   const sharedIndex = project.configuration.get('nodeLinker') === 'pnpm' ? indexOf(project) : undefined;
-  const changes = scanFolders(vouched.map((root) => ({ folder: root.path, layout: root.layout, sinceMs: linkedAtMs, sharedIndex })));
+  const expectedEntries = typeof record!.entries === 'number' ? record!.entries : 0;
+  const changes = scanFolders(
+    vouched.map((root) => ({ folder: root.path, layout: root.layout, sinceMs: linkedAtMs, sharedIndex })),
+    expectedEntries,
+  );
   vouched.forEach((root, i) => {
     root.changes = changes[i];
     root.changes.catch(() => undefined);
@@ -133,17 +140,20 @@ const identityOf = (path: string): string[] => {
   return stats?.isDirectory() ? [`${stats.dev}:${stats.ino}`] : [];
 };
 
-async function distrustForeignCopies(project: Project, report: Report, scanned: ScannedRoot[]): Promise<void> {
+/** Acts on the scan: removes what this machine did not link. Returns the entries scanned (undefined when nothing was). */
+async function distrustForeignCopies(project: Project, report: Report, scanned: ScannedRoot[]): Promise<number | undefined> {
   const shown = (path: string) => relative(npath.fromPortablePath(project.cwd), path) || '.';
   const pnpm = project.configuration.get('nodeLinker') === 'pnpm';
   let resetBuilds = false;
   let dropIndex = false;
+  let entries: number | undefined;
   for (const root of linkedRoots(project)) {
     const [identity] = identityOf(root.path);
     if (identity === undefined) continue;
     // A folder that appeared or was replaced since the scan started is another folder: nothing vouches for it.
     const scan = scanned.find((candidate) => candidate.path === root.path && candidate.identity === identity)?.changes;
-    const changes = scan ? await scan : { copies: [], whole: true };
+    const changes = scan ? await scan : { copies: [], whole: true, entries: 0 };
+    if (scan) entries = (entries ?? 0) + changes.entries;
     if (changes.whole) {
       const why = scan ? 'its state file changed since this machine linked it' : 'this machine has no record of linking it';
       report.reportWarning(0, `sigstore: ${shown(root.path)} was not linked by this machine (${why}): its content is removed and every package is extracted again from the verified archives`);
@@ -163,6 +173,7 @@ async function distrustForeignCopies(project: Project, report: Report, scanned: 
   }
   if (resetBuilds) project.storedBuildState.clear();
   if (dropIndex) removeCopy(indexOf(project), (path) => path);
+  return entries;
 }
 
 const indexOf = (project: Project): string => join(globalFolderOf(project), 'index');

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildWorker } from '../../scripts/workers';
 import { scanFolder, type ScanRequest } from '../../src/linked/scan';
-import { scanFolders } from '../../src/linked/scan-thread';
+import { scanFolders, WORKER_MIN_ENTRIES } from '../../src/linked/scan-thread';
 
 function tree(files: string[]): string {
   const root = mkdtempSync(join(tmpdir(), 'linked-scan-'));
@@ -23,6 +23,8 @@ function tree(files: string[]): string {
 }
 
 const NODE_MODULES = ['.yarn-state.yml', 'a/index.js', 'a/node_modules/b/index.js', '@s/d/package.json'];
+/** Folders as large as a worker is started for. */
+const LARGE = WORKER_MIN_ENTRIES;
 const DYING_WORKER = "require('worker_threads').parentPort.on('message', () => process.exit(3));";
 
 let source: string;
@@ -40,7 +42,7 @@ describe('scanFolders', () => {
       { folder, layout: 'node_modules', sinceMs: Date.now() + 60_000 },
       { folder, layout: 'node_modules', sinceMs: 0 },
     ];
-    const scanned = await Promise.all(scanFolders(requests, source));
+    const scanned = await Promise.all(scanFolders(requests, LARGE, source));
     expect(scanned).toEqual(requests.map(scanFolder));
     expect(scanned.map(({ copies, whole }) => ({ copies: copies.map((copy) => copy.slice(copy.lastIndexOf('linked-scan-')).replace(/^linked-scan-\w+\/?/, '')), whole }))).toEqual([
       { copies: ['@s/d', 'a'], whole: false },
@@ -52,20 +54,22 @@ describe('scanFolders', () => {
   it("the worker's answer is the one taken (no second scan here)", async () => {
     const answering = "const { parentPort } = require('worker_threads'); parentPort.on('message', ({ id }) => parentPort.postMessage({ id, result: { copies: ['from the worker'], whole: false } }));";
     const request: ScanRequest = { folder: tree(NODE_MODULES.slice(1)), layout: 'node_modules', sinceMs: 0 };
-    expect(await Promise.all(scanFolders([request], answering))).toEqual([{ copies: ['from the worker'], whole: false }]);
+    expect(await Promise.all(scanFolders([request], LARGE, answering))).toEqual([{ copies: ['from the worker'], whole: false }]);
+    // Folders the last scan found small are scanned here: no worker is started for them.
+    expect(await Promise.all(scanFolders([request], LARGE - 1, answering))).toEqual([scanFolder(request)]);
   });
 
   it('a worker that fails, or none in the bundle: the folder is scanned in this thread, with the same result', async () => {
     const request: ScanRequest = { folder: tree(NODE_MODULES.slice(1)), layout: 'node_modules', sinceMs: 0 };
     const expected = scanFolder(request);
     expect(expected.copies).toHaveLength(2);
-    expect(await Promise.all(scanFolders([request, request], DYING_WORKER))).toEqual([expected, expected]);
-    expect(await Promise.all(scanFolders([request], undefined))).toEqual([expected]);
+    expect(await Promise.all(scanFolders([request, request], LARGE, DYING_WORKER))).toEqual([expected, expected]);
+    expect(await Promise.all(scanFolders([request], LARGE, undefined))).toEqual([expected]);
   });
 
   it("a folder the scan cannot read fails the scan, on the worker as here (its error, never an empty result)", async () => {
     const request: ScanRequest = { folder: join(tree([]), 'missing'), layout: 'node_modules', sinceMs: 0 };
-    await expect(scanFolders([request], source)[0]).rejects.toThrow(/ENOENT/);
+    await expect(scanFolders([request], LARGE, source)[0]).rejects.toThrow(/ENOENT/);
   });
 
   it("a shared index vouches for a newer file only when it is the index's own file for that content", async () => {
@@ -79,7 +83,7 @@ describe('scanFolders', () => {
     const folder = tree([]);
     linkSync(indexed, join(folder, 'index.js'));
     const request: ScanRequest = { folder, layout: 'copies', sinceMs: 0, sharedIndex: index };
-    const copiesOf = async (scan: ScanRequest) => (await Promise.all(scanFolders([scan], source)))[0].copies;
+    const copiesOf = async (scan: ScanRequest) => (await Promise.all(scanFolders([scan], LARGE, source)))[0].copies;
     expect(await copiesOf(request)).toEqual([]);
     expect(await copiesOf({ ...request, sharedIndex: undefined })).toEqual([join(folder, 'index.js')]);
     writeFileSync(join(folder, 'index.js'), 'module.exports = 2;\n');

@@ -62,7 +62,13 @@ describe('changedCopies', () => {
 
   it('nothing newer than the moment: nothing changed', () => {
     const root = tree(NODE_MODULES);
-    expect(changedCopies(root, 'node_modules', { ms: Number.MAX_SAFE_INTEGER })).toEqual({ whole: false, copies: [] });
+    expect(changedCopies(root, 'node_modules', { ms: Number.MAX_SAFE_INTEGER })).toMatchObject({ whole: false, copies: [] });
+  });
+
+  it('counts one entry per lstat: 16 for this tree (the state file, .bin and its file, each package folder and file, each nested node_modules looked for; .cache never)', () => {
+    const root = tree(NODE_MODULES);
+    expect(changedCopies(root, 'node_modules', { ms: Number.MAX_SAFE_INTEGER }).entries).toBe(16);
+    expect(changedCopies(tree([...NODE_MODULES, '.cache/more/files.js', 'a/more.js']), 'node_modules', { ms: Number.MAX_SAFE_INTEGER }).entries).toBe(17);
   });
 });
 
