@@ -214,6 +214,11 @@ export class BenchProject {
   resetWarm(lockfile: string): void {
     rmSync(join(this.cwd, 'node_modules'), { recursive: true, force: true });
     rmSync(join(this.cwd, '.yarn/install-state.gz'), { force: true });
+    this.resetKept(lockfile);
+  }
+
+  /** Nothing removed: node_modules and the install state stay as the last install left them. */
+  resetKept(lockfile: string): void {
     writeFileSync(join(this.cwd, 'yarn.lock'), lockfile);
   }
 }
@@ -227,7 +232,7 @@ export const median = (values: number[]) => {
 /** Files just written are older than the archive index's 2 s racy window before the next install may vouch for them by identity. */
 export const pastRacyWindow = () => new Promise((resolve) => setTimeout(resolve, 2_100));
 
-export type Scenario = 'cold' | 'warm-ci' | 'warm-ci-key' | 'warm' | 'warm-recheck' | 'verify';
+export type Scenario = 'cold' | 'warm-ci' | 'warm-ci-key' | 'warm' | 'warm-kept' | 'warm-recheck' | 'verify';
 /** Per scenario, one pair per round (plain undefined where the scenario has no plain side). */
 export type Pairs = Partial<Record<Scenario, Array<{ plain?: Measure; plugin: Measure }>>>;
 
@@ -245,6 +250,16 @@ export function pairRunner(projects: Record<Side, BenchProject>, pairs: Pairs, r
     }
     (pairs[scenario] ??= []).push({ plain: measured.plain, plugin: measured.plugin! });
   };
+}
+
+/**
+ * A developer's re-install: `yarn install` again with node_modules and the
+ * install state as the previous install left them (run right after `warm`).
+ * The link step then has copies in place to check, which a CI job's fresh
+ * checkout has not.
+ */
+export function pairWarmKept(pair: ReturnType<typeof pairRunner>, first: Side, lockfile: string): Promise<void> {
+  return pair('warm-kept', first, (project) => project.resetKept(lockfile));
 }
 
 /**
@@ -304,6 +319,7 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
         await pastRacyWindow();
       });
       await pair('warm', first, (project) => project.resetWarm(lockfile));
+      await pairWarmKept(pair, first, lockfile);
       if (settings.extras) {
         await pair('warm-recheck', first, (project) => project.resetWarm(lockfile), { YARN_SIGSTORE_RECHECK_ATTESTATIONS: 'true' });
         (pairs.verify ??= []).push({ plugin: await projects.plugin.yarn(['sigstore', 'verify']) });
@@ -313,7 +329,7 @@ async function benchTree(settings: Settings, tree: Tree, log: (line: string) => 
         const latest = pairs[scenario]!.at(-1)!;
         return `${scenario} ${fmt(latest.plain!)} vs ${fmt(latest.plugin)}`;
       };
-      log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-ci', 'warm-ci-key', 'warm'] as const).map(last).join(', ')}`);
+      log(`  run ${run + 1}/${settings.runs}: ${(['cold', 'warm-ci', 'warm-ci-key', 'warm', 'warm-kept'] as const).map(last).join(', ')}`);
     }
     const cacheBytes = folderBytes(join(projects.plugin.globalFolder, 'sigstore'));
     return { tree, registry, pairs, cacheBytes, bundleBytes: statSync(PLUGIN_BUNDLE).size, loadBefore, loadAfter: os.loadavg()[0], fileSystem: fileSystemOf(root) };
@@ -372,6 +388,7 @@ export const SCENARIO_LABELS: Record<Scenario, string> = {
   'warm-ci': '`yarn install`, warm after a CI cache restore (`.yarn/cache` restored, global folder empty)',
   'warm-ci-key': "`yarn install`, warm after a CI cache restore with the plugin's store and a CI record key (`.yarn/cache` and `<globalFolder>/sigstore` restored, `SIGSTORE_RECORD_KEY` set)",
   warm: '`yarn install`, warm, cache and global folder unchanged since the last install',
+  'warm-kept': "`yarn install` again, node_modules and the install state kept too (a developer's re-install)",
   'warm-recheck': '`yarn install`, warm unchanged, `sigstoreRecheckAttestations: true`',
   verify: '`yarn sigstore verify`, warm',
 };
