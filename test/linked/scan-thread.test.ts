@@ -5,22 +5,15 @@
  * vouches only for its own files.
  */
 import { createHash } from 'node:crypto';
-import { linkSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildWorker } from '../../scripts/workers';
 import { scanFolder, type ScanRequest } from '../../src/linked/scan';
 import { scanFolders, WORKER_MIN_ENTRIES } from '../../src/linked/scan-thread';
+import { fileTree } from '../../testkit/file-tree';
 
-function tree(files: string[]): string {
-  const root = mkdtempSync(join(tmpdir(), 'linked-scan-'));
-  for (const file of files) {
-    mkdirSync(dirname(join(root, file)), { recursive: true });
-    writeFileSync(join(root, file), file);
-  }
-  return root;
-}
+const tree = (files: string[]) => fileTree(files, 'linked-scan-');
 
 const NODE_MODULES = ['.yarn-state.yml', 'a/index.js', 'a/node_modules/b/index.js', '@s/d/package.json'];
 /** Folders as large as a worker is started for. */

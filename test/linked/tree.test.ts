@@ -3,20 +3,13 @@
  * entry is newer) and `vouch` clears all but the entry a case changes, so the
  * mapping is tested without depending on the clock.
  */
-import { linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { linkSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { changedCopies, holdsHardlinks, type TreeLayout } from '../../src/linked/tree';
+import { fileTree } from '../../testkit/file-tree';
 
-function tree(files: string[]): string {
-  const root = mkdtempSync(join(tmpdir(), 'linked-tree-'));
-  for (const file of files) {
-    mkdirSync(dirname(join(root, file)), { recursive: true });
-    writeFileSync(join(root, file), file);
-  }
-  return root;
-}
+const tree = (files: string[]) => fileTree(files, 'linked-tree-');
 
 const NODE_MODULES = ['.yarn-state.yml', '.bin/tool', '.cache/x/y.js', 'a/index.js', 'a/node_modules/b/index.js', 'a/node_modules/@s/c/lib/c.js', '@s/d/package.json'];
 
