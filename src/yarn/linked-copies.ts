@@ -14,10 +14,10 @@
  * whole folder goes; with one, every copy holding an entry changed since goes.
  * Yarn then extracts what is missing again from the verified zips and builds
  * it (the build state of what was removed is dropped). The folders are
- * scanned off the main thread from the start of the install, whose steps
- * before linking write nothing into them (src/linked/scan-thread.ts); what
- * the scan found is acted on first thing in the link step, before anything
- * is read.
+ * scanned from the start of the install, whose steps before linking write
+ * nothing into them (large ones on a worker thread: src/linked/scan-thread.ts);
+ * what the scan found is acted on first thing in the link step, before
+ * anything is read.
  */
 import { Project, type InstallOptions, type Report } from '@yarnpkg/core';
 import { npath, ppath, type PortablePath } from '@yarnpkg/fslib';

@@ -7,9 +7,11 @@
  * extracted again from the verified zip and built again. The controls: the
  * same machine's warm install re-extracts and rebuilds nothing.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_MIN_ENTRIES } from '../../src/linked/scan-thread';
 import { markerFileName, type PackageSpec } from '../../testkit/tarball';
 import type { YarnProject, YarnResult } from '../../testkit/yarn';
 import { FORGED_SCRIPT, freshMachine, markersWritten, policyOf, provenanceRule, publishSigned, startAttackKit, type AttackKit, type Staged } from '../../testkit/attack-harness';
@@ -42,6 +44,12 @@ function linkedCopy(p: YarnProject, linker: Linker, name: string): string {
 }
 
 const inodeOf = (p: YarnProject, relative: string): number => statSync(join(p.cwd, relative)).ino;
+
+/** This machine's record of the project's last link step (its MAC is the plugin's to check; the test only reads it). */
+function linkedRecord(p: YarnProject): { entries?: number } {
+  const file = join(p.cwd, '.yarn-global/sigstore/linked', `${createHash('sha256').update(p.cwd).digest('hex')}.json`);
+  return JSON.parse(JSON.parse(readFileSync(file, 'utf8')).body);
+}
 
 /** What a clone or restored cache holds: the linked output as committed; `keepState`: Yarn's install state too (builds then look done). */
 function asCommitted(p: YarnProject, { keepState = false } = {}): void {
@@ -121,6 +129,27 @@ describe.concurrent('linked copies Yarn would skip', () => {
       expect(warm.output).not.toMatch(/linked by this machine|changed since this machine/);
     });
   }
+
+  it('node-modules: a node_modules large enough to be scanned on the worker thread: a copy edited after this machine linked it is extracted again, the others are left alone', async () => {
+    const files = Array.from({ length: WORKER_MIN_ENTRIES }, (_, i) => ({ path: `data/${i}.js`, content: '' }));
+    const large = await publishSigned(kit, { name: 'lc-large-node-modules', version: '1.0.0', files });
+    const edited = await publishSigned(kit, { name: 'lc-large-edited-node-modules', version: '1.0.0' });
+    const p = await linkedProject('node-modules', [large, edited]);
+    expect((await p.install()).code).toBe(0);
+    // The second install is the first to scan node_modules (in this thread): it records the count the third goes by.
+    expect((await p.install()).code).toBe(0);
+    expect(linkedRecord(p).entries, 'entries the last scan counted').toBeGreaterThanOrEqual(WORKER_MIN_ENTRIES);
+    const untouched = `${linkedCopy(p, 'node-modules', large.name)}/data/0.js`;
+    const inode = inodeOf(p, untouched);
+    p.write(`${linkedCopy(p, 'node-modules', edited.name)}/postinstall-marker.js`, FORGED_SCRIPT);
+    rmSync(p.markers, { recursive: true, force: true });
+    const result = await p.install();
+    expectGenuine(p, result, edited);
+    expect(p.read(`${linkedCopy(p, 'node-modules', edited.name)}/postinstall-marker.js`)).not.toContain('FORGED');
+    expect(result.output).toMatch(new RegExp(`${edited.name}[^\\n]* changed since this machine linked it`));
+    expect(result.output).not.toMatch(new RegExp(`${large.name}[^\\n]* changed since`));
+    expect(inodeOf(p, untouched), `${large.name} was not extracted again`).toBe(inode);
+  });
 
   it("pnpm: a store file edited in place changes Yarn's shared index too (hard links): the index is dropped, every copy linked from it is extracted again", async () => {
     const edited = await publishSigned(kit, { name: 'lc-index-pnpm', version: '1.0.0' });
