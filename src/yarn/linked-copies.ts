@@ -59,10 +59,13 @@ export function installLinkStepHooks(): void {
   patchOnce('install', () => {
     const install = Project.prototype.install;
     Project.prototype.install = function (this: Project, options) {
-      const scan = scanLinkedRoots(this);
-      // Awaited by the link step; an install that fails before it must not end on an unhandled rejection.
-      scan.catch(() => undefined);
-      scans.set(this, scan);
+      // `--mode=update-lockfile` links nothing: a scan would only keep the process alive.
+      if (options.mode !== 'update-lockfile') {
+        const scan = scanLinkedRoots(this);
+        // Awaited by the link step; an install that fails before it must not end on an unhandled rejection.
+        scan.catch(() => undefined);
+        scans.set(this, scan);
+      }
       return install.call(this, options);
     };
   });

@@ -106,6 +106,23 @@ describe.concurrent('other commands that install', () => {
     expect(p.read('node_modules/up-a-signed/package.json')).toContain('"1.0.0"');
   });
 
+  it('yarn install --mode=update-lockfile (fetches what the lockfile lacks, links nothing) refuses an unsigned package, and no archive of it enters the cache', async () => {
+    const { p } = await guardedProject('lockfile-a');
+    publishUnsigned('lockfile-a-unsigned');
+    const manifest = JSON.parse(p.read('package.json')!);
+    p.write('package.json', JSON.stringify({ ...manifest, dependencies: { ...manifest.dependencies, 'lockfile-a-unsigned': '1.0.0' } }));
+    const before = markersWritten(p);
+    const result = await p.run(['install', '--mode=update-lockfile']);
+    expect(result.code, result.output).not.toBe(0);
+    expect(result.output).toMatch(/POLICY_DENIED/);
+    expect(result.output).toContain('lockfile-a-unsigned@1.0.0');
+    expect(markersWritten(p)).toEqual(before);
+    // The test projects use Yarn's global cache (in their own global folder); the signed package's archive is there.
+    const cached = readdirSync(join(p.cwd, '.yarn-global/cache'));
+    expect(cached.some((file) => file.startsWith('lockfile-a-signed-'))).toBe(true);
+    expect(cached.filter((file) => file.startsWith('lockfile-a-unsigned-'))).toEqual([]);
+  });
+
   it('yarn workspaces focus applies the policy to the focused workspace', async () => {
     const { p } = await guardedProject('focus-a');
     publishUnsigned('focus-a-unsigned');
