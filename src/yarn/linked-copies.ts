@@ -89,14 +89,13 @@ async function scanLinkedRoots(project: Project): Promise<ScannedRoot[]> {
   const present: ScannedRoot[] = linkedRoots(project).flatMap((root) => identityOf(root.path).map((identity) => ({ ...root, identity })));
   if (present.length === 0) return [];
   const record = await readRecord<LinkedRecord>(recordFile(project), { machine: true });
-  const linkedAtMs = record?.linkedAtMs;
-  if (typeof linkedAtMs !== 'number') return present;
-  const vouched = present.filter((root) => record!.roots?.[root.path] === root.identity);
+  if (typeof record?.linkedAtMs !== 'number') return present;
+  const { linkedAtMs, roots, entries } = record;
+  const vouched = present.filter((root) => roots?.[root.path] === root.identity);
   const sharedIndex = project.configuration.get('nodeLinker') === 'pnpm' ? indexOf(project) : undefined;
-  const expectedEntries = typeof record!.entries === 'number' ? record!.entries : 0;
   const changes = scanFolders(
     vouched.map((root) => ({ folder: root.path, layout: root.layout, sinceMs: linkedAtMs, sharedIndex })),
-    expectedEntries,
+    typeof entries === 'number' ? entries : 0,
   );
   vouched.forEach((root, i) => {
     root.changes = changes[i];
