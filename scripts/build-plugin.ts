@@ -3,12 +3,9 @@
  * esbuild settings, banner and footer, Yarn's own libraries left to the
  * plugin's `require`), plus what the builder cannot do:
  *
- * - Two packages are replaced by stubs that throw when required (STUBBED):
- *   `typescript`, which cosmiconfig's TypeScript loader would pull (3.4 MiB,
- *   ~90 ms parsed on every Yarn command) for policy files the plugin does not
- *   search for (POLICY_FILE_NAMES has no `.ts`), and `iconv-lite`, an optional
- *   dependency of minipass-fetch (under tuf-js) for non-UTF-8 bodies only
- *   (0.47 MiB compiled by every install that verifies).
+ * - `iconv-lite` is replaced by a stub that throws when required (STUBBED):
+ *   an optional dependency of minipass-fetch (under tuf-js) for non-UTF-8
+ *   bodies only (0.47 MiB compiled by every install that verifies).
  *   `make-fetch-happen` (tuf-js's default fetcher, which the plugin never
  *   uses) becomes a function that throws when called (STUBBED_CALLS): tuf-js
  *   requires it at load, and with it cacache, glob and proxy agents (0.36 MiB,
@@ -76,8 +73,6 @@ const yarnProvided: Plugin = {
 
 /** Packages replaced by a module that throws when required: what the plugin never needs, at a cost on every load. */
 const STUBBED: Record<string, string> = {
-  // Only cosmiconfig's `.ts` loader asks for it; the policy search has no `.ts` name.
-  typescript: 'yarn-plugin-sigstore does not load TypeScript policy files: use YAML, JSON or JavaScript',
   // minipass-fetch (under tuf-js) requires it in a try/catch, for `textConverted()` only (non-UTF-8 bodies); TUF metadata is JSON. 0.47 MiB.
   'iconv-lite': 'yarn-plugin-sigstore does not bundle iconv-lite',
 };

@@ -6,11 +6,15 @@
  * kept outside every Yarn and CI cache folder), for this very source, Node
  * version and architecture; anything else is a miss. A cache is written when
  * the process exits, with every function the process compiled by then.
+ * The code compiled here cannot `import()` (below): it imports files
+ * through importFile, which this module, compiled by Node with the plugin
+ * file, can.
  */
 import { createHash, createHmac, timingSafeEqual } from 'crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { homedir } from 'os';
 import { join } from 'path';
+import { pathToFileURL } from 'url';
 import { Script } from 'vm';
 import { userRecordKey } from './install/record-files';
 
@@ -117,4 +121,16 @@ export function compileLazySource(source: string, name: string): ModuleFunction 
   const compiled = compileWithCodeCache(source, name);
   process.once('exit', () => compiled.save());
   return compiled.run;
+}
+
+/**
+ * `import()` of a file, as Node does it (ESM or CommonJS by its extension and
+ * package type): for a JavaScript policy. The lazy part runs in a vm.Script,
+ * where Node 20 answers a dynamic import with "A dynamic import callback was
+ * not specified" unless an experimental option is given; this module belongs
+ * to the load-time part (it compiles the lazy part), so its `import()` has
+ * Node's loader.
+ */
+export function importFile(path: string): Promise<{ default?: unknown }> {
+  return import(pathToFileURL(path).href);
 }

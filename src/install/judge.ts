@@ -8,7 +8,7 @@
  */
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { readOptionalFile, writeNamedFile, type NamedFile } from '../files';
-// From evaluate, not the policy index: the index pulls the loader (cosmiconfig, js-yaml) into plugin start-up.
+// From evaluate, not the policy index: the index pulls the policy loader into plugin start-up.
 import { matchRule } from '../policy/evaluate';
 import type { EvaluateOptions, LoadedPolicy, PackageRef, PolicyModel, Verdict, VerificationOutcome } from '../policy';
 import type { DowngradeFinding } from '../policy/history';

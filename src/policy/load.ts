@@ -1,14 +1,14 @@
 /**
- * Finds, parses and validates the policy file (JavaScript ones through
- * cosmiconfig's loaders), resolves `extends`, and refuses anything invalid: there is never a silent
+ * Finds, parses and validates the policy file (JavaScript ones as Node
+ * imports them), resolves `extends`, and refuses anything invalid: there is never a silent
  * fallback to "no policy" once a policy file exists.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { defaultLoaders, type Loader } from 'cosmiconfig';
 import { version as yamlVersion } from 'yaml/package.json';
+import { importFile } from '../code-cache';
 import { ErrorCodes, SigstorePluginError } from '../errors';
 import { parseStrictYaml as parseYaml } from '../strict-yaml';
 import { baselineLoosenings } from './baseline';
@@ -75,17 +75,15 @@ async function parsePolicyYaml(filepath: string, content: string, cache: ParsedP
   return document;
 }
 
-/** cosmiconfig's loaders for the JavaScript policy files (the plugin carries no TypeScript compiler). */
-const JAVASCRIPT_LOADERS: Record<string, Loader> = { '.js': defaultLoaders['.js'], '.cjs': defaultLoaders['.cjs'], '.mjs': defaultLoaders['.mjs'] };
+const JAVASCRIPT_EXTENSIONS: ReadonlySet<string> = new Set(['.js', '.cjs', '.mjs']);
 
 /**
  * A policy file's document, read by its name: YAML (`.yml`, `.yaml`, none),
  * JSON read as the YAML it also is (a duplicate key refused: JSON.parse
  * keeps the last one, so `"require": "provenance"` could be undone further
- * down), `package.json`'s `sigstore` key, JavaScript. Not through
- * cosmiconfig's load(): it merges in the files a `$import` key names,
- * another file's rules outside `extends` and its checks (the key is now
- * refused as unknown).
+ * down), `package.json`'s `sigstore` key, JavaScript. A `$import` key
+ * (cosmiconfig's, which merges in the files it names: another file's rules
+ * outside `extends` and its checks) is refused as unknown.
  */
 async function readPolicyDocument(absolute: string, cache: ParsedPolicyCache | undefined): Promise<unknown> {
   const content = readFileSync(absolute, 'utf8');
@@ -93,8 +91,8 @@ async function readPolicyDocument(absolute: string, cache: ParsedPolicyCache | u
   const extension = path.extname(absolute);
   if (path.basename(absolute) === 'package.json') return (JSON.parse(content) as Record<string, unknown>).sigstore;
   if (extension === '.json') return parseYaml(content, YAML_OPTIONS);
-  const javascript = JAVASCRIPT_LOADERS[extension];
-  if (javascript) return javascript(absolute, content);
+  // Its default export, as Node loads it (the plugin carries no TypeScript compiler).
+  if (JAVASCRIPT_EXTENSIONS.has(extension)) return (await importFile(realpathSync(absolute))).default;
   if (extension === '' || extension === '.yml' || extension === '.yaml') return parsePolicyYaml(absolute, content, cache);
   throw new Error(`no policy format for ${extension} files: YAML (.yml, .yaml), JSON or JavaScript (.js, .cjs, .mjs)`);
 }

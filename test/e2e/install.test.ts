@@ -568,4 +568,25 @@ describe('yarn install through the sigstore gate', () => {
     expect(p.read('yarn.lock')).toContain('lib@workspace:packages/lib');
     expect(result.output).toContain('sigstore: 1 verified');
   });
+
+  it('21. a JavaScript policy applies through the built plugin (its loader is imported on first use): CommonJS denies, ESM allows', async () => {
+    const identity = (repository: string) => ({ issuer: ISSUER, repository, workflow: '.github/workflows/npm-publish.yml' });
+    const jsPolicy = (repository: string) => JSON.stringify({ version: 1, mode: 'enforce', default: { require: 'provenance' }, rules: [{ packages: [GUNDAM.name], require: 'provenance', identity: identity(repository) }] });
+    const dependencies = { [GUNDAM.name]: GUNDAM.version };
+
+    const commonJs = await project({ dependencies });
+    commonJs.write('.sigstorerc.cjs', `module.exports = ${jsPolicy('https://github.com/someone-else/gundam-visor')};\n`);
+    const denied = await commonJs.install();
+    expect(denied.code).not.toBe(0);
+    expect(denied.output).toContain('.sigstorerc.cjs');
+    expect(denied.output).toContain('https://github.com/someone-else/gundam-visor');
+    expect(commonJs.exists('node_modules/gundam-visor')).toBe(false);
+
+    const esm = await project({ dependencies });
+    esm.write('sigstore.config.mjs', `export default ${jsPolicy(GUNDAM.repository)};\n`);
+    const allowed = await esm.install();
+    expect(allowed.code, allowed.output).toBe(0);
+    expect(allowed.output).toContain('sigstore: 1 verified');
+    expect(esm.exists('node_modules/gundam-visor/package.json')).toBe(true);
+  });
 });

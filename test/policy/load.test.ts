@@ -1,4 +1,4 @@
-/** Discovery with cosmiconfig, explicit paths, parse errors, `extends` baselines and their loosenings. */
+/** Discovery, JavaScript policies, explicit paths, parse errors, `extends` baselines and their loosenings. */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
