@@ -1,16 +1,23 @@
 /**
  * The on-disk TUF cache: one folder per repository under the caller's cache
  * folder (Yarn's global folder), holding the TUF metadata, the verified target
- * files, and when the repository last answered.
+ * files, and this user's vouch for them. That folder is what CI caches
+ * restore, and the TUF client takes its `root.json` as the anchor of all the
+ * rest: a cache is used only when a record MAC'd under this user's record key
+ * (or the CI record key, src/install/record-files.ts) names the digests of
+ * its root and of the targets read from it, and when the repository last
+ * answered. Anything else is a cache this user did not write, removed before
+ * the TUF client reads it.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ErrorCodes } from '../errors';
 import { readOptionalFile } from '../files';
 import { readRecord, writeRecord } from '../install/record-files';
 import { join } from 'node:path';
 
 const TARGETS_DIR = 'targets';
-const FRESHNESS_FILE = 'last-checked.json';
+const VOUCH_FILE = 'vouched.json';
 const UNREACHABLE_FILE = 'unreachable.json';
 
 export interface TufCache {
@@ -43,25 +50,56 @@ export function readCachedTarget(cache: TufCache, targetName: string): string | 
   return readOptionalFile({ path, what: 'the cached TUF target', code: ErrorCodes.TUF_METADATA_INVALID })?.toString('utf8');
 }
 
-export function recordRepositoryAnswered(cache: TufCache, at: Date): void {
+/** What this user verified of a TUF cache: the digests of its root and targets, and when the repository last answered. */
+export interface TufVouch {
+  /** sha256 of `root.json`, the TUF client's anchor. */
+  root: string;
+  /** sha256 of each target text read from the cache, by target name. */
+  targets: Record<string, string>;
+  checkedAt: Date;
+}
+
+const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+function readRoot(cache: TufCache): Buffer | undefined {
   try {
-    writeFileSync(join(cache.metadataDir, FRESHNESS_FILE), JSON.stringify({ checkedAt: at.toISOString() }));
+    return readFileSync(join(cache.metadataDir, 'root.json'));
   } catch {
-    // Only the reported age depends on it: it then falls back to the metadata's write time.
+    return undefined;
   }
 }
 
-/** When the repository last confirmed the cached material; the metadata's own write time if never recorded. */
-export function lastCheckedAt(cache: TufCache): Date | undefined {
-  try {
-    const { checkedAt } = JSON.parse(readFileSync(join(cache.metadataDir, FRESHNESS_FILE), 'utf8')) as { checkedAt?: string };
-    const date = new Date(checkedAt ?? '');
-    if (!Number.isNaN(date.getTime())) return date;
-  } catch {
-    // fall through to the metadata's own age
-  }
-  const timestampPath = join(cache.metadataDir, 'timestamp.json');
-  return existsSync(timestampPath) ? statSync(timestampPath).mtime : undefined;
+/** This user's vouch for the cache, when its root is still the one vouched for; undefined for a cache this user did not write. */
+export async function readTufVouch(cache: TufCache): Promise<TufVouch | undefined> {
+  const record = await readRecord<{ root?: unknown; targets?: unknown; checkedAt?: unknown }>(join(cache.metadataDir, VOUCH_FILE));
+  const root = readRoot(cache);
+  const checkedAt = new Date(typeof record?.checkedAt === 'string' ? record.checkedAt : NaN);
+  if (!record || root === undefined || record.root !== sha256(root) || Number.isNaN(checkedAt.getTime())) return undefined;
+  if (typeof record.targets !== 'object' || record.targets === null || Object.values(record.targets).some((digest) => typeof digest !== 'string')) return undefined;
+  return { root: record.root, targets: record.targets as Record<string, string>, checkedAt };
+}
+
+/** Vouches for the cache as it is now: its root, these target texts (verified in this process), `checkedAt`. */
+export async function writeTufVouch(cache: TufCache, targets: Record<string, string | undefined>, checkedAt: Date, previous: TufVouch | undefined): Promise<void> {
+  const root = readRoot(cache);
+  if (root === undefined) return;
+  const digests = Object.fromEntries(Object.entries(targets).flatMap(([name, text]) => (text === undefined ? [] : [[name, sha256(text)]])));
+  const vouch = { root: sha256(root), targets: digests, checkedAt: checkedAt.toISOString() };
+  const unchanged = previous && previous.root === vouch.root && previous.checkedAt.toISOString() === vouch.checkedAt && JSON.stringify(previous.targets) === JSON.stringify(digests);
+  if (!unchanged) await writeRecord(join(cache.metadataDir, VOUCH_FILE), vouch);
+}
+
+/** A cache this user did not write (restored, planted, or from before vouching): removed, so that the TUF client starts again from the seed root. */
+export function dropTufCache(cache: TufCache): void {
+  rmSync(cache.metadataDir, { recursive: true, force: true });
+}
+
+/** A target text from the cache, if it is the one the vouch names. */
+export function readVouchedTarget(cache: TufCache, vouch: TufVouch, targetName: string): string | undefined {
+  const digest = vouch.targets[targetName];
+  if (digest === undefined) return undefined;
+  const text = readCachedTarget(cache, targetName);
+  return text !== undefined && sha256(text) === digest ? text : undefined;
 }
 
 /** The last time the repository could not be reached, and why. */

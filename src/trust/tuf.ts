@@ -29,14 +29,16 @@ import {
   type Fetcher,
 } from './tuf-fetch';
 import {
-  lastCheckedAt,
-  readCachedTarget,
-  recordRepositoryAnswered,
+  dropTufCache,
+  readTufVouch,
+  readVouchedTarget,
   recordRepositoryUnreachable,
   seedTufCache,
   tufCacheFor,
   unreachableSince,
+  writeTufVouch,
   type TufCache,
+  type TufVouch,
   type Unreachable,
 } from './tuf-cache';
 
@@ -134,14 +136,16 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   const mirrorUrl = mirrorUrlFrom(options.tufMirrorUrl);
   const isPublicGood = mirrorUrl === DEFAULT_TUF_MIRROR_URL;
   const cache = tufCacheFor(options.cacheDir, mirrorUrl);
-  prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood));
+  // The TUF client anchors everything on the cached root.json: a cache this user did not vouch for is never read.
+  const vouch = await readTufVouch(cache);
+  prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood), !vouch);
 
   const record: FetchRecord = { answered: false };
   // Found unreachable within the hour: not asked again, if the cache would be taken without it (the cache is then used
   // as in offline mode, with a warning saying so). Asked whenever the install would otherwise fail: nothing cached, or
   // material too old for CI (a network back since must work at once).
   const unreachable = options.mode === 'offline' ? undefined : await unreachableSince(cache, now, UNREACHABLE_RETRY_MS);
-  const recentlyUnreachable = unreachable && cacheWouldServe(options, cache, now) ? unreachable : undefined;
+  const recentlyUnreachable = unreachable && cacheWouldServe(options, cache, vouch, now) ? unreachable : undefined;
   const network = options.mode === 'offline' || recentlyUnreachable ? offlineFetcher : options.fetcher ?? networkFetcher(options.http ?? defaultHttp(options));
   try {
     const updater = new Updater({
@@ -155,15 +159,17 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
     });
     const trustedRootText = await readTarget(updater, TRUSTED_ROOT_TARGET);
     const npmKeysText = await readOptionalTarget(updater, NPM_KEYS_TARGET);
-    if (record.answered) recordRepositoryAnswered(cache, now);
-    return tufResult(options, cache, mirrorUrl, now, record.answered ? 'tuf' : 'tuf-cache', trustedRootText, npmKeysText);
+    // Not answered: the vouched cache served it all (an unvouched one was dropped, so the repository answered).
+    const checkedAt = record.answered || !vouch ? now : vouch.checkedAt;
+    await writeTufVouch(cache, { [TRUSTED_ROOT_TARGET]: trustedRootText, [NPM_KEYS_TARGET]: npmKeysText }, checkedAt, vouch);
+    return tufResult(options, mirrorUrl, now, record.answered ? 'tuf' : 'tuf-cache', checkedAt, trustedRootText, npmKeysText);
   } catch (error) {
     if (error instanceof SigstorePluginError) throw error;
     const failure = classifyRefreshFailure(error, record, mirrorUrl);
     if (failure.kind === 'attack') throw failure.error;
     // Redacted before it is written: a mirror URL's credentials never land in a cache folder.
     if (options.mode !== 'offline' && !recentlyUnreachable) await recordRepositoryUnreachable(cache, now, withoutUserinfo(failure.cause.message));
-    return fallBack(options, cache, mirrorUrl, isPublicGood, now, unavailability(options, mirrorUrl, failure.cause, recentlyUnreachable));
+    return fallBack(options, cache, vouch, mirrorUrl, isPublicGood, now, unavailability(options, mirrorUrl, failure.cause, recentlyUnreachable));
   }
 }
 
@@ -180,8 +186,10 @@ function mirrorUrlFrom(setting: string | undefined): string {
   return mirrorUrl;
 }
 
-function prepareCache(cache: TufCache, seedRoot: () => string): void {
+/** Seeds the cache; `drop`: first removes what is there (a cache this user did not vouch for). */
+function prepareCache(cache: TufCache, seedRoot: () => string, drop: boolean): void {
   try {
+    if (drop) dropTufCache(cache);
     seedTufCache(cache, seedRoot);
   } catch (error) {
     if (error instanceof SigstorePluginError) throw error;
@@ -212,11 +220,18 @@ async function readOptionalTarget(updater: Updater, name: string): Promise<strin
   return readFileSync(path, 'utf8');
 }
 
-/** Whether falling back to the cache would give material this install accepts: a trusted root, not too old for CI. */
-function cacheWouldServe(options: ResolveTrustOptions, cache: TufCache, now: Date): boolean {
-  if (readCachedTarget(cache, TRUSTED_ROOT_TARGET) === undefined) return false;
-  const checkedAt = lastCheckedAt(cache);
-  return !options.ci || (checkedAt !== undefined && !pastMaxAge(daysBetween(checkedAt, now), options));
+/** Whether falling back to the cache would give material this install accepts: a vouched trusted root, not too old for CI. */
+function cacheWouldServe(options: ResolveTrustOptions, cache: TufCache, vouch: TufVouch | undefined, now: Date): boolean {
+  if (!vouch || !vouchedMaterial(cache, vouch)) return false;
+  return !options.ci || !pastMaxAge(daysBetween(vouch.checkedAt, now), options);
+}
+
+/** The cached targets as vouched for: undefined when the trusted root is missing or any target differs from its vouched digest. */
+function vouchedMaterial(cache: TufCache, vouch: TufVouch): { trustedRootText: string; npmKeysText?: string } | undefined {
+  const trustedRootText = readVouchedTarget(cache, vouch, TRUSTED_ROOT_TARGET);
+  const npmKeysText = readVouchedTarget(cache, vouch, NPM_KEYS_TARGET);
+  if (trustedRootText === undefined || (vouch.targets[NPM_KEYS_TARGET] !== undefined && npmKeysText === undefined)) return undefined;
+  return { trustedRootText, npmKeysText };
 }
 
 /** Why the repository was not read, as the warnings and errors say it. */
@@ -231,10 +246,10 @@ function unavailability(options: ResolveTrustOptions, mirrorUrl: string, cause: 
 const utcMinute = (date: Date) => date.toISOString().slice(0, 16).replace('T', ' ');
 
 /** The repository could not be read: the last verified cache, else (public-good only) the embedded copy. */
-function fallBack(options: ResolveTrustOptions, cache: TufCache, mirrorUrl: string, isPublicGood: boolean, now: Date, { why, cause }: { why: string; cause: Error }): ResolvedTrust {
-  const cachedRoot = readCachedTarget(cache, TRUSTED_ROOT_TARGET);
-  if (cachedRoot !== undefined) {
-    const resolved = tufResult(options, cache, mirrorUrl, now, 'tuf-cache', cachedRoot, readCachedTarget(cache, NPM_KEYS_TARGET));
+function fallBack(options: ResolveTrustOptions, cache: TufCache, vouch: TufVouch | undefined, mirrorUrl: string, isPublicGood: boolean, now: Date, { why, cause }: { why: string; cause: Error }): ResolvedTrust {
+  const cached = vouch && vouchedMaterial(cache, vouch);
+  if (vouch && cached) {
+    const resolved = tufResult(options, mirrorUrl, now, 'tuf-cache', vouch.checkedAt, cached.trustedRootText, cached.npmKeysText);
     resolved.warnings.unshift(`${why}: using the cached trusted root, ${describeAge(resolved.ageDays)}`);
     return resolved;
   }
@@ -254,10 +269,10 @@ function fallBack(options: ResolveTrustOptions, cache: TufCache, mirrorUrl: stri
 
 function tufResult(
   options: ResolveTrustOptions,
-  cache: TufCache,
   mirrorUrl: string,
   now: Date,
   source: 'tuf' | 'tuf-cache',
+  checkedAt: Date,
   trustedRootText: string,
   npmKeysText: string | undefined,
 ): ResolvedTrust {
@@ -267,8 +282,7 @@ function tufResult(
   );
   const warnings: string[] = [];
   if (npmKeysText === undefined && !options.npmKeysPath) warnings.push(`${mirrorUrl} has no ${NPM_KEYS_TARGET} target: using the embedded npm keys`);
-  const checkedAt = source === 'tuf' ? now : lastCheckedAt(cache);
-  const ageDays = checkedAt ? daysBetween(checkedAt, now) : undefined;
+  const ageDays = daysBetween(checkedAt, now);
   return {
     material: { trustedRoot, npmKeys, origin: `tuf:${mirrorUrl}` },
     source,

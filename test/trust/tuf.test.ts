@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,6 +12,7 @@ import {
   UNREACHABLE_RETRY_MS,
   type ResolveTrustOptions,
 } from '../../src/trust/tuf';
+import { takeRecordKeyVariable } from '../../src/install/record-key';
 import { recordRepositoryUnreachable, tufCacheFor } from '../../src/trust/tuf-cache';
 import { temporaryRecordKey } from '../../testkit/pipeline';
 import type { Fetcher } from '../../src/trust/tuf-fetch';
@@ -143,11 +145,18 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     expect(resolved.material.trustedRoot).toEqual(rotatedRoot);
   });
 
-  it('fails with a coded error when the cached TUF root is corrupt', async () => {
+  it('drops a cached TUF root changed since this user vouched for it (here corrupt) and starts again from the seed root', async () => {
     await resolveTrustMaterial(options());
     writeFileSync(join(tufCacheFor(cacheDir, served.url).metadataDir, 'root.json'), '{ corrupt');
+    const resolved = await resolveTrustMaterial(options());
+    expect(resolved.source).toBe('tuf');
+    expect(resolved.material.trustedRoot).toEqual(productionRoot);
+  });
+
+  it('fails with a coded error when the seed TUF root is corrupt', async () => {
+    writeFileSync(rootPath, '{ corrupt');
     const error = await rejection(resolveTrustMaterial(options()));
-    expect(error.code).toBe(ErrorCodes.TUF_METADATA_INVALID);
+    expect(error.code).toBe(ErrorCodes.TRUST_CONFIG_INVALID);
   });
 
   it('fails on an expired timestamp (freeze attack) instead of falling back', async () => {
@@ -334,6 +343,101 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     const quoted = await resolveTrustMaterial(options({ tufMirrorUrl: withCredentials, fetcher: naming }));
     expect(quoted.warnings[0]).toMatch(/not asked again before/);
     expect(quoted.warnings.join('\n')).not.toMatch(/s3cret|mirror-user/);
+  });
+
+  /**
+   * The TUF cache of another repository (the attacker's keys and trusted root), planted where this mirror's cache lives, as a
+   * poisoned global folder would hold it: without the attacker's own vouch (made under another key), with this user's earlier
+   * vouch for the genuine cache replayed if there was one.
+   */
+  async function plantForeignCache(): Promise<void> {
+    const attacker = new TufTestRepository().setTarget(TRUSTED_ROOT_TARGET, JSON.stringify(rotatedRoot)).setTarget(NPM_KEYS_TARGET, JSON.stringify(rotatedNpmKeys));
+    attacker.publish({ timestampExpiresInDays: 30 });
+    const attackerServed = await serveRepository(attacker);
+    const attackerCacheDir = mkdtempSync(join(tmpdir(), 'tuf-attacker-'));
+    try {
+      const attackerRootPath = join(attackerCacheDir, 'seed-root.json');
+      writeFileSync(attackerRootPath, attacker.rootJson);
+      await resolveTrustMaterial(options({ cacheDir: attackerCacheDir, tufMirrorUrl: attackerServed.url, tufRootPath: attackerRootPath }));
+      const target = tufCacheFor(cacheDir, served.url).metadataDir;
+      const vouch = join(target, 'vouched.json');
+      const genuineVouch = existsSync(vouch) ? readFileSync(vouch) : undefined;
+      rmSync(target, { recursive: true, force: true });
+      cpSync(tufCacheFor(attackerCacheDir, attackerServed.url).metadataDir, target, { recursive: true });
+      rmSync(vouch);
+      if (genuineVouch) writeFileSync(vouch, genuineVouch);
+    } finally {
+      await attackerServed.close();
+      rmSync(attackerCacheDir, { recursive: true, force: true });
+    }
+  }
+
+  it('never takes a TUF cache this user did not write: a planted one (another root, valid for 30 days) is replaced by the repository\'s material', async () => {
+    await resolveTrustMaterial(options());
+    await plantForeignCache();
+    const resolved = await resolveTrustMaterial(options());
+    expect(resolved.material.trustedRoot).toEqual(productionRoot);
+    expect(resolved.material.npmKeys).toEqual(npmKeys);
+    expect(resolved.source).toBe('tuf');
+    expect(served.requests).toContain('timestamp.json');
+    // The repository's material is this user's now: the next install takes it from the cache.
+    const requests = served.requests.length;
+    expect((await resolveTrustMaterial(options())).source).toBe('tuf-cache');
+    expect(served.requests.length).toBe(requests);
+  });
+
+  it('offline, or with the repository unreachable, a planted TUF cache is not taken either: as if nothing were cached', async () => {
+    await plantForeignCache();
+    expect((await rejection(resolveTrustMaterial(options({ mode: 'offline' })))).code).toBe(ErrorCodes.TUF_UNREACHABLE);
+    await plantForeignCache();
+    await served.close();
+    expect((await rejection(resolveTrustMaterial(options()))).code).toBe(ErrorCodes.TUF_UNREACHABLE);
+  });
+
+  it('offline, a cached target changed since it was vouched for is not taken (the repository cannot be asked to replace it)', async () => {
+    await resolveTrustMaterial(options());
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 2 * DAY_MS);
+    const cache = tufCacheFor(cacheDir, served.url);
+    writeFileSync(join(cache.targetDir, encodeURIComponent(TRUSTED_ROOT_TARGET)), JSON.stringify(rotatedRoot));
+    expect((await rejection(resolveTrustMaterial(options({ mode: 'offline' })))).code).toBe(ErrorCodes.TUF_UNREACHABLE);
+  });
+
+  it('the age CI bounds is the vouched one: a vouch edited to say "checked just now" is not this user\'s, and the cache goes', async () => {
+    await resolveTrustMaterial(options());
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 5 * DAY_MS);
+    expect((await rejection(resolveTrustMaterial(options({ mode: 'offline', ci: true, maxAgeDays: 3 })))).code).toBe(ErrorCodes.TRUSTED_ROOT_TOO_OLD);
+    const file = join(tufCacheFor(cacheDir, served.url).metadataDir, 'vouched.json');
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { mac: string; body: string };
+    const body = JSON.parse(record.body) as { checkedAt: string };
+    writeFileSync(file, JSON.stringify({ mac: record.mac, body: JSON.stringify({ ...body, checkedAt: new Date().toISOString() }) }));
+    expect((await rejection(resolveTrustMaterial(options({ mode: 'offline', ci: true, maxAgeDays: 3 })))).code).toBe(ErrorCodes.TUF_UNREACHABLE);
+  });
+
+  it('a CI job holding the same SIGSTORE_RECORD_KEY takes a restored cache without asking; without the key it asks again', async () => {
+    const ciKey = randomBytes(32).toString('hex');
+    const freshRunner = mkdtempSync(join(tmpdir(), 'tuf-runner-'));
+    const userConfig = process.env.XDG_CONFIG_HOME;
+    try {
+      process.env.SIGSTORE_RECORD_KEY = ciKey;
+      await resolveTrustMaterial(options());
+      // Another runner: a per-user key of its own, the global folder restored, the same CI secret.
+      process.env.XDG_CONFIG_HOME = freshRunner;
+      const requests = served.requests.length;
+      process.env.SIGSTORE_RECORD_KEY = ciKey;
+      expect((await resolveTrustMaterial(options())).source).toBe('tuf-cache');
+      expect(served.requests.length).toBe(requests);
+      process.env.SIGSTORE_RECORD_KEY = '';
+      expect((await resolveTrustMaterial(options())).source).toBe('tuf');
+      expect(served.requests.length).toBeGreaterThan(requests);
+    } finally {
+      process.env.SIGSTORE_RECORD_KEY = '';
+      takeRecordKeyVariable();
+      delete process.env.SIGSTORE_RECORD_KEY;
+      process.env.XDG_CONFIG_HOME = userConfig;
+      rmSync(freshRunner, { recursive: true, force: true });
+    }
   });
 
   it('offline mode with an empty cache of a private mirror fails rather than trusting the public root', async () => {
