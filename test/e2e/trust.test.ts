@@ -5,10 +5,11 @@
  * A package signed by a mock Sigstore verifies only if the root Yarn used is
  * the refreshed one that lists the mock CA and logs.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NPM_KEYS_TARGET, TRUSTED_ROOT_TARGET } from '../../src/trust/tuf';
+import { tufCacheFor } from '../../src/trust/tuf-cache';
 import { productionNpmKeys, productionTrustedRoot } from '../../testkit/fixtures';
 import { startProxy } from '../../testkit/proxy';
 import { createTestCa, startTlsFront } from '../../testkit/tls';
@@ -120,6 +121,25 @@ describe('yarn install with the trusted root from a TUF repository', () => {
     expect(result.output).toContain(mirror.served.url);
     expect(project.exists(`node_modules/${PACKAGE.name}`)).toBe(false);
     expect(project.exists('yarn.lock')).toBe(false);
+  });
+
+  it('a TUF cache planted in the global folder (another root listing the mock Sigstore) is not taken: the mirror\'s own root is, and the package fails', async () => {
+    const genuine = await tufMirror({ trustedRoot: productionTrustedRoot(), npmKeys: productionNpmKeys() });
+    const attacker = await tufMirror(kit.mergedMaterial, 30);
+    // The attacker's cache, as an install trusting the attacker's mirror writes it (its vouch under this machine's key left out: the attacker has none).
+    const donor = await projectTrusting(attacker);
+    expect((await donor.install()).code).toBe(0);
+    const project = await projectTrusting(genuine);
+    const planted = tufCacheFor(join(project.cwd, '.yarn-global'), genuine.served.url).metadataDir;
+    cpSync(tufCacheFor(join(donor.cwd, '.yarn-global'), attacker.served.url).metadataDir, planted, { recursive: true });
+    rmSync(join(planted, 'vouched.json'));
+
+    const result = await project.install();
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain(`trusted root refreshed from TUF ${genuine.served.url}`);
+    expect(result.output).toContain(`${PACKAGE.name}@${PACKAGE.version}`);
+    expect(genuine.served.requests).toContain('timestamp.json');
+    expect(project.exists(`node_modules/${PACKAGE.name}`)).toBe(false);
   });
 
   it('in offline mode never asks the mirror and fails a private instance with no cached root as TUF_UNREACHABLE', async () => {
