@@ -10,7 +10,7 @@
  * the TUF client reads it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ErrorCodes } from '../errors';
 import { readOptionalFile } from '../files';
 import { readRecord, writeRecord } from '../install/record-files';
@@ -33,7 +33,7 @@ export function tufCacheFor(cacheDir: string, mirrorUrl: string): TufCache {
   return { metadataDir, targetDir: join(metadataDir, TARGETS_DIR) };
 }
 
-/** Creates the folders and, the first time only, the trusted TUF root every later update chains from. */
+/** Creates the folders and, when there is none, the trusted TUF root every later update chains from. */
 export function seedTufCache(cache: TufCache, seedRoot: () => string): void {
   mkdirSync(cache.targetDir, { recursive: true });
   const rootPath = join(cache.metadataDir, 'root.json');
@@ -87,6 +87,30 @@ export async function writeTufVouch(cache: TufCache, targets: Record<string, str
   const vouch = { root: sha256(root), targets: digests, checkedAt: checkedAt.toISOString() };
   const unchanged = previous && previous.root === vouch.root && previous.checkedAt.toISOString() === vouch.checkedAt && JSON.stringify(previous.targets) === JSON.stringify(digests);
   if (!unchanged) await writeRecord(join(cache.metadataDir, VOUCH_FILE), vouch);
+}
+
+/**
+ * Whether an unvouched cache holds anything beyond what seeding makes (the
+ * seed root, and this user's own "unreachable" record, MAC'd apart): TUF
+ * state someone else wrote, or an older plugin that did not vouch.
+ */
+export function holdsUnvouchedState(cache: TufCache, seedRoot: string): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync(cache.metadataDir);
+  } catch {
+    return false;
+  }
+  return entries.some((entry) => {
+    if (entry === UNREACHABLE_FILE) return false;
+    if (entry === 'root.json') return !readRoot(cache)?.equals(Buffer.from(seedRoot));
+    if (entry !== TARGETS_DIR) return true;
+    try {
+      return readdirSync(cache.targetDir).length > 0;
+    } catch {
+      return true;
+    }
+  });
 }
 
 /** A cache this user did not write (restored, planted, or from before vouching): removed, so that the TUF client starts again from the seed root. */

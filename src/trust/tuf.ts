@@ -30,6 +30,7 @@ import {
 } from './tuf-fetch';
 import {
   dropTufCache,
+  holdsUnvouchedState,
   readTufVouch,
   readVouchedTarget,
   recordRepositoryUnreachable,
@@ -138,8 +139,20 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   const cache = tufCacheFor(options.cacheDir, mirrorUrl);
   // The TUF client anchors everything on the cached root.json: a cache this user did not vouch for is never read.
   const vouch = await readTufVouch(cache);
-  prepareCache(cache, () => seedRootFor(options, mirrorUrl, isPublicGood), !vouch);
+  const seedRoot = () => seedRootFor(options, mirrorUrl, isPublicGood);
+  const unvouched = !vouch && holdsUnvouchedState(cache, seedRoot());
+  prepareCache(cache, seedRoot, unvouched);
+  const resolved = await refreshOrFallBack(options, now, mirrorUrl, isPublicGood, cache, vouch);
+  if (unvouched) {
+    resolved.warnings.unshift(
+      `the TUF cache of ${mirrorUrl} held material that this user's record key does not vouch for (restored from another machine's cache, planted, or written by an older version of the plugin): not used, and removed`,
+    );
+  }
+  return resolved;
+}
 
+/** The material from the repository, or from the vouched cache while its timestamp is valid; else the fallback. */
+async function refreshOrFallBack(options: ResolveTrustOptions, now: Date, mirrorUrl: string, isPublicGood: boolean, cache: TufCache, vouch: TufVouch | undefined): Promise<ResolvedTrust> {
   const record: FetchRecord = { answered: false };
   // Found unreachable within the hour: not asked again, if the cache would be taken without it (the cache is then used
   // as in offline mode, with a warning saying so). Asked whenever the install would otherwise fail: nothing cached, or

@@ -137,6 +137,7 @@ describe('yarn install with the trusted root from a TUF repository', () => {
     const result = await project.install();
     expect(result.code).not.toBe(0);
     expect(result.output).toContain(`trusted root refreshed from TUF ${genuine.served.url}`);
+    expect(result.output).toContain(`the TUF cache of ${genuine.served.url} held material that this user's record key does not vouch for`);
     expect(result.output).toContain(`${PACKAGE.name}@${PACKAGE.version}`);
     expect(genuine.served.requests).toContain('timestamp.json');
     expect(project.exists(`node_modules/${PACKAGE.name}`)).toBe(false);

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -379,6 +379,7 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     expect(resolved.material.trustedRoot).toEqual(productionRoot);
     expect(resolved.material.npmKeys).toEqual(npmKeys);
     expect(resolved.source).toBe('tuf');
+    expect(resolved.warnings).toEqual([`the TUF cache of ${served.url} held material that this user's record key does not vouch for (restored from another machine's cache, planted, or written by an older version of the plugin): not used, and removed`]);
     expect(served.requests).toContain('timestamp.json');
     // The repository's material is this user's now: the next install takes it from the cache.
     const requests = served.requests.length;
@@ -470,6 +471,17 @@ describe('resolveTrustMaterial without a TUF repository', () => {
     // the newest key in the embedded seed starts on 2025-09-23
     expect(resolved.ageDays).toBe(100);
     expect(resolved.warnings[0]).toMatch(new RegExp(`TUF repository ${DEFAULT_TUF_MIRROR_URL} unreachable \\(connect ECONNREFUSED\\): using the trusted root embedded in the plugin, last confirmed 100 days ago`));
+  });
+
+  it('says nothing of a cache it seeded itself: offline installs with nothing cached keep the seed root and warn only of the fallback', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    for (let install = 0; install < 2; install++) {
+      const resolved = await resolveTrustMaterial({ cacheDir, mode: 'offline', ci: false, now, maxAgeDays: 1000 });
+      expect(resolved.source).toBe('embedded');
+      expect(resolved.warnings).toHaveLength(1);
+      expect(resolved.warnings[0]).toMatch(/^offline mode: using the trusted root embedded in the plugin/);
+    }
+    expect(readdirSync(tufCacheFor(cacheDir, DEFAULT_TUF_MIRROR_URL).metadataDir).sort()).toEqual(['root.json', 'targets']);
   });
 
   it('fails in CI when the embedded root is older than the maximum age, and warns locally', async () => {
