@@ -62,6 +62,11 @@ async function recordKey({ machine = false }: RecordScope): Promise<Buffer | und
 
 const macOf = (key: Buffer, body: string): Buffer => createHmac('sha256', key).update(body).digest();
 
+/** Whether records of this scope can be made at all (no key: every record misses, silently). */
+export async function canRecord(scope: RecordScope = {}): Promise<boolean> {
+  return (await recordKey(scope)) !== undefined;
+}
+
 /** The parsed record, or undefined when it is missing, unreadable or not made with this key (a cache miss, never an error; an unusable SIGSTORE_RECORD_KEY throws). */
 export async function readRecord<T>(path: string, scope: RecordScope = {}): Promise<T | undefined> {
   const key = await recordKey(scope);

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ErrorCodes } from '../errors';
 import { readOptionalFile } from '../files';
-import { readRecord, writeRecord } from '../install/record-files';
+import { canRecord, readRecord, writeRecord } from '../install/record-files';
 import { join } from 'node:path';
 
 const TARGETS_DIR = 'targets';
@@ -78,6 +78,9 @@ export async function readTufVouch(cache: TufCache): Promise<TufVouch | undefine
   if (typeof record.targets !== 'object' || record.targets === null || Object.values(record.targets).some((digest) => typeof digest !== 'string')) return undefined;
   return { root: record.root, targets: record.targets as Record<string, string>, checkedAt };
 }
+
+/** Whether this process can vouch for a cache at all (a record key to MAC with). */
+export const canVouch = (): Promise<boolean> => canRecord();
 
 /** Vouches for the cache as it is now: its root, these target texts (verified in this process), `checkedAt`. */
 export async function writeTufVouch(cache: TufCache, targets: Record<string, string | undefined>, checkedAt: Date, previous: TufVouch | undefined): Promise<void> {

@@ -29,6 +29,7 @@ import {
   type Fetcher,
 } from './tuf-fetch';
 import {
+  canVouch,
   dropTufCache,
   holdsUnvouchedState,
   readTufVouch,
@@ -143,7 +144,8 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   const unvouched = !vouch && holdsUnvouchedState(cache, seedRoot());
   prepareCache(cache, seedRoot, unvouched);
   const resolved = await refreshOrFallBack(options, now, mirrorUrl, isPublicGood, cache, vouch);
-  if (unvouched) {
+  // Without a record key nothing is ever vouched for: dropped on every install, which says nothing about who wrote it.
+  if (unvouched && (await canVouch())) {
     resolved.warnings.unshift(
       `the TUF cache of ${mirrorUrl} held material that this user's record key does not vouch for (restored from another machine's cache, planted, or written by an older version of the plugin): not used, and removed`,
     );

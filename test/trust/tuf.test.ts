@@ -416,6 +416,24 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     expect((await rejection(resolveTrustMaterial(options({ mode: 'offline', ci: true, maxAgeDays: 3 })))).code).toBe(ErrorCodes.TUF_UNREACHABLE);
   });
 
+  it('without a usable record key (an unwritable config folder), refreshes on every install and warns of nothing it could not vouch for', async () => {
+    const userConfig = process.env.XDG_CONFIG_HOME;
+    const blocker = join(cacheDir, 'not-a-folder');
+    writeFileSync(blocker, '');
+    process.env.XDG_CONFIG_HOME = join(blocker, 'config');
+    try {
+      for (let install = 0; install < 2; install++) {
+        const requests = served.requests.length;
+        const resolved = await resolveTrustMaterial(options());
+        expect(resolved.source).toBe('tuf');
+        expect(resolved.warnings).toEqual([]);
+        expect(served.requests.length).toBeGreaterThan(requests);
+      }
+    } finally {
+      process.env.XDG_CONFIG_HOME = userConfig;
+    }
+  });
+
   it('a CI job holding the same SIGSTORE_RECORD_KEY takes a restored cache without asking; without the key it asks again', async () => {
     const ciKey = randomBytes(32).toString('hex');
     const freshRunner = mkdtempSync(join(tmpdir(), 'tuf-runner-'));
