@@ -41,11 +41,11 @@ export function seedTufCache(cache: TufCache, seedRoot: () => string): void {
 }
 
 /** Where the TUF client stores a target (it URL-encodes the target path). */
-export function cachedTargetPath(cache: TufCache, targetName: string): string {
+function cachedTargetPath(cache: TufCache, targetName: string): string {
   return join(cache.targetDir, encodeURIComponent(targetName));
 }
 
-export function readCachedTarget(cache: TufCache, targetName: string): string | undefined {
+function readCachedTarget(cache: TufCache, targetName: string): string | undefined {
   const path = cachedTargetPath(cache, targetName);
   return readOptionalFile({ path, what: 'the cached TUF target', code: ErrorCodes.TUF_METADATA_INVALID })?.toString('utf8');
 }

@@ -12,22 +12,22 @@ import type { SourceTransport } from '../sources/types';
 /** Why Yarn's configuration forbids a request to `url`, or undefined when it allows it. */
 export function networkRefusal(configuration: Configuration, url: string): string | undefined {
   if (configuration.get('enableOfflineMode')) return 'enableOfflineMode is set';
-  const { hostname } = new URL(url);
-  if (!networkEnabled(configuration, hostname)) return `enableNetwork is false for ${hostname}`;
+  const target = new URL(url);
+  if (!networkEnabled(configuration, target)) return `enableNetwork is false for ${target.hostname}`;
   return undefined;
 }
 
 /** Per configuration, whether each host may be asked: Yarn's network settings are sorted and glob-matched per call (~0.1 ms), and asked twice per package. */
 const hostsAllowed = new WeakMap<Configuration, Map<string, boolean>>();
 
-function networkEnabled(configuration: Configuration, hostname: string): boolean {
+function networkEnabled(configuration: Configuration, target: URL): boolean {
   let hosts = hostsAllowed.get(configuration);
   if (!hosts) hostsAllowed.set(configuration, (hosts = new Map()));
-  let enabled = hosts.get(hostname);
+  // Keyed by host name: the settings' globs match `url.hostname` and nothing else of the URL.
+  let enabled = hosts.get(target.hostname);
   if (enabled === undefined) {
-    // The settings depend on the host name alone (its globs match `url.hostname`).
-    enabled = httpUtils.getNetworkSettings(new URL(`http://${hostname}/`), { configuration }).enableNetwork !== false;
-    hosts.set(hostname, enabled);
+    enabled = httpUtils.getNetworkSettings(target, { configuration }).enableNetwork !== false;
+    hosts.set(target.hostname, enabled);
   }
   return enabled;
 }
