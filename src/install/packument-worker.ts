@@ -9,4 +9,4 @@ import { readPackumentFacts } from '../sources/packument';
 import type { PackumentRequest } from './packument-thread';
 import { serve } from './worker-serve';
 
-serve(({ body, pkg, url, maxBytes }: PackumentRequest) => readPackumentFacts(body, pkg, url, maxBytes));
+serve(({ body, encoding, pkg, url, maxBytes }: PackumentRequest) => readPackumentFacts({ bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength), encoding }, pkg, url, maxBytes));

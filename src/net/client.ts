@@ -13,7 +13,8 @@
  *   shorter silence limit when the caller sets one;
  * - compressed answers (gzip, deflate, br: a full packument is ~10x smaller
  *   gzipped), decoded while streaming with the size cap on the DECODED bytes
- *   (a small bomb cannot expand past it); an encoding we cannot decode fails;
+ *   (a small bomb cannot expand past it), or handed over still encoded when
+ *   the caller decodes elsewhere (./decode); an encoding we cannot decode fails;
  * - a body size cap enforced while streaming;
  * - bounded retries on network errors and 5xx;
  * - redirects are never followed (one could carry credentials elsewhere);
@@ -23,9 +24,9 @@
 import http from 'http';
 import https from 'https';
 import type { Readable } from 'stream';
-import zlib from 'zlib';
 import { redactUrl } from '../redact';
 import { agentFor, ProxyTunnelError } from './agents';
+import { ACCEPTED_ENCODINGS, contentEncodingOf, DecodedTooLarge, decodeBody, streamDecoder, type ContentEncoding } from './decode';
 
 /** What the configuration says for one URL's host. */
 export interface HostSettings {
@@ -50,11 +51,14 @@ export interface HttpAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** Asked for with `keepEncoding`: the body is still in this encoding (absent: as served, unencoded). */
+  encoding?: ContentEncoding;
 }
 
 export interface RequestInfo {
   url: string;
   headers: Record<string, string>;
+  maxBytes: number;
 }
 
 export interface NetworkOptions {
@@ -74,8 +78,10 @@ export interface NetworkOptions {
 
 export interface GetRequest {
   headers?: Record<string, string>;
-  /** Largest body accepted. */
+  /** Largest body accepted (decoded). */
   maxBytes: number;
+  /** A compressed answer is handed over as served, with its `encoding`, for the caller to decode (./decode) off this thread; its size cap then bounds the encoded bytes too. */
+  keepEncoding?: boolean;
 }
 
 export interface HttpClient {
@@ -110,9 +116,9 @@ export function createHttpClient(options: NetworkOptions): HttpClient {
       const host = options.settingsFor(target);
       const proxy = usableProxy(target, host);
       const headers = { accept: 'application/json', 'accept-encoding': ACCEPTED_ENCODINGS, ...request.headers };
-      const send = () => withRetries(options.retries, () => (options.limit ? options.limit(() => attempt(target, host, proxy, headers, request.maxBytes, options)) : attempt(target, host, proxy, headers, request.maxBytes, options)));
+      const send = () => withRetries(options.retries, () => (options.limit ? options.limit(() => attempt(target, host, proxy, headers, request, options)) : attempt(target, host, proxy, headers, request, options)));
       if (!options.wrap) return send();
-      return checkedAnswer(await wrapped(options.wrap, send, { url, headers }), request.maxBytes);
+      return checkedAnswer(await wrapped(options.wrap, send, { url, headers, maxBytes: request.maxBytes }), request.maxBytes);
     },
   };
 }
@@ -168,28 +174,19 @@ function checkedAnswer(answer: HttpAnswer, maxBytes: number): HttpAnswer {
   return answer;
 }
 
-/** What the client asks for: the encodings Node decodes natively. */
-const ACCEPTED_ENCODINGS = 'gzip, deflate, br';
-
-/** A decoder for the answer's encoding: undefined for none, null for one we cannot decode. */
-function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined | null {
-  switch (encoding) {
-    case 'identity':
-    case '':
-      return undefined;
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.createGunzip();
-    case 'deflate':
-      return zlib.createInflate();
-    case 'br':
-      return zlib.createBrotliDecompress();
-    default:
-      return null;
+/** An answer kept encoded, decoded here: the same failures as decoding while streaming. */
+export function decodedAnswer(answer: HttpAnswer, maxBytes: number): HttpAnswer {
+  if (!answer.encoding) return answer;
+  const { encoding, ...rest } = answer;
+  try {
+    return { ...rest, body: decodeBody(answer.body, encoding, maxBytes) };
+  } catch (error) {
+    if (error instanceof DecodedTooLarge) throw new NetworkError(error.message, 'too-large', false, answer.status);
+    throw new NetworkError(`the ${encoding} answer cannot be decoded: ${(error as Error).message}`, 'network', false, answer.status);
   }
 }
 
-function attempt(target: URL, host: HostSettings, proxy: URL | undefined, headers: Record<string, string>, maxBytes: number, options: NetworkOptions): Promise<HttpAnswer> {
+function attempt(target: URL, host: HostSettings, proxy: URL | undefined, headers: Record<string, string>, { maxBytes, keepEncoding }: GetRequest, options: NetworkOptions): Promise<HttpAnswer> {
   const client = target.protocol === 'https:' ? https : http;
   const tls = { ca: host.ca, cert: host.cert, key: host.key, rejectUnauthorized: host.rejectUnauthorized };
   const silenceMs = Math.min(options.idleTimeoutMs ?? options.deadlineMs, options.deadlineMs);
@@ -208,9 +205,10 @@ function attempt(target: URL, host: HostSettings, proxy: URL | undefined, header
     // `timeout` is also how long a proxy may take to open the tunnel (hpagent reads it).
     request = client.get(target, { headers, agent: agentFor(target, proxy, tls), timeout: silenceMs, ...tls }, (response) => {
       const status = response.statusCode ?? 0;
-      const encoding = String(response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-      const decoder = decoderFor(encoding);
-      if (decoder === null) return fail(new NetworkError(`answer in a content encoding the client cannot decode (${JSON.stringify(encoding.slice(0, 40))})`, 'network', false, status));
+      const header = String(response.headers['content-encoding'] ?? 'identity');
+      const encoding = contentEncodingOf(header);
+      if (encoding === null) return fail(new NetworkError(`answer in a content encoding the client cannot decode (${JSON.stringify(header.trim().toLowerCase().slice(0, 40))})`, 'network', false, status));
+      const decoder = encoding && !keepEncoding ? streamDecoder(encoding) : undefined;
       // Compressed bytes never exceed what they decode to for a real answer: the declared length bounds both.
       const declared = Number(response.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) return fail(new NetworkError(`answer of ${declared} bytes exceeds the ${maxBytes}-byte limit`, 'too-large', false, status));
@@ -232,7 +230,7 @@ function attempt(target: URL, host: HostSettings, proxy: URL | undefined, header
         if (!response.complete) return fail(new NetworkError('connection closed before the answer was complete', 'network', true, status));
         settled = true;
         clearTimeout(timer);
-        resolve({ status, headers: response.headers, body: Buffer.concat(chunks) });
+        resolve({ status, headers: response.headers, body: Buffer.concat(chunks), ...(encoding && keepEncoding ? { encoding } : {}) });
       });
     });
     request.on('timeout', () => fail(new NetworkError(`the connection was silent for ${silenceMs} ms`, 'network', true)));

@@ -70,7 +70,7 @@ export function registryGet(options: SourceOptions, subject: string, registry: s
   return get(subject, registry + path, () => options.transport.registryGet(registry, path));
 }
 
-export async function get(subject: string, url: string, request: () => Promise<Buffer | null>): Promise<Buffer | null> {
+export async function get<T>(subject: string, url: string, request: () => Promise<T | null>): Promise<T | null> {
   try {
     return await request();
   } catch (error) {

@@ -6,9 +6,10 @@
  * and the publish evidence of every version (for no-downgrade). All of it
  * is unsigned metadata except the signatures, which src/verify checks.
  */
-import { parseJsonBody, registryGet, sourceError } from './http';
+import { DecodedTooLarge, decodeBody } from '../net/decode';
+import { get, parseJsonBody, registryGet, sourceError } from './http';
 import { escapedName } from './places';
-import type { PackageLookup, PackumentFacts, PublishEvidence, SourceOptions } from './types';
+import type { EncodedBody, PackageLookup, PackumentFacts, PublishEvidence, SourceOptions } from './types';
 
 export type { PackumentFacts, PublishEvidence };
 
@@ -26,18 +27,35 @@ export async function fetchPackumentFacts(pkg: PackageLookup, options: SourceOpt
   const path = `/${escapedName(pkg.name)}`;
   const url = pkg.registry + path;
   searched.push(url);
-  const body = await registryGet(options, subject, pkg.registry, path);
+  // Kept encoded only for a reader elsewhere (the worker): decoding here would only repeat the client's streaming decode.
+  const { transport } = options;
+  const body: EncodedBody | null =
+    options.readPackument && transport.registryGetEncoded
+      ? await get(subject, url, () => transport.registryGetEncoded!(pkg.registry, path))
+      : await registryGet(options, subject, pkg.registry, path).then((bytes) => bytes && { bytes });
   if (body === null) throw sourceError(subject, url, 'the registry does not know the package (404)');
   return options.readPackument ? options.readPackument(body, pkg, url, options.maxResponseBytes) : readPackumentFacts(body, pkg, url, options.maxResponseBytes);
 }
 
 /**
- * A packument's facts from its body as served: the size and depth limits, the
- * parse, then packumentFacts. What the packument worker runs
+ * A packument's facts from its body as served: decoded, the size and depth
+ * limits, the parse, then packumentFacts. What the packument worker runs
  * (src/install/packument-worker.ts), and the caller itself where there is none.
  */
-export function readPackumentFacts(body: Uint8Array, pkg: PackageLookup, url: string, maxBytes: number): PackumentFacts {
-  return packumentFacts(parseJsonBody(body, maxBytes, `${pkg.name}@${pkg.version}`, url), pkg, url);
+export function readPackumentFacts(body: EncodedBody, pkg: PackageLookup, url: string, maxBytes: number): PackumentFacts {
+  const subject = `${pkg.name}@${pkg.version}`;
+  return packumentFacts(parseJsonBody(decoded(body, subject, url, maxBytes), maxBytes, subject, url), pkg, url);
+}
+
+/** The body's bytes, decoded within `maxBytes`; a body that cannot be is the package's source error, as the client's own decoding fails. */
+function decoded({ bytes, encoding }: EncodedBody, subject: string, url: string, maxBytes: number): Uint8Array {
+  if (!encoding) return bytes;
+  try {
+    return decodeBody(bytes, encoding, maxBytes);
+  } catch (error) {
+    if (error instanceof DecodedTooLarge) throw sourceError(subject, url, error.message);
+    throw sourceError(subject, url, `the ${encoding} answer cannot be decoded`, error);
+  }
 }
 
 export function packumentFacts(packument: unknown, pkg: PackageLookup, url: string): PackumentFacts {

@@ -2,6 +2,7 @@
  * Where Sigstore bundles come from. Knows nothing of Yarn: the caller supplies
  * a transport that knows how to reach registries with the right credentials.
  */
+import type { ContentEncoding } from '../net/decode';
 
 export interface PackageLookup {
   name: string;
@@ -14,6 +15,8 @@ export interface PackageLookup {
 export interface SourceTransport {
   /** `path` on `registry`, with the credentials configured for that registry and no other. */
   registryGet(registry: string, path: string): Promise<Buffer | null>;
+  /** As registryGet, with a compressed body kept as served (the packument worker decodes it); absent: registryGet's decoded body is used. */
+  registryGetEncoded?(registry: string, path: string): Promise<EncodedBody | null>;
   /** An absolute URL, fetched without any credentials. */
   anonymousGet(url: string): Promise<Buffer | null>;
 }
@@ -40,8 +43,14 @@ export interface SourceOptions {
   packumentFirst?: boolean;
 }
 
-/** The facts of a packument's body as served, for `pkg`, fetched from `url`, within `maxBytes`; the package's coded error otherwise. */
-export type ReadPackument = (body: Buffer, pkg: PackageLookup, url: string, maxBytes: number) => Promise<PackumentFacts>;
+/** A body as served: still in its content `encoding` when it has one. */
+export interface EncodedBody {
+  bytes: Buffer;
+  encoding?: ContentEncoding;
+}
+
+/** The facts of a packument's body as served, for `pkg`, fetched from `url`, within `maxBytes` (decoded); the package's coded error otherwise. */
+export type ReadPackument = (body: EncodedBody, pkg: PackageLookup, url: string, maxBytes: number) => Promise<PackumentFacts>;
 
 /** What the registry says a version was published with. */
 export type PublishEvidence = 'trusted-publisher' | 'provenance' | 'none';

@@ -45,11 +45,18 @@ export function offlineAware(transport: SourceTransport, configuration: Configur
       throw new SigstorePluginError(ErrorCodes.SOURCE_OFFLINE, `${subject}: no cached attestation answer for this package, and the network is disabled (${why}); run one install with the network to remember it`, { subject });
     }
   };
+  const { registryGetEncoded } = transport;
   return {
     registryGet: (registry, path) => {
       refuse(registry + path);
       return transport.registryGet(registry, path);
     },
+    ...(registryGetEncoded && {
+      registryGetEncoded: (registry: string, path: string) => {
+        refuse(registry + path);
+        return registryGetEncoded.call(transport, registry, path);
+      },
+    }),
     anonymousGet: (url) => {
       refuse(url);
       return transport.anonymousGet(url);

@@ -13,7 +13,7 @@ import { httpUtils, type Configuration, type Hooks, type Ident } from '@yarnpkg/
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
 import { readFileSync } from 'fs';
 import { isMatch } from 'picomatch';
-import { createHttpClient, NetworkError, type HostSettings, type HttpAnswer, type HttpClient, type NetworkOptions, type RequestInfo } from '../net/client';
+import { createHttpClient, decodedAnswer, NetworkError, type HostSettings, type HttpAnswer, type HttpClient, type NetworkOptions, type RequestInfo } from '../net/client';
 import type { SourceTransport } from '../sources/types';
 import type { SigstoreSettings } from './settings';
 
@@ -23,12 +23,17 @@ const MAX_RETRIES = 5;
 export function yarnTransport(configuration: Configuration, ident: Ident, settings: SigstoreSettings): SourceTransport {
   const client = yarnHttpClient(configuration, { deadlineMs: settings.requestTimeoutMs, maxRetries: MAX_RETRIES });
   const maxBytes = settings.maxResponseBytes;
+  const fromRegistry = async (registry: string, path: string, keepEncoding: boolean) => {
+    const authorization = await authorizationFor(configuration, registry, ident);
+    return answerOrNull(await client.get(registry + path, { maxBytes, headers: authorization ? { authorization } : {}, keepEncoding }));
+  };
   return {
-    registryGet: async (registry, path) => {
-      const authorization = await authorizationFor(configuration, registry, ident);
-      return bodyOrNull(await client.get(registry + path, { maxBytes, headers: authorization ? { authorization } : {} }));
+    registryGet: async (registry, path) => (await fromRegistry(registry, path, false))?.body ?? null,
+    registryGetEncoded: async (registry, path) => {
+      const answer = await fromRegistry(registry, path, true);
+      return answer && { bytes: answer.body, encoding: answer.encoding };
     },
-    anonymousGet: async (url) => bodyOrNull(await client.get(url, { maxBytes })),
+    anonymousGet: async (url) => (await answerOrNull(await client.get(url, { maxBytes })))?.body ?? null,
   };
 }
 
@@ -45,10 +50,10 @@ export function yarnHttpClient(configuration: Configuration, { deadlineMs, maxRe
   return createHttpClient(options);
 }
 
-function bodyOrNull(answer: HttpAnswer): Buffer | null {
+function answerOrNull(answer: HttpAnswer): HttpAnswer | null {
   if (answer.status === 404) return null;
   if (answer.status < 200 || answer.status >= 300) throw new NetworkError(`HTTP ${answer.status}`, 'status', false, answer.status);
-  return answer.body;
+  return answer;
 }
 
 const settingsByOrigin = new WeakMap<Configuration, Map<string, HostSettings>>();
@@ -89,11 +94,11 @@ function readHostSettings(configuration: Configuration, url: URL): HostSettings 
  * executor answers as Yarn's does (statusCode, headers, body); a hook that
  * answers in its place is checked like any answer, and its document must
  * still verify. A plugin is code already running in Yarn: this gives it
- * nothing it did not have.
+ * nothing it did not have. Hooks see bodies decoded, as from Yarn's client.
  */
 async function wrapNetworkRequest(configuration: Configuration, send: () => Promise<HttpAnswer>, request: RequestInfo): Promise<HttpAnswer> {
   const executor = async (): Promise<httpUtils.Response> => {
-    const answer = await send();
+    const answer = decodedAnswer(await send(), request.maxBytes);
     return { statusCode: answer.status, headers: answer.headers, body: answer.body };
   };
   const info = { target: request.url, body: null, configuration, headers: request.headers, jsonRequest: false, jsonResponse: false, method: httpUtils.Method.GET };

@@ -7,6 +7,7 @@
  * worker that dies or cannot start fails every package it owes with a coded
  * error naming it, never a pass and never a wait.
  */
+import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorker } from '../../scripts/workers';
 import { ErrorCodes, SigstorePluginError } from '../../src/errors';
@@ -14,7 +15,7 @@ import { Documents } from '../../src/install/documents';
 import { PackumentThread, packumentReader } from '../../src/install/packument-thread';
 import { createHttpClient, DIRECT } from '../../src/net/client';
 import { readPackumentFacts } from '../../src/sources/packument';
-import type { PackageLookup, SourceTransport } from '../../src/sources/types';
+import type { EncodedBody, PackageLookup, SourceTransport } from '../../src/sources/types';
 import { fixtureToRegistryVersion, loadFixturePackage } from '../../testkit/fixtures';
 import { refOf } from '../../testkit/pipeline';
 import { startRegistry, type TestRegistry } from '../../testkit/registry';
@@ -48,15 +49,18 @@ const transport: SourceTransport = {
 };
 
 /** The packument's body as the plugin's client receives it. */
-async function served(name: string): Promise<Buffer> {
-  return (await transport.registryGet(registry.url, `/${name.replace('/', '%2f')}`))!;
+async function served(name: string): Promise<EncodedBody> {
+  return { bytes: (await transport.registryGet(registry.url, `/${name.replace('/', '%2f')}`))! };
 }
+
+/** A body served unencoded. */
+const asServed = (text: string): EncodedBody => ({ bytes: Buffer.from(text) });
 
 const lookup = (name: string, version: string): PackageLookup => ({ name, version, registry: registry.url });
 const urlOf = (name: string) => `${registry.url}/${name.replace('/', '%2f')}`;
 
 /** What the main thread throws for a body, as a plain record. */
-function inProcessError(body: Uint8Array, pkg: PackageLookup, url: string, maxBytes = MAX_BYTES): Record<string, unknown> {
+function inProcessError(body: EncodedBody, pkg: PackageLookup, url: string, maxBytes = MAX_BYTES): Record<string, unknown> {
   try {
     readPackumentFacts(body, pkg, url, maxBytes);
   } catch (error) {
@@ -127,16 +131,16 @@ describe('the packument worker', () => {
 
   it("leaves the caller's bytes whole, a large body as a small one from Node's shared pool", async () => {
     const thread = threadOf();
-    const large = await served(WIDE);
+    const large = (await served(WIDE)).bytes;
     const before = Buffer.from(large);
     expect(large.length).toBeGreaterThan(8192);
-    expect((await thread.read(large, lookup(WIDE, '1.0.0'), urlOf(WIDE), MAX_BYTES)).history.size).toBe(WIDE_VERSIONS);
+    expect((await thread.read({ bytes: large }, lookup(WIDE, '1.0.0'), urlOf(WIDE), MAX_BYTES)).history.size).toBe(WIDE_VERSIONS);
     expect(large.equals(before)).toBe(true);
 
     const text = JSON.stringify({ versions: { '1.0.0': {} } });
     const pooled = Buffer.from(text);
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.length);
-    expect((await thread.read(pooled, lookup('small', '1.0.0'), 'http://r/small', MAX_BYTES)).history.get('1.0.0')).toBe('none');
+    expect((await thread.read({ bytes: pooled }, lookup('small', '1.0.0'), 'http://r/small', MAX_BYTES)).history.get('1.0.0')).toBe('none');
     expect(pooled.toString('utf8')).toBe(text);
     expect(Buffer.from('the pool still works').toString()).toBe('the pool still works');
   });
@@ -154,8 +158,8 @@ describe('the packument worker', () => {
       ['{"versions":{"1.0.0":{"dist":{"attestations":{"url":7}}}}}', ErrorCodes.SOURCE_FETCH_FAILED, MAX_BYTES, '`dist.attestations.url` is not a string'],
     ];
     for (const [text, code, maxBytes, cause] of cases) {
-      const expected = inProcessError(Buffer.from(text), pkg, url, maxBytes);
-      const error = await rejection(thread.read(Buffer.from(text), pkg, url, maxBytes));
+      const expected = inProcessError(asServed(text), pkg, url, maxBytes);
+      const error = await rejection(thread.read(asServed(text), pkg, url, maxBytes));
       expect(error).toEqual(expected);
       expect(error).toMatchObject({ instance: true, code, subject: 'bad@1.0.0', details: { url } });
       expect(error.message).toContain(`bad@1.0.0: `);
@@ -163,19 +167,47 @@ describe('the packument worker', () => {
       expect(error.message).toContain(cause);
     }
     // The worker is still there for the next package.
-    expect((await thread.read(Buffer.from('{"versions":{"1.0.0":{}}}'), pkg, url, MAX_BYTES)).url).toBe(url);
+    expect((await thread.read(asServed('{"versions":{"1.0.0":{}}}'), pkg, url, MAX_BYTES)).url).toBe(url);
+  });
+
+  it('decodes a body kept encoded (gzip, deflate, br) to the facts of the decoded body; a bomb or a corrupt body is the coded error the main thread raises', async () => {
+    const thread = threadOf();
+    const { bytes } = await served(WIDE);
+    const pkg = lookup(WIDE, '1.3.0');
+    const expected = readPackumentFacts({ bytes }, pkg, urlOf(WIDE), MAX_BYTES);
+    for (const [encoding, encoded] of [
+      ['gzip', zlib.gzipSync(bytes)],
+      ['deflate', zlib.deflateSync(bytes)],
+      ['br', zlib.brotliCompressSync(bytes)],
+    ] as const) {
+      expect(await thread.read({ bytes: encoded, encoding }, pkg, urlOf(WIDE), MAX_BYTES)).toEqual(expected);
+      expect(readPackumentFacts({ bytes: encoded, encoding }, pkg, urlOf(WIDE), MAX_BYTES)).toEqual(expected);
+    }
+    const url = urlOf('bad');
+    const bad = lookup('bad', '1.0.0');
+    const cases: Array<[EncodedBody, string]> = [
+      [{ bytes: zlib.gzipSync(Buffer.alloc(MAX_BYTES + 1, 0x20)), encoding: 'gzip' }, `answer exceeds the ${MAX_BYTES}-byte limit once decoded`],
+      [{ bytes: Buffer.concat([zlib.gzipSync(bytes).subarray(0, 40), Buffer.alloc(40, 7)]), encoding: 'gzip' }, 'the gzip answer cannot be decoded'],
+      [{ bytes: Buffer.from('not brotli at all'), encoding: 'br' }, 'the br answer cannot be decoded'],
+    ];
+    for (const [body, cause] of cases) {
+      const error = await rejection(thread.read(body, bad, url, MAX_BYTES));
+      expect(error).toEqual(inProcessError(body, bad, url));
+      expect(error).toMatchObject({ instance: true, code: ErrorCodes.SOURCE_FETCH_FAILED, subject: 'bad@1.0.0', details: { url } });
+      expect(error.message).toContain(`bad@1.0.0: fetching ${url} failed: ${cause}`);
+    }
   });
 
   it('starts no thread until the first packument', async () => {
     const thread = threadOf();
     expect((thread as any).worker).toBeUndefined();
-    await thread.read(Buffer.from('{"versions":{"1.0.0":{}}}'), lookup('a', '1.0.0'), 'http://r/a', MAX_BYTES);
+    await thread.read(asServed('{"versions":{"1.0.0":{}}}'), lookup('a', '1.0.0'), 'http://r/a', MAX_BYTES);
     expect((thread as any).worker).toBeDefined();
   });
 });
 
 describe('a packument worker that fails', () => {
-  const body = () => Buffer.from('{"versions":{"1.0.0":{}}}');
+  const body = () => asServed('{"versions":{"1.0.0":{}}}');
 
   it('exits while packages wait: every one is answered, INTERNAL naming it, and the thread is no longer used', async () => {
     const thread = threadOf("require('worker_threads').parentPort.on('message', () => process.exit(7));");

@@ -14,6 +14,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import zlib from 'node:zlib';
 import { Configuration, structUtils, type Hooks, type Plugin } from '@yarnpkg/core';
 import { npath } from '@yarnpkg/fslib';
 import npmPlugin from '@yarnpkg/plugin-npm';
@@ -341,6 +342,35 @@ describe("other plugins' wrapNetworkRequest", () => {
     seen.length = 0;
     await trust([caLine()], fronts.tufTls.url, { audit });
     expect(seen).toContain(`GET ${fronts.tufTls.url}/timestamp.json`);
+  });
+
+  it('sees a packument kept encoded for the packument worker decoded, as from Yarn’s client; without a hook it stays as served', async () => {
+    const packument = Buffer.from(JSON.stringify(registry.packument(GOGGLES.name)));
+    const gzipped = zlib.gzipSync(packument);
+    const server = http.createServer((request, response) => response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipped));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const bodies: unknown[] = [];
+      const audit: Plugin<Hooks> = {
+        hooks: {
+          wrapNetworkRequest: async (executor) => async () => {
+            const response = await executor();
+            bodies.push(response.body);
+            return response;
+          },
+        },
+      };
+      const transportWith = async (plugins?: Record<string, Plugin<Hooks>>) =>
+        yarnTransport(await configurationWith([`npmRegistryServer: "${url}"`, 'unsafeHttpWhitelist: ["127.0.0.1"]'], plugins), structUtils.parseIdent(GOGGLES.name), settings());
+      const path = `/${GOGGLES.name.replace('/', '%2f')}`;
+      expect(await (await transportWith()).registryGetEncoded!(url, path)).toEqual({ bytes: gzipped, encoding: 'gzip' });
+      const hooked = await (await transportWith({ audit })).registryGetEncoded!(url, path);
+      expect(bodies).toEqual([packument]);
+      expect(hooked).toEqual({ bytes: packument, encoding: undefined });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('an answer in the request’s place is checked like a real one: no status and body fails closed', async () => {
