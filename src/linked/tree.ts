@@ -14,14 +14,19 @@ import { join } from 'path';
  * `copies`: every entry below the folder is one package's copy (PnP's unplugged
  * folder, the pnpm linker's store). `node_modules`: package folders (`name`,
  * `@scope/name`) nested through their own `node_modules`; `.bin` folders are
- * copies of their own; other dot folders are tools' caches, not copies.
+ * copies of their own; the top folder's state file is the linker's record of
+ * what the copies are; other dot entries are tools' caches and files (no
+ * package is named with a dot), not copies.
  */
 export type TreeLayout = 'copies' | 'node_modules';
+
+/** The node-modules linker's record of what it linked, in the top `node_modules` (Yarn's NodeModulesLinker). */
+export const NODE_MODULES_STATE_FILE = '.yarn-state.yml';
 
 export interface TreeChanges {
   /** Absolute paths of the copies that changed (each removed whole, nested copies with it). */
   copies: string[];
-  /** A file of the folder's own (Yarn's state file) changed: nothing in it can be vouched for. */
+  /** The folder's state file changed: nothing in it can be vouched for. */
   whole: boolean;
   /** Entries lstat'ed: the folder's size as the next scan will meet it (src/linked/scan-thread.ts decides by it where to scan). */
   entries: number;
@@ -58,19 +63,19 @@ export function changedCopies(folder: string, layout: TreeLayout, since: Since):
   if (layout === 'copies') {
     for (const entry of readdirSync(folder)) if (anyChanged(join(folder, entry), since, changes)) changes.copies.push(join(folder, entry));
   } else {
-    walkNodeModules(folder, since, changes);
+    walkNodeModules(folder, since, changes, true);
   }
   return changes;
 }
 
-function walkNodeModules(folder: string, since: Since, changes: TreeChanges): void {
+function walkNodeModules(folder: string, since: Since, changes: TreeChanges, top = false): void {
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     const path = join(folder, entry.name);
     if (entry.name === '.bin') {
       if (anyChanged(path, since, changes)) changes.copies.push(path);
     } else if (entry.name.startsWith('.')) {
-      // A tool's cache folder (.cache, .vite) is not a copy; a file of Yarn's own (.yarn-state.yml) says what the copies are.
-      if (!entry.isDirectory() && changedSince(path, since, changes)) changes.whole = true;
+      // Tools keep caches here (.cache, .vite, .eslintcache): only the linker's own state file says what the copies are.
+      if (top && entry.name === NODE_MODULES_STATE_FILE && changedSince(path, since, changes)) changes.whole = true;
     } else if (entry.name.startsWith('@') && entry.isDirectory()) {
       for (const scoped of readdirSync(path, { withFileTypes: true })) walkPackage(join(path, scoped.name), scoped, since, changes);
     } else {

@@ -11,7 +11,7 @@ import { fileTree } from '../../testkit/file-tree';
 
 const tree = (files: string[]) => fileTree(files, 'linked-tree-');
 
-const NODE_MODULES = ['.yarn-state.yml', '.bin/tool', '.cache/x/y.js', 'a/index.js', 'a/node_modules/b/index.js', 'a/node_modules/@s/c/lib/c.js', '@s/d/package.json'];
+const NODE_MODULES = ['.yarn-state.yml', '.bin/tool', '.cache/x/y.js', '.eslintcache', 'a/index.js', 'a/node_modules/b/index.js', 'a/node_modules/@s/c/lib/c.js', 'a/node_modules/.yarn-state.yml', '@s/d/package.json'];
 
 /** The copies reported when only `changed` (relative to the root) is newer than the moment. */
 function changedWhenOnly(layout: TreeLayout, files: string[], changed: string) {
@@ -32,6 +32,9 @@ describe('changedCopies', () => {
     ['a/node_modules', []],
     ['@s', []],
     ['.cache/x/y.js', []],
+    // A tool's file is not Yarn's state file, nor is a nested file of that name.
+    ['.eslintcache', []],
+    ['a/node_modules/.yarn-state.yml', []],
   ])('node_modules: a change to %s is a change of %j', (changed, copies) => {
     expect(changedWhenOnly('node_modules', NODE_MODULES, changed)).toEqual({ whole: false, copies });
   });
