@@ -254,7 +254,8 @@ export class PipelineAdapter {
   }
 
   private about(locator: Locator) {
-    return { locator: structUtils.stringifyLocator(locator), name: structUtils.stringifyIdent(locator), version: locator.reference };
+    // A registry package's version as its judged entries give it (`1.0.0`, not `npm:1.0.0`).
+    return { locator: structUtils.stringifyLocator(locator), name: structUtils.stringifyIdent(locator), version: npmVersion(locator) ?? locator.reference };
   }
 
   /** The sha512 of the zip Yarn holds (from the archive index when its identity is the recorded one, else the one Yarn just computed, else hashed). */

@@ -180,6 +180,35 @@ describe('yarn sigstore explain', () => {
     expect(p.exists(`node_modules/${UNSIGNED.name}`)).toBe(false);
   });
 
+  it('explains an npm alias as the package it installs, not a registry package bearing its name; a platform package this machine skips as such, not INTERNAL', async () => {
+    // A registry package named like the alias: explaining it instead would deny, and suggest allowing it.
+    const impostor = { name: 'visor-alias', version: '9.0.0' };
+    registry.addVersion({ ...impostor, tarball: buildPackageTarball(impostor) });
+    const elsewhere = { name: 'native-elsewhere', version: '1.0.0' };
+    registry.addVersion({ ...elsewhere, tarball: buildPackageTarball({ ...elsewhere, extra: { os: [process.platform === 'aix' ? 'sunos' : 'aix'] } }) });
+    const p = await project({
+      policy: fixturePolicy(),
+      manifest: { name: 'e2e-project', private: true, dependencies: { [impostor.name]: `npm:${GUNDAM.name}@${GUNDAM.version}` }, optionalDependencies: { [elsewhere.name]: elsewhere.version } },
+    });
+    const install = await p.install();
+    expect(install.code, install.output).toBe(0);
+
+    const alias = await p.run(['sigstore', 'explain', impostor.name]);
+    expect(alias.code, alias.output).toBe(0);
+    expect(alias.output).toContain(`${GUNDAM.name}@npm:${GUNDAM.version} (in the lockfile, installed as the alias ${impostor.name})`);
+    expect(alias.output).toContain(`Source repository: ${GUNDAM.repository}`);
+    expect(alias.output).toContain('Verdict: ALLOW');
+    expect(alias.output).not.toContain(impostor.version);
+
+    const skipped = await p.run(['sigstore', 'explain', elsewhere.name, '--json']);
+    expect(skipped.code, skipped.output).toBe(0);
+    expect(events(skipped.stdout).find((event) => event.type === 'sigstore-explain')).toMatchObject({ inProject: true, status: 'skipped', source: 'not installed on this platform' });
+    expect(skipped.output).not.toContain('INTERNAL');
+    // Its entry gives the version as every judged entry does, not Yarn's `npm:1.0.0` reference.
+    const verify = await p.run(['sigstore', 'verify', '--json']);
+    expect(events(verify.stdout).find((event) => event.type === 'sigstore-package' && event.name === elsewhere.name)).toMatchObject({ status: 'skipped', version: elsewhere.version });
+  });
+
   it('an unknown package and a workspace get a plain coded error, not INTERNAL', async () => {
     const p = await project({ policy: fixturePolicy() });
     const unknown = await p.run(['sigstore', 'explain', 'no-such-package-anywhere']);

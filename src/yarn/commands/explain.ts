@@ -80,13 +80,14 @@ async function explainOne(open: OpenProject, target: ResolvedTarget, report: Str
   const result = open.session.results.get(target.locator.locatorHash);
   const failure = [...run.failures.values()][0];
   if (!result?.verdict) {
-    if (result?.status === 'local') return explainUninstalled(open, target, result.source ?? 'not verified', report);
+    // A platform package this machine does not install ('skipped'), or a project-local one.
+    if (result?.status === 'local' || result?.status === 'skipped') return explainUninstalled(open, target, result.status, result.source ?? 'not verified', report);
     return reportPluginError(report, failure ?? new SigstorePluginError(ErrorCodes.INTERNAL, 'the gate reached no verdict'), structUtils.stringifyLocator(target.locator));
   }
   const { policy } = await open.session.ready();
   const outcome = outcomeOf(result);
   const verdict = failure && result.verdict.decision !== 'deny' ? { ...result.verdict, decision: 'deny' as const, message: failure.message } : result.verdict;
-  const where = target.inProject ? 'in the lockfile' : "not in the project: resolved with Yarn's resolver";
+  const where = target.inProject ? `in the lockfile${aliasNote(target)}` : "not in the project: resolved with Yarn's resolver";
 
   report.reportJson({
     type: 'sigstore-explain',
@@ -115,10 +116,12 @@ function outcomeOf(result: PackageResult): VerificationOutcome {
   return { status: 'unsigned' };
 }
 
+const aliasNote = (target: ResolvedTarget) => (target.alias ? `, installed as the alias ${target.alias}` : '');
+
 /** A package the install does not fetch on this platform (an optional platform package): nothing of it is installed here. */
-function explainUninstalled(open: OpenProject, target: ResolvedTarget, reason: string, report: StreamReport): void {
-  report.reportJson({ type: 'sigstore-explain', inProject: target.inProject, locator: structUtils.stringifyLocator(target.locator), status: 'local', source: reason });
-  report.reportInfo(MessageName.UNNAMED, `${structUtils.prettyLocator(open.configuration, target.locator)} (in the lockfile): ${reason}; the install fetches nothing of it here`);
+function explainUninstalled(open: OpenProject, target: ResolvedTarget, status: 'local' | 'skipped', reason: string, report: StreamReport): void {
+  report.reportJson({ type: 'sigstore-explain', inProject: target.inProject, locator: structUtils.stringifyLocator(target.locator), status, source: reason });
+  report.reportInfo(MessageName.UNNAMED, `${structUtils.prettyLocator(open.configuration, target.locator)} (in the lockfile${aliasNote(target)}): ${reason}; the install fetches nothing of it here`);
   reportVerdict(report, 'allow', `${structUtils.stringifyLocator(target.locator)}: ${reason}`);
 }
 

@@ -11,6 +11,8 @@ export interface ResolvedTarget {
   locator: Locator;
   /** Whether the locator comes from the project's lockfile. */
   inProject: boolean;
+  /** The name the project installs it under when that is an npm alias (`"x": "npm:real@^1"`). */
+  alias?: string;
 }
 
 /** A git, tarball-URL, exec: or path dependency: carries no registry provenance, the policy's `sources` decide. */
@@ -29,9 +31,9 @@ export async function resolveTarget(project: Project, request: string): Promise<
   const { descriptor, hasRange } = parseRequest(project, request);
   // Resolving a git or URL range would fetch it: the source check comes first, as in the gate.
   if (routeOf(descriptor.range) !== 'npm') return { descriptor };
-  const stored = [...project.originalPackages.values()].filter((pkg) => pkg.identHash === descriptor.identHash && pkg.reference.startsWith('npm:'));
-  const matching = hasRange ? stored.filter((pkg) => rangeAccepts(descriptor.range, pkg.reference)) : stored;
-  if (matching.length > 0) return matching.map((locator) => ({ locator, inProject: true }));
+  const stored: ResolvedTarget[] = [...project.originalPackages.values()].filter((pkg) => pkg.identHash === descriptor.identHash && pkg.reference.startsWith('npm:')).map((locator) => ({ locator, inProject: true }));
+  const matching = [...stored, ...aliasedAs(project, descriptor)].filter((target) => !hasRange || rangeAccepts(descriptor.range, target.locator.reference));
+  if (matching.length > 0) return matching;
   const workspace = project.tryWorkspaceByIdent(descriptor);
   if (workspace) {
     throw new SigstorePluginError(
@@ -41,6 +43,24 @@ export async function resolveTarget(project: Project, request: string): Promise<
     );
   }
   return [{ locator: await resolveWithYarn(project, descriptor), inProject: false }];
+}
+
+/**
+ * The registry packages the project installs under this name as an npm alias:
+ * the name is the alias's, the package (and so the verdict) the real one's. A
+ * registry package that merely bears the alias's name is another package.
+ */
+function aliasedAs(project: Project, descriptor: Descriptor): ResolvedTarget[] {
+  const found = new Map<string, ResolvedTarget>();
+  const alias = structUtils.stringifyIdent(descriptor);
+  for (const pkg of project.originalPackages.values()) {
+    for (const dependency of pkg.dependencies.values()) {
+      if (dependency.identHash !== descriptor.identHash) continue;
+      const resolved = project.originalPackages.get(project.storedResolutions.get(dependency.descriptorHash)!);
+      if (resolved && resolved.identHash !== descriptor.identHash && resolved.reference.startsWith('npm:')) found.set(resolved.locatorHash, { locator: resolved, inProject: true, alias });
+    }
+  }
+  return [...found.values()];
 }
 
 function rangeAccepts(range: string, reference: string): boolean {
