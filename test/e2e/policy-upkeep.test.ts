@@ -59,6 +59,28 @@ beforeAll(async () => {
 afterAll(() => kit?.close());
 
 describe('yarn sigstore policy allow', () => {
+  it('allows several packages in one command, in one exception; the first it cannot allow stops it, those before it stay written', async () => {
+    const second = { name: 'plain-second', version: '1.0.0' };
+    registry.addVersion({ ...second, tarball: buildPackageTarball(second) });
+    const p = await kit.project({ dependencies: { [ACME.name]: ACME.version, [UNSIGNED.name]: UNSIGNED.version, [second.name]: second.version }, policy: POLICY });
+    expect((await p.install()).code).not.toBe(0);
+    const both = await p.run(['sigstore', 'policy', 'allow', UNSIGNED.name, second.name, '--reason', 'upgrade, ACME-124', '--expires', '2099-12-31']);
+    expect(both.code, both.output).toBe(0);
+    expect(p.read('sigstore-policy.yml')).toContain(`  - packages:\n      - "${second.name}"\n      - "${UNSIGNED.name}"\n    require: none`);
+    const passing = await p.install();
+    expect(passing.code, passing.output).toBe(0);
+    expect(passing.output).toContain('1 verified, 2 allowed unsigned by rule');
+
+    const written = p.read('sigstore-policy.yml')!;
+    const stopped = await p.run(['sigstore', 'policy', 'allow', 'third-package', 'not a package', 'fourth-package', '--reason', 'x', '--expires', '2099-12-31']);
+    expect(stopped.code).toBe(1);
+    expect(stopped.output).toContain('"not a package" is not a package to allow');
+    const after = p.read('sigstore-policy.yml')!;
+    expect(after).toContain('"third-package"');
+    expect(after).not.toContain('fourth-package');
+    expect(after.length).toBeGreaterThan(written.length);
+  });
+
   it('is named by the denial of an unsigned package, edits the policy keeping its comments, and the install then passes', async () => {
     const p = await kit.project({ dependencies: { [ACME.name]: ACME.version, [UNSIGNED.name]: UNSIGNED.version }, policy: POLICY });
     const denied = await p.install();
