@@ -34,6 +34,8 @@ export interface PolicyView extends PolicyJudge {
   readonly label: string;
   /** Notes to print once per install. */
   readonly notes: string[];
+  /** No project's policy can apply (`yarn dlx` outside any project): zero-config, with no policy file to write. */
+  readonly outsideProject?: boolean;
   judgeSource(request: SourceRequest): SourceDecision;
 }
 

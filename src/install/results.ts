@@ -183,7 +183,7 @@ export function summaryLine(summary: Summary): string {
 
 /** What the evidence file says of the policy and trust material (undefined: they did not load). */
 export interface EvidenceContext {
-  policy?: { loaded?: { filepath?: string; digest: string }; notes: string[] };
+  policy?: { loaded?: { filepath?: string; digest: string }; notes: string[]; outsideProject?: boolean };
   trust?: { origin: string; digest: string; source: string; ageDays?: number; summary: string; fromEnvironment: string[] };
 }
 
@@ -196,7 +196,8 @@ export function reportSummary(results: Results, printer: Printer, outcome: 'comp
   if (results.byKey.size === 0 && outcome === 'completed') return;
   for (const note of context.policy?.notes ?? []) printer.info(`sigstore: ${note}`);
   if (!context.policy?.loaded && summary.allowedUnsigned > 0) {
-    printer.info('sigstore: no trust policy found: unsigned packages are allowed; run `yarn sigstore policy init` to write one');
+    const remedy = context.policy?.outsideProject ? ' (outside any project, no policy applies)' : '; run `yarn sigstore policy init` to write one';
+    printer.info(`sigstore: no trust policy found: unsigned packages are allowed${remedy}`);
   }
   const final = printSummary(results, printer, summary, outcome);
   const { policy, trust } = context;

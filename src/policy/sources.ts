@@ -162,7 +162,9 @@ export function evaluateSource(policy: SourcePolicy | Pick<PolicyModel, 'sources
       }
       const where = category === 'local' ? 'a local path outside the project' : `a ${category} source`;
       const which = category === 'git' ? ' from this repository' : category === 'tarball' ? ' from this URL' : '';
-      return { decision: 'deny', category, message: `${what}: ${where} is denied; to allow it${which}, add ${allowanceHint(category, request)} to sources.${category} in the policy` };
+      // Zero-config has no file to add it to: say how to get one.
+      const policyFile = chain === undefined ? 'a trust policy (there is none yet: `yarn sigstore policy init` writes one)' : 'the policy';
+      return { decision: 'deny', category, message: `${what}: ${where} is denied; to allow it${which}, add ${allowanceHint(category, request)} to sources.${category} in ${policyFile}` };
     }
   }
 }

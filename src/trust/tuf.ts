@@ -319,7 +319,8 @@ function enforceMaxAge(resolved: ResolvedTrust, options: ResolveTrustOptions): v
   if (resolved.ageDays === undefined || !pastMaxAge(resolved.ageDays, options)) return;
   const message = `the ${resolved.source} trusted root is ${resolved.ageDays} days old, more than the maximum of ${options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS} days (${resolved.material.origin})`;
   if (options.ci) {
-    throw new SigstorePluginError(ErrorCodes.TRUSTED_ROOT_TOO_OLD, `${message}: refusing stale trust material in CI; let the TUF refresh through or raise maxAgeDays`);
+    const refresh = options.mode === 'offline' ? 'set sigstoreTrustMode: auto for TUF to refresh it' : 'let the TUF refresh through (the repository could not be reached)';
+    throw new SigstorePluginError(ErrorCodes.TRUSTED_ROOT_TOO_OLD, `${message}: refusing stale trust material in CI; ${refresh}, pin a current trusted_root.json (sigstoreTrustedRootPath), or raise sigstoreTrustMaxAgeDays`);
   }
   resolved.warnings.push(message);
 }

@@ -4,8 +4,10 @@
  * ends (or fails), print the summary and write the evidence file.
  */
 import { Project, structUtils, type Locator } from '@yarnpkg/core';
+import { npath } from '@yarnpkg/fslib';
 import { noteInstall } from '../code-cache';
 import { checkLockfileProtocols } from './dependencies';
+import { isDlxProject } from './dlx';
 import { routeOf } from './locators';
 import { closeIdleConnections } from '../net/agents';
 import { PipelineAdapter } from './pipeline-adapter';
@@ -30,12 +32,14 @@ export function installFetchStepHooks(): void {
       }
       options.report.reportInfo(0, `sigstore: verifying ${packages.length} registry packages (policy: ${policy.label}, trust: ${trustInfo.summary})`);
       const immutable = (options as { immutable?: boolean }).immutable === true;
-      session.startPinning(immutable);
+      // `yarn dlx`'s temporary project is thrown away with its sigstore.lock: pinning there would only print new pins nobody keeps.
+      const pinning = !isDlxProject(npath.fromPortablePath(this.cwd));
+      if (pinning) session.startPinning(immutable);
       let outcome: 'completed' | 'failed' = 'failed';
       try {
         await fetchEverything.call(this, options);
         const pinnable = packages.filter((locator) => !this.conditionalLocators.has(locator.locatorHash));
-        session.finishPinning(options.report, { immutable, persist: options.persistProject !== false, packages: pinnable });
+        if (pinning) session.finishPinning(options.report, { immutable, persist: options.persistProject !== false, packages: pinnable });
         outcome = 'completed';
         await session.saveArchiveIndex();
       } finally {

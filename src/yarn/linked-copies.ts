@@ -157,7 +157,7 @@ async function distrustForeignCopies(project: Project, report: Report, scanned: 
     const changes = scan ? await scan : { copies: [], whole: true, entries: 0 };
     if (scan) entries = (entries ?? 0) + changes.entries;
     if (changes.whole) {
-      const why = scan ? 'its state file changed since this machine linked it' : 'this machine has no record of linking it';
+      const why = scan ? 'its state file changed since this machine linked it' : `this machine has no record of linking it with this linker: a commit, a cache restore, another linker's output, or the first install with this plugin`;
       report.reportWarning(0, `sigstore: ${shown(root.path)} was not linked by this machine (${why}): its content is removed and every package is extracted again from the verified archives`);
       for (const entry of readdirSync(root.path)) removeCopy(join(root.path, entry), shown);
       resetBuilds = true;

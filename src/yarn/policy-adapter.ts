@@ -41,6 +41,8 @@ export interface PolicyHandle {
   readonly label: string;
   /** Notes to print once per install (mode override applied or refused, policy warnings). */
   readonly notes: string[];
+  /** `yarn dlx` outside any project: no project's policy can apply. */
+  readonly outsideProject: boolean;
   /** `downgrade`: what the registry's history says of a package not pinned yet (it may only tighten). */
   judge(pkg: PackageRef, outcome: VerificationOutcome, signals?: Pick<EvaluateOptions, 'downgrade'>): Verdict;
   judgeSource(request: SourceRequest): SourceDecision;
@@ -105,6 +107,7 @@ export async function loadPolicyHandle(projectDir: string, settings: SigstoreSet
     loaded,
     label: labelOf(policies, scope),
     notes,
+    outsideProject: scope.dlx?.origin === null,
     judge: (pkg, outcome, signals = {}) => {
       const verdict = evaluate(loaded, pkg, outcome, { modeOverride, downgrade: signals.downgrade });
       return overZeroConfig ? stricterVerdict(evaluate(undefined, pkg, outcome, { downgrade: signals.downgrade }), verdict) : verdict;

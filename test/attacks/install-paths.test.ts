@@ -56,6 +56,8 @@ describe.concurrent('yarn dlx', () => {
     expect(result.code, result.output).toBe(0);
     expect(result.output).toContain('where yarn dlx runs');
     expect(p.markerExists(tool.name, '1.0.0')).toBe(true);
+    // dlx's temporary project and its sigstore.lock are thrown away: no pins announced for them.
+    expect(result.output).not.toContain('sigstore: pinned');
   });
 
   it('with `--cwd <project>` from another folder, still the policy of that project', async () => {

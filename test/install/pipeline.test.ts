@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeRecord } from '../../src/install/record-files';
-import { VERIFICATION_CACHE_SOURCE } from '../../src/install/results';
+import { reportSummary, VERIFICATION_CACHE_SOURCE } from '../../src/install/results';
 import { InstallStore, verificationKey } from '../../src/install/store';
 import { loadFixturePackage } from '../../testkit/fixtures';
 import { FAKE_REGISTRY, FakeStore, FakeTransport, KeptPrinter, fakePipeline, refOf, scratchFolder, temporaryRecordKey } from '../../testkit/pipeline';
@@ -168,6 +168,20 @@ describe('an unsigned package', () => {
     // sigstoreUnsignedMaxAgeDays: 0 always asks.
     await fakePipeline({ transport, store, unsignedMaxAgeDays: 0 }).judgePackage(unsignedRef, digest, new KeptPrinter(), false);
     expect(transport.requests).toHaveLength(2);
+  });
+
+  it('zero-config: the summary points to `policy init`, except where no project\'s policy can apply (yarn dlx outside any project)', async () => {
+    const pipeline = fakePipeline({ transport: new FakeTransport().unsigned('left-pad', '1.3.0'), store: new FakeStore() });
+    pipeline.results.announced.add(unsignedRef.key);
+    await pipeline.judgePackage(unsignedRef, digest, new KeptPrinter(), false);
+    const summaryLine = (outsideProject: boolean) => {
+      const printer = new KeptPrinter(false);
+      const evidencePath = join(scratchFolder(), 'evidence.json');
+      reportSummary(pipeline.results, printer, 'completed', { policy: { notes: [], outsideProject } }, { evidencePath, project: '.' });
+      return printer.lines.find((line) => line.includes('no trust policy found'));
+    };
+    expect(summaryLine(false)).toBe('sigstore: no trust policy found: unsigned packages are allowed; run `yarn sigstore policy init` to write one');
+    expect(summaryLine(true)).toBe('sigstore: no trust policy found: unsigned packages are allowed (outside any project, no policy applies)');
   });
 
   it('is denied by a policy that requires provenance, with the policy\'s code', async () => {

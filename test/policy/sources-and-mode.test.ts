@@ -78,6 +78,10 @@ describe('evaluateSource', () => {
 
   it('says how to allow a denied source', () => {
     expect(evaluateSource(policy, source('left-pad', 'exec:', './build.js')).message).toBe('left-pad@exec:./build.js: a exec source is denied; to allow it, add "left-pad" to sources.exec in the policy');
+    // Zero-config: no policy to add it to yet.
+    expect(evaluateSource(undefined, source('left-pad', 'exec:', './build.js')).message).toBe(
+      'left-pad@exec:./build.js: a exec source is denied; to allow it, add "left-pad" to sources.exec in a trust policy (there is none yet: `yarn sigstore policy init` writes one)',
+    );
     expect(evaluateSource(policy, source('x', 'svn:', 'repo')).message).toContain('unknown protocol');
   });
 });

@@ -273,7 +273,9 @@ describe('resolveTrustMaterial against a TUF repository on 127.0.0.1', () => {
     await resolveTrustMaterial(options({ fetcher: network }));
     const asked = network.calls;
     vi.setSystemTime(Date.now() + 10 * 60 * 1000);
-    expect((await rejection(resolveTrustMaterial(options({ fetcher: network, ci: true, maxAgeDays: 1 })))).code).toBe(ErrorCodes.TRUSTED_ROOT_TOO_OLD);
+    const tooOld = await rejection(resolveTrustMaterial(options({ fetcher: network, ci: true, maxAgeDays: 1 })));
+    expect(tooOld.code).toBe(ErrorCodes.TRUSTED_ROOT_TOO_OLD);
+    expect(tooOld.message).toContain('let the TUF refresh through (the repository could not be reached), pin a current trusted_root.json (sigstoreTrustedRootPath), or raise sigstoreTrustMaxAgeDays');
     // Asked, not failed from the record: had the network come back, this job would have refreshed.
     expect(network.calls).toBeGreaterThan(asked);
   });
@@ -507,6 +509,8 @@ describe('resolveTrustMaterial without a TUF repository', () => {
     const error = await rejection(resolveTrustMaterial({ cacheDir, mode: 'offline', ci: true, now, maxAgeDays: 30 }));
     expect(error.code).toBe(ErrorCodes.TRUSTED_ROOT_TOO_OLD);
     expect(error.message).toContain('100 days old');
+    // The remedies name real settings, and offline mode's own way out.
+    expect(error.message).toMatch(/refusing stale trust material in CI; set sigstoreTrustMode: auto for TUF to refresh it, pin a current trusted_root\.json \(sigstoreTrustedRootPath\), or raise sigstoreTrustMaxAgeDays$/);
     const local = await resolveTrustMaterial({ cacheDir, mode: 'offline', ci: false, now, maxAgeDays: 30 });
     expect(local.source).toBe('embedded');
     expect(local.warnings.join('\n')).toContain('100 days old, more than the maximum of 30 days');

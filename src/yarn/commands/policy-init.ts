@@ -71,8 +71,10 @@ export class SigstorePolicyInitCommand extends BaseCommand {
       const problems = validatePolicyDocument(parseYaml(text), target).problems.filter((problem) => problem.severity === 'error');
       if (problems.length > 0) return report.reportError(MessageName.UNNAMED, `sigstore [${ErrorCodes.INTERNAL}] the drafted policy is invalid:\n${problems.map(formatProblem).join('\n')}`);
       writeFileSync(target, text);
-      const counts = { provenance: 0, publish: 0, unsigned: 0 };
-      for (const entry of entries) counts[entry.kind]++;
+      // Packages, as the rules list them: one in the tree at two versions is one name.
+      const names = { provenance: new Set<string>(), publish: new Set<string>(), unsigned: new Set<string>() };
+      for (const entry of entries) names[entry.kind].add(entry.name);
+      const counts = { provenance: names.provenance.size, publish: names.publish.size, unsigned: names.unsigned.size };
       report.reportInfo(MessageName.UNNAMED, `sigstore: wrote ${target}: ${counts.provenance} packages pinned to their provenance identity, ${counts.publish} publish-only, ${counts.unsigned} unsigned exceptions to review`);
       report.reportJson({ type: 'sigstore-policy-init', file: target, ...counts });
     });
