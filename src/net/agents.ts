@@ -10,8 +10,10 @@
  * a request that fails is aborted, which destroys its socket, so only sockets
  * that delivered a complete answer are reused.
  */
+import dns, { type LookupAddress, type LookupOptions } from 'dns';
 import http from 'http';
 import https from 'https';
+import type { LookupFunction } from 'net';
 import { HttpProxyAgent, HttpsProxyAgent, type ProxyAgentRequestOptions } from 'hpagent';
 import { redactUrl } from '../redact';
 
@@ -48,7 +50,56 @@ export function agentFor(target: URL, proxy: URL | undefined, tls: TlsSettings):
 }
 
 function direct(target: URL): http.Agent {
-  return target.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const options = { keepAlive: true, lookup: sharedLookup };
+  return target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+}
+
+/** Each host's addresses, looked up once per fetch step (closeIdleConnections forgets them). */
+const addresses = new Map<string, Promise<LookupAddress[]>>();
+
+/**
+ * A fetch step opens up to `sigstoreNetworkConcurrency` connections at once,
+ * beside Yarn's own. A lookup each is a burst of parallel DNS queries: a
+ * resolver that drops one (UDP; Kubernetes' conntrack race is the known case)
+ * stalls it for the resolver's 5 s retry, holding one of libuv's four threads,
+ * on which Yarn's file work waits too. One lookup per host, shared.
+ */
+const sharedLookup: LookupFunction = (hostname, options, callback) => {
+  addressesOf(hostname).then((found) => {
+    const family = familyOf(options);
+    const usable = family === 0 ? found : found.filter((address) => address.family === family);
+    if (usable.length === 0) return callback(Object.assign(new Error(`no IPv${family} address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+    if (options.all) return (callback as unknown as (error: null, all: LookupAddress[]) => void)(null, usable);
+    callback(null, usable[0].address, usable[0].family);
+  }, (error: NodeJS.ErrnoException) => callback(error, '', 0));
+};
+
+function addressesOf(hostname: string): Promise<LookupAddress[]> {
+  let pending = addresses.get(hostname);
+  if (!pending) {
+    pending = dns.promises.lookup(hostname, { all: true });
+    addresses.set(hostname, pending);
+    // A failed lookup is not kept: the next connection asks again.
+    pending.catch(() => addresses.delete(hostname));
+  }
+  return pending;
+}
+
+/**
+ * Looks these hosts up now, before Yarn's fetch step opens its own burst of
+ * connections: a query of ours lost in that burst held every package's
+ * verdict, and so all of Yarn's fetches, for the resolver's 5 s retry.
+ * Never fails: a host that does not resolve fails its requests as before.
+ */
+export async function lookAhead(hostnames: Iterable<string>): Promise<void> {
+  await Promise.allSettled([...new Set(hostnames)].map(addressesOf));
+}
+
+function familyOf(options: LookupOptions): 0 | 4 | 6 {
+  const family = options.family as unknown;
+  if (family === 4 || family === 'IPv4') return 4;
+  if (family === 6 || family === 'IPv6') return 6;
+  return 0;
 }
 
 function tunnelling(target: URL, proxy: URL, tls: TlsSettings): http.Agent {
@@ -87,4 +138,5 @@ export function closeIdleConnections(): void {
     for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
   agents.clear();
+  addresses.clear();
 }

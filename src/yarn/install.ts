@@ -22,9 +22,12 @@ export function installFetchStepHooks(): void {
       checkLockfileProtocols(this);
       const packages = registryPackages(this);
       for (const locator of packages) session.results.announced.add(locator.locatorHash);
+      // Before Yarn's own connections: see lookAhead (src/net/agents.ts).
+      const lookedUp = session.lookAheadSources(packages);
       session.prefetch(packages);
       // Loading the policy here makes a broken policy fail the install before anything is fetched.
       const { policy, trustInfo } = await session.ready();
+      await lookedUp;
       session.results.trustWarnings = trustInfo.warnings;
       for (const warning of trustInfo.warnings) {
         options.report.reportWarning(0, `sigstore: ${warning}`);

@@ -28,7 +28,7 @@ import type { ManifestFacts } from '../manifest/compare';
 import { isOffline, offlineAware } from './offline';
 import { readSettings, type SigstoreSettings } from './settings';
 import { globalState } from './state';
-import { yarnTransport } from './transport';
+import { lookAheadDirect, yarnTransport } from './transport';
 import { parsedPolicyCache } from './policy-cache';
 
 /** Whether the report prints JSON events: StreamReport's own flag; any other report is asked (reportJson decides). */
@@ -202,6 +202,19 @@ export class PipelineAdapter {
       const checksum = this.project.storedChecksums.get(locator.locatorHash);
       this.pipeline.prefetch(this.ref(locator), checksum ? checksum.slice(checksum.indexOf('/') + 1) : undefined);
     }
+  }
+
+  /** Looks up the hosts these registry packages' documents come from, unless Yarn's configuration keeps them offline. */
+  lookAheadSources(locators: Locator[]): Promise<void> {
+    const urls = new Set<string>();
+    for (const locator of locators) {
+      if (npmVersion(locator) === null) continue;
+      const { registry, attestationRegistry, offline } = this.sourcesOfScope(locator.scope, structUtils.stringifyIdent(locator));
+      if (offline) continue;
+      urls.add(registry);
+      if (attestationRegistry) urls.add(attestationRegistry);
+    }
+    return lookAheadDirect(this.project.configuration, urls);
   }
 
   /** Verifies and judges a registry package whose tarball hashes to `sha512Hex`; a denied one throws a coded ReportError. */

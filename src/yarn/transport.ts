@@ -13,6 +13,7 @@ import { httpUtils, type Configuration, type Hooks, type Ident } from '@yarnpkg/
 import { npmConfigUtils } from '@yarnpkg/plugin-npm';
 import { readFileSync } from 'fs';
 import { isMatch } from 'picomatch';
+import { lookAhead } from '../net/agents';
 import { createHttpClient, decodedAnswer, NetworkError, type HostSettings, type HttpAnswer, type HttpClient, type NetworkOptions, type RequestInfo } from '../net/client';
 import type { SourceTransport } from '../sources/types';
 import type { SigstoreSettings } from './settings';
@@ -35,6 +36,15 @@ export function yarnTransport(configuration: Configuration, ident: Ident, settin
     },
     anonymousGet: async (url) => (await answerOrNull(await client.get(url, { maxBytes })))?.body ?? null,
   };
+}
+
+/** Looks up the hosts of these URLs that requests reach directly (network enabled, no proxy: a proxy resolves them itself). */
+export function lookAheadDirect(configuration: Configuration, urls: Iterable<string>): Promise<void> {
+  const direct = [...new Set(urls)].filter((url) => URL.canParse(url)).map((url) => new URL(url)).filter((url) => {
+    const settings = hostSettings(configuration, url);
+    return settings.enableNetwork && !settings.proxy;
+  });
+  return lookAhead(direct.map((url) => url.hostname));
 }
 
 /** The network stack with Yarn's settings: `deadlineMs` per attempt, at most `maxRetries` (and httpRetry) retries. */
