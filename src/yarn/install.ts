@@ -22,12 +22,11 @@ export function installFetchStepHooks(): void {
       checkLockfileProtocols(this);
       const packages = registryPackages(this);
       for (const locator of packages) session.results.announced.add(locator.locatorHash);
-      // Before Yarn's own connections: see lookAhead (src/net/agents.ts).
-      const lookedUp = session.lookAheadSources(packages);
+      // Started before Yarn's own connections (see lookAhead, src/net/agents.ts), not awaited: an install that asks nothing never waits on a slow resolver.
+      void session.lookAheadSources(packages);
       session.prefetch(packages);
       // Loading the policy here makes a broken policy fail the install before anything is fetched.
       const { policy, trustInfo } = await session.ready();
-      await lookedUp;
       session.results.trustWarnings = trustInfo.warnings;
       for (const warning of trustInfo.warnings) {
         options.report.reportWarning(0, `sigstore: ${warning}`);
