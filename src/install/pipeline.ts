@@ -30,9 +30,9 @@ const DAY_MS = 86_400_000;
 
 /** The loaded policy as the install uses it (src/yarn/policy-adapter.ts). */
 export interface PolicyView extends PolicyJudge {
-  /** Which policy applies, for the install's first line. */
+  /** Which policy applies, for the install's first line (e.g. `sigstore-policy.yml`, `none (zero-config)`). */
   readonly label: string;
-  /** Notes to print once per install. */
+  /** Notes to print once per install (mode override applied or refused, policy warnings). */
   readonly notes: string[];
   /** No project's policy can apply (`yarn dlx` outside any project): zero-config, with no policy file to write. */
   readonly outsideProject?: boolean;

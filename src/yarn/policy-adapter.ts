@@ -22,31 +22,16 @@ import {
   stricterVerdict,
   type LoadedPolicy,
   type ParsedPolicyCache,
-  type EvaluateOptions,
-  type PackageRef,
   type PolicyMode,
-  type SourceDecision,
-  type SourceRequest,
-  type Verdict,
-  type VerificationOutcome,
 } from '../policy';
+import type { PolicyView } from '../install/pipeline';
 import { originPath, projectScope, type ProjectScope } from './dlx';
 import { reportError } from './errors';
 import { committedSetting, environmentChoices } from './overrides';
 import type { SigstoreSettings } from './settings';
 
-export interface PolicyHandle {
-  readonly loaded: LoadedPolicy | undefined;
-  /** Which policy applies, for the install's first line (e.g. `sigstore-policy.yml`, `none (zero-config)`). */
-  readonly label: string;
-  /** Notes to print once per install (mode override applied or refused, policy warnings). */
-  readonly notes: string[];
-  /** `yarn dlx` outside any project: no project's policy can apply. */
-  readonly outsideProject: boolean;
-  /** `downgrade`: what the registry's history says of a package not pinned yet (it may only tighten). */
-  judge(pkg: PackageRef, outcome: VerificationOutcome, signals?: Pick<EvaluateOptions, 'downgrade'>): Verdict;
-  judgeSource(request: SourceRequest): SourceDecision;
-}
+/** The policy as the install pipeline takes it (one definition: src/install/pipeline.ts). */
+export type PolicyHandle = PolicyView;
 
 const OVERRIDE_SOURCE = 'the sigstoreMode setting (.yarnrc.yml or YARN_SIGSTORE_MODE)';
 
