@@ -140,7 +140,9 @@ async function fromTuf(options: ResolveTrustOptions, now: Date): Promise<Resolve
   const cache = tufCacheFor(options.cacheDir, mirrorUrl);
   // The TUF client anchors everything on the cached root.json: a cache this user did not vouch for is never read.
   const vouch = await readTufVouch(cache);
-  const seedRoot = () => seedRootFor(options, mirrorUrl, isPublicGood);
+  // Read once: the unvouched check and the seeding both want it (a tufRootPath file).
+  let seed: string | undefined;
+  const seedRoot = () => (seed ??= seedRootFor(options, mirrorUrl, isPublicGood));
   const unvouched = !vouch && holdsUnvouchedState(cache, seedRoot());
   prepareCache(cache, seedRoot, unvouched);
   const resolved = await refreshOrFallBack(options, now, mirrorUrl, isPublicGood, cache, vouch);
