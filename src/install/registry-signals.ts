@@ -128,5 +128,5 @@ export async function registrySignals(input: RegistrySignalsInput): Promise<{ si
     }
   }
   const downgrade = history && facts ? findDowngrade(facts.history, subject.version) : undefined;
-  return { signals: { registrySignature, ...(downgrade ? { downgrade } : {}) } };
+  return { signals: downgrade ? { registrySignature, downgrade } : { registrySignature } };
 }

@@ -8,7 +8,7 @@
  * Knows nothing of Yarn: the caller says how the folder is laid out.
  */
 import { lstatSync, readdirSync, type Dirent, type Stats } from 'fs';
-import { join } from 'path';
+import { resolve, sep } from 'path';
 
 /**
  * `copies`: every entry below the folder is one package's copy (PnP's unplugged
@@ -41,6 +41,9 @@ export interface Since {
   vouch?: (path: string, stats: Stats) => boolean;
 }
 
+/** A directory entry's path: `parent` is normalized (changedCopies resolves the folder once) and `name` a readdir name, so path.join's normalization would only repeat itself on every entry. */
+const below = (parent: string, name: string): string => (parent.endsWith(sep) ? parent + name : parent + sep + name);
+
 const newer = (path: string, stats: Stats, since: Since): boolean => stats.ctimeMs > since.ms && !since.vouch?.(path, stats);
 
 function changedSince(path: string, since: Since, changes: TreeChanges): boolean {
@@ -54,30 +57,31 @@ function anyChanged(path: string, since: Since, changes: TreeChanges, skip?: str
   const stats = lstatSync(path);
   if (newer(path, stats, since)) return true;
   if (!stats.isDirectory()) return false;
-  for (const entry of readdirSync(path)) if (entry !== skip && anyChanged(join(path, entry), since, changes)) return true;
+  for (const entry of readdirSync(path)) if (entry !== skip && anyChanged(below(path, entry), since, changes)) return true;
   return false;
 }
 
 export function changedCopies(folder: string, layout: TreeLayout, since: Since): TreeChanges {
   const changes: TreeChanges = { copies: [], whole: false, entries: 0 };
+  const root = resolve(folder);
   if (layout === 'copies') {
-    for (const entry of readdirSync(folder)) if (anyChanged(join(folder, entry), since, changes)) changes.copies.push(join(folder, entry));
+    for (const entry of readdirSync(root)) if (anyChanged(below(root, entry), since, changes)) changes.copies.push(below(root, entry));
   } else {
-    walkNodeModules(folder, since, changes, true);
+    walkNodeModules(root, since, changes, true);
   }
   return changes;
 }
 
 function walkNodeModules(folder: string, since: Since, changes: TreeChanges, top = false): void {
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const path = join(folder, entry.name);
+    const path = below(folder, entry.name);
     if (entry.name === '.bin') {
       if (anyChanged(path, since, changes)) changes.copies.push(path);
     } else if (entry.name.startsWith('.')) {
       // Tools keep caches here (.cache, .vite, .eslintcache): only the linker's own state file says what the copies are.
       if (top && entry.name === NODE_MODULES_STATE_FILE && changedSince(path, since, changes)) changes.whole = true;
     } else if (entry.name.startsWith('@') && entry.isDirectory()) {
-      for (const scoped of readdirSync(path, { withFileTypes: true })) walkPackage(join(path, scoped.name), scoped, since, changes);
+      for (const scoped of readdirSync(path, { withFileTypes: true })) walkPackage(below(path, scoped.name), scoped, since, changes);
     } else {
       walkPackage(path, entry, since, changes);
     }
@@ -90,7 +94,7 @@ function walkPackage(path: string, entry: Dirent, since: Since, changes: TreeCha
     return;
   }
   if (!entry.isDirectory()) return;
-  const nested = join(path, 'node_modules');
+  const nested = below(path, 'node_modules');
   changes.entries++;
   const stats = lstatSync(nested, { throwIfNoEntry: false });
   if (stats?.isDirectory()) walkNodeModules(nested, since, changes);
@@ -102,5 +106,5 @@ export function holdsHardlinks(path: string): boolean {
   const stats = lstatSync(path, { throwIfNoEntry: false });
   if (!stats) return false;
   if (!stats.isDirectory()) return stats.isFile() && stats.nlink > 1;
-  return readdirSync(path).some((entry) => holdsHardlinks(join(path, entry)));
+  return readdirSync(path).some((entry) => holdsHardlinks(below(path, entry)));
 }

@@ -30,7 +30,7 @@ export function evaluate(policy: LoadedPolicy | undefined, pkg: PackageRef, outc
 
 /** Baseline verdicts name their file, so a user sees which policy denied. */
 function evaluateWithBaselines(policy: LoadedPolicy, pkg: PackageRef, outcome: VerificationOutcome, options: EvaluateOptions, file: string | undefined): Verdict {
-  const own = evaluateModel(policy.model, pkg, outcome, { ...options, file });
+  const own = evaluateModel(policy.model, pkg, outcome, options, file);
   if (!policy.baseline) return own;
   const baselineFile = policy.baseline.filepath ? path.basename(policy.baseline.filepath) : 'baseline';
   return stricterVerdict(own, evaluateWithBaselines(policy.baseline, pkg, outcome, options, baselineFile));
