@@ -47,9 +47,12 @@ export class FakeTransport implements SourceTransport {
     return this.packument(name, version, {});
   }
 
-  /** The package's packument, with one version whose `dist` is given (no registry signatures unless given: a mirror's). */
+  /** The package's packument, with this version added, its `dist` as given (no registry signatures unless given: a mirror's). */
   private packument(name: string, version: string, dist: Record<string, unknown>): this {
-    this.bodies.set(`${FAKE_REGISTRY}/${escapedName(name)}`, Buffer.from(JSON.stringify({ name, versions: { [version]: { name, version, dist } } })));
+    const url = `${FAKE_REGISTRY}/${escapedName(name)}`;
+    const known = this.bodies.get(url);
+    const versions = known ? (JSON.parse(known.toString('utf8')) as { versions: Record<string, unknown> }).versions : {};
+    this.bodies.set(url, Buffer.from(JSON.stringify({ name, versions: { ...versions, [version]: { name, version, dist } } })));
     return this;
   }
 

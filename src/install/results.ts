@@ -7,6 +7,7 @@
 import { ErrorCodes } from '../errors';
 import { writeNamedFile } from '../files';
 import type { Verdict } from '../policy';
+import { allowCommand } from '../policy/commands';
 import type { DowngradeFinding } from '../policy/history';
 import type { PackageVerification } from '../verify/types';
 import type { RegistrySignatureStatus } from './registry-signals';
@@ -224,6 +225,21 @@ export function ensureSummary(results: Results, printer: Printer, outcome: 'comp
   if (results.summaryOutcome === undefined) printSummary(results, printer, summarize(results), outcome);
 }
 
+/**
+ * The packages the default rule denied for lack of provenance, which an exception in the project's
+ * policy would allow: new dependencies (a `yarn add` often brings several), each message naming
+ * `policy allow` for its own. A package a rule of its own requires to be signed is left out: provenance
+ * gone from a package that had it is the signal of an attack, to be looked at one by one.
+ */
+function allowableNames(results: Results): string[] {
+  const names = new Set<string>();
+  for (const result of results.byKey.values()) {
+    const verdict = result.verdict;
+    if (result.status === 'failed' && verdict?.decision === 'deny' && verdict.resolution === 'allow' && verdict.rule?.index === -1) names.add(result.name);
+  }
+  return [...names].sort();
+}
+
 /** The summary line and event, after the events of the packages not reported yet (non-registry ones, late failures). */
 function printSummary(results: Results, printer: Printer, summary: Summary, outcome: 'completed' | 'failed'): 'completed' | 'failed' {
   // A failed package is never part of a completed run, whatever stopped first.
@@ -231,6 +247,8 @@ function printSummary(results: Results, printer: Printer, summary: Summary, outc
   if (printer.json) for (const key of results.byKey.keys()) results.reportPackage(key, printer);
   // "0 failures" alone would read as a pass when a stale lockfile or a broken policy stopped the run.
   printer.info(final === 'failed' && summary.failures + summary.otherFailures === 0 ? `${summaryLine(summary)} (stopped before every package was verified)` : summaryLine(summary));
+  const allowable = allowableNames(results);
+  if (allowable.length > 1) printer.info(`sigstore: to allow the ${allowable.length} new dependencies denied for lack of provenance at once, once you accept them: ${allowCommand(...allowable)}`);
   printer.event({ type: 'sigstore-summary', outcome: final, ...summary });
   results.summaryOutcome = final;
   return final;

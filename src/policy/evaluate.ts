@@ -11,6 +11,9 @@ import { resolveMode, type ResolvedMode } from './mode';
 import { DEFAULT_REGISTRY_SIGNATURE_MODE, REGISTRY_SIGNATURE_STRICTNESS, type LoadedPolicy, type PolicyMode, type PolicyModel, type PolicyRule, type RegistrySignatureMode } from './model';
 import type { DowngradeFinding } from './history';
 import { candidateRules } from './rule-index';
+import { allowCommand, trustCommand } from './commands';
+
+export { allowCommand, trustCommand };
 
 export type VerificationOutcome =
   | { status: 'verified'; result: PackageVerification }
@@ -42,7 +45,15 @@ export interface Verdict {
   mode?: ResolvedMode;
   /** The code a denial reports when no failed verification or pin gives one (PROVENANCE_DOWNGRADE). */
   code?: string;
+  /**
+   * For a deny or warn of the project's own policy that a policy command resolves: `allow` (an
+   * exception: no provenance where the rule wants it), `trust` (a rule from the verified identity),
+   * `review` (a signer the rule does not expect: trust it only after a review). The message names the command.
+   */
+  resolution?: Resolution;
 }
+
+export type Resolution = 'allow' | 'trust' | 'review';
 
 export interface EvaluateOptions {
   /** "Now" for `expires` (default: the current time). */
@@ -84,31 +95,26 @@ export function describeRule(rule: Pick<PolicyRule, 'index' | 'packages' | 'name
   return file ? `${name} of ${file}` : name;
 }
 
-/** The command that adds an exception for an unsigned package (its flags are part of the public interface). */
-export function allowCommand(name: string): string {
-  return `yarn sigstore policy allow ${name} --reason "..."`;
-}
-
-/** The command that writes a rule from a package's verified identity. */
-export function trustCommand(name: string): string {
-  return `yarn sigstore policy trust ${name}`;
-}
 
 /**
  * What a user can change in the policy to resolve a denial, when a policy change can: an
  * exception for a package without provenance; for a signer the rule does not expect, a rule
  * from the verified identity, but only after a review (a new signer may be a takeover).
  */
-function resolutionHint(name: string, mismatches: Mismatch[]): string {
+function resolutionOf(mismatches: Mismatch[]): Resolution | undefined {
   const requirement = mismatches.find((m) => m.field === 'require');
   // Provenance where a publish attestation was required: a provenance rule, not an exception, resolves it.
-  if (requirement?.found === PROVENANCE_WITHOUT_PUBLISH) return `; to require its provenance instead: ${trustCommand(name)}`;
-  if (requirement) return `; to allow it without provenance: ${allowCommand(name)}`;
-  if (mismatches.some((m) => m.field.startsWith('identity.'))) {
-    return `; a changed signer may be an attack: review the change, and if this signer is expected: ${trustCommand(name)}`;
-  }
-  return '';
+  if (requirement?.found === PROVENANCE_WITHOUT_PUBLISH) return 'trust';
+  if (requirement) return 'allow';
+  if (mismatches.some((m) => m.field.startsWith('identity.'))) return 'review';
+  return undefined;
 }
+
+const RESOLUTION_HINTS: Record<Resolution, (name: string) => string> = {
+  trust: (name) => `; to require its provenance instead: ${trustCommand(name)}`,
+  allow: (name) => `; to allow it without provenance: ${allowCommand(name)}`,
+  review: (name) => `; a changed signer may be an attack: review the change, and if this signer is expected: ${trustCommand(name)}`,
+};
 
 /** An exception dated `YYYY-MM-DD` holds through the end of that UTC day. */
 export function isExpired(rule: Pick<PolicyRule, 'expires'>, now: Date): boolean {
@@ -250,12 +256,15 @@ export function evaluateModel(model: PolicyModel, pkg: PackageRef, outcome: Veri
   if (mismatches.length > 0) {
     const decision = mode.mode === 'warn' ? 'warn' : 'deny';
     const verb = decision === 'warn' ? 'would be denied (warn mode)' : 'denied';
+    if (downgraded) {
+      const message = `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}${expiredException(model, pkg, options.now ?? new Date(), file)}; ${DOWNGRADE_HINT}`;
+      return ruled(ruleRef, mode, decision, 'provenance-downgrade', mismatches, message, ErrorCodes.PROVENANCE_DOWNGRADE);
+    }
     // A baseline's denial is resolved in the baseline, not by a command that edits this project's policy.
-    const hint = downgraded ? `${expiredException(model, pkg, options.now ?? new Date(), file)}; ${DOWNGRADE_HINT}` : file === undefined ? resolutionHint(pkg.name, mismatches) : '';
-    const message = `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}${hint}`;
-    return downgraded
-      ? ruled(ruleRef, mode, decision, 'provenance-downgrade', mismatches, message, ErrorCodes.PROVENANCE_DOWNGRADE)
-      : ruled(ruleRef, mode, decision, 'policy-mismatch', mismatches, message);
+    const resolution = file === undefined ? resolutionOf(mismatches) : undefined;
+    const verdict = ruled(ruleRef, mode, decision, 'policy-mismatch', mismatches, `${id}: ${verb} by ${description}: ${formatMismatches(mismatches)}${resolution ? RESOLUTION_HINTS[resolution](pkg.name) : ''}`);
+    if (resolution) verdict.resolution = resolution;
+    return verdict;
   }
   if (options.downgrade) {
     return ruled(ruleRef, mode, 'allow', 'downgrade-allowed', [], `${id}: no provenance after ${options.downgrade.signedVersion} had it, allowed by ${description}${because}, until ${rule.expires}`);

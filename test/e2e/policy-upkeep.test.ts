@@ -59,11 +59,13 @@ beforeAll(async () => {
 afterAll(() => kit?.close());
 
 describe('yarn sigstore policy allow', () => {
-  it('allows several packages in one command, in one exception; the first it cannot allow stops it, those before it stay written', async () => {
+  it('allows several packages in one command, in one exception, the command the denial names; the first it cannot allow stops it, those before it stay written', async () => {
     const second = { name: 'plain-second', version: '1.0.0' };
     registry.addVersion({ ...second, tarball: buildPackageTarball(second) });
     const p = await kit.project({ dependencies: { [ACME.name]: ACME.version, [UNSIGNED.name]: UNSIGNED.version, [second.name]: second.version }, policy: POLICY });
-    expect((await p.install()).code).not.toBe(0);
+    const denied = await p.install();
+    expect(denied.code).not.toBe(0);
+    expect(denied.output).toContain(`sigstore: to allow the 2 new dependencies denied for lack of provenance at once, once you accept them: yarn sigstore policy allow ${second.name} ${UNSIGNED.name} --reason "..."`);
     const both = await p.run(['sigstore', 'policy', 'allow', UNSIGNED.name, second.name, '--reason', 'upgrade, ACME-124', '--expires', '2099-12-31']);
     expect(both.code, both.output).toBe(0);
     expect(p.read('sigstore-policy.yml')).toContain(`  - packages:\n      - "${second.name}"\n      - "${UNSIGNED.name}"\n    require: none`);

@@ -193,6 +193,34 @@ describe('an unsigned package', () => {
   });
 });
 
+describe('the summary of denials an exception would resolve', () => {
+  /** The summary's lines after judging these unsigned packages (name@version) under `policy`. */
+  async function summaryAfter(packages: string[], policy: unknown): Promise<string[]> {
+    const transport = new FakeTransport();
+    for (const id of packages) transport.unsigned(id.slice(0, id.lastIndexOf('@')), id.slice(id.lastIndexOf('@') + 1));
+    const pipeline = fakePipeline({ transport, store: new FakeStore(), policy });
+    for (const id of packages) {
+      const ref = refOf(id.slice(0, id.lastIndexOf('@')), id.slice(id.lastIndexOf('@') + 1));
+      pipeline.results.announced.add(ref.key);
+      expect(await codeOf(pipeline.judgePackage(ref, digest, new KeptPrinter(), false))).toBe('POLICY_DENIED');
+    }
+    const printer = new KeptPrinter(false);
+    reportSummary(pipeline.results, printer, 'failed', { policy: { notes: [] } }, { evidencePath: join(scratchFolder(), 'evidence.json'), project: '.' });
+    return printer.lines;
+  }
+
+  it('names the new dependencies the default rule denied in one `policy allow`, each once, not those a rule of their own requires to be signed', async () => {
+    const policy = { version: 1, default: { require: 'provenance' }, rules: [{ packages: ['was-signed'], require: 'provenance' }] };
+    const lines = await summaryAfter(['zeta@1.0.0', 'alpha@1.0.0', 'alpha@2.0.0', 'was-signed@3.0.0'], policy);
+    expect(lines).toContain('sigstore: to allow the 2 new dependencies denied for lack of provenance at once, once you accept them: yarn sigstore policy allow alpha zeta --reason "..."');
+  });
+
+  it('prints no such line for a single one: its own message names the command', async () => {
+    const lines = await summaryAfter(['alpha@1.0.0', 'alpha@2.0.0'], { version: 1, default: { require: 'provenance' } });
+    expect(lines.filter((line) => line.includes('policy allow'))).toEqual([]);
+  });
+});
+
 describe('requests per package, cold', () => {
   const requireProvenance = (registrySignatures = 'when-present') => ({ version: 1, default: { require: 'none' }, rules: [{ packages: ['sigstore'], require: 'provenance', registrySignatures }] });
   /** npm's registry key of the fixture's publish time, as dist.signatures name it; the signature itself is not npm's. */

@@ -76,6 +76,7 @@ describe('rules', () => {
       '@acme/x@1.2.0: denied by rules[0] (@acme/*): identity.repository expected https://github.com/acme/*, found https://github.com/acme-evil/x; identity.workflow expected .github/workflows/release.yml, found .github/workflows/ci.yml; identity.ref expected refs/tags/v*, found refs/heads/main; identity.runner expected github-hosted, found self-hosted; a changed signer may be an attack: review the change, and if this signer is expected: yarn sigstore policy trust @acme/x',
     );
     expect(verdict.message.split('\n')).toHaveLength(1);
+    expect(verdict.resolution).toBe('review');
   });
 
   it('denies an unsigned package a provenance rule selects, naming the command that allows it', () => {
@@ -84,12 +85,14 @@ describe('rules', () => {
     expect(verdict.message).toBe('@acme/x@1.2.0: denied by rules[0] (@acme/*): require expected provenance, found no attestation; to allow it without provenance: yarn sigstore policy allow @acme/x --reason "..."');
     const byDefault = evaluate(policy, { name: 'plain', version: '1.0.0' }, unsigned, { now: NOW });
     expect(byDefault.message).toBe('plain@1.0.0: denied by default rule: require expected provenance, found no attestation; to allow it without provenance: yarn sigstore policy allow plain --reason "..."');
+    expect([verdict.resolution, byDefault.resolution]).toEqual(['allow', 'allow']);
   });
 
   it('points a package with provenance under a publish rule at policy trust, not at an exception', () => {
     const publishRule = policyOf({ version: 1, default: { require: 'publish' } });
     const verdict = evaluate(publishRule, pkg, verifiedOutcome(githubIdentity(), { publish: false }), { now: NOW });
     expect(verdict.message).toBe('@acme/x@1.2.0: denied by default rule: require expected publish attestation, found provenance without publish attestation; to require its provenance instead: yarn sigstore policy trust @acme/x');
+    expect(verdict.resolution).toBe('trust');
   });
 
   it('names a rule by its name:, else by its index and first packages, never its whole list', () => {
