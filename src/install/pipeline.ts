@@ -97,6 +97,7 @@ export class InstallPipeline {
   constructor(private readonly options: PipelineOptions) {
     this.store = options.store;
     this.judge = new Judge(options.pinLockPath);
+    this.results.signedBefore = (name, version) => this.judge.expectsSigned(name, version);
     this.documents = new Documents({ ...options.documents, expectsSigned: (ref) => this.expectsSigned(ref) });
     this.verifier = new Verifier(async () => {
       const [{ trust, trustInfo }, { verifyPackageAttestations, verifyBundleForPackage }] = await Promise.all([this.ready(), (this.verifyFunctions ??= import('../verify'))]);

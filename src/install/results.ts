@@ -76,6 +76,11 @@ export class Results {
   trustWarnings: string[] = [];
   /** No trust policy was found (known once the policy is loaded). */
   zeroConfig = false;
+  /**
+   * Whether sigstore.lock records this version (or its package) as signed: set by the pipeline from its
+   * pins. Unset, or failing, every package counts as once signed (the summary then offers no exception).
+   */
+  signedBefore?: (name: string, version: string) => boolean;
 
   get(key: string) {
     return this.byKey.get(key);
@@ -226,18 +231,27 @@ export function ensureSummary(results: Results, printer: Printer, outcome: 'comp
 }
 
 /**
- * The packages the default rule denied for lack of provenance, which an exception in the project's
- * policy would allow: new dependencies (a `yarn add` often brings several), each message naming
- * `policy allow` for its own. A package a rule of its own requires to be signed is left out: provenance
- * gone from a package that had it is the signal of an attack, to be looked at one by one.
+ * The packages without provenance the default rule denied, which an exception in the project's
+ * policy would allow (a `yarn add` often brings several, each message naming `policy allow` for its
+ * own). Left out: a package a rule of its own requires to be signed, or that sigstore.lock records
+ * as signed; provenance gone from a package that had it is an attack's signal, to look at one by one.
  */
 function allowableNames(results: Results): string[] {
   const names = new Set<string>();
   for (const result of results.byKey.values()) {
     const verdict = result.verdict;
-    if (result.status === 'failed' && verdict?.decision === 'deny' && verdict.resolution === 'allow' && verdict.rule?.index === -1) names.add(result.name);
+    if (result.status !== 'failed' || verdict?.decision !== 'deny' || verdict.resolution !== 'allow' || verdict.rule?.index !== -1) continue;
+    if (!wasSigned(results, result)) names.add(result.name);
   }
   return [...names].sort();
+}
+
+function wasSigned(results: Results, { name, version }: PackageResult): boolean {
+  try {
+    return results.signedBefore?.(name, version) ?? true;
+  } catch {
+    return true;
+  }
 }
 
 /** The summary line and event, after the events of the packages not reported yet (non-registry ones, late failures). */
@@ -248,7 +262,7 @@ function printSummary(results: Results, printer: Printer, summary: Summary, outc
   // "0 failures" alone would read as a pass when a stale lockfile or a broken policy stopped the run.
   printer.info(final === 'failed' && summary.failures + summary.otherFailures === 0 ? `${summaryLine(summary)} (stopped before every package was verified)` : summaryLine(summary));
   const allowable = allowableNames(results);
-  if (allowable.length > 1) printer.info(`sigstore: to allow the ${allowable.length} new dependencies denied for lack of provenance at once, once you accept them: ${allowCommand(...allowable)}`);
+  if (allowable.length > 1) printer.info(`sigstore: to allow the ${allowable.length} packages without provenance the default rule denied, once you accept them: ${allowCommand(...allowable)}`);
   printer.event({ type: 'sigstore-summary', outcome: final, ...summary });
   results.summaryOutcome = final;
   return final;

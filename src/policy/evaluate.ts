@@ -95,7 +95,6 @@ export function describeRule(rule: Pick<PolicyRule, 'index' | 'packages' | 'name
   return file ? `${name} of ${file}` : name;
 }
 
-
 /**
  * What a user can change in the policy to resolve a denial, when a policy change can: an
  * exception for a package without provenance; for a signer the rule does not expect, a rule

@@ -65,7 +65,7 @@ describe('yarn sigstore policy allow', () => {
     const p = await kit.project({ dependencies: { [ACME.name]: ACME.version, [UNSIGNED.name]: UNSIGNED.version, [second.name]: second.version }, policy: POLICY });
     const denied = await p.install();
     expect(denied.code).not.toBe(0);
-    expect(denied.output).toContain(`sigstore: to allow the 2 new dependencies denied for lack of provenance at once, once you accept them: yarn sigstore policy allow ${second.name} ${UNSIGNED.name} --reason "..."`);
+    expect(denied.output).toContain(`sigstore: to allow the 2 packages without provenance the default rule denied, once you accept them: yarn sigstore policy allow ${second.name} ${UNSIGNED.name} --reason "..."`);
     const both = await p.run(['sigstore', 'policy', 'allow', UNSIGNED.name, second.name, '--reason', 'upgrade, ACME-124', '--expires', '2099-12-31']);
     expect(both.code, both.output).toBe(0);
     expect(p.read('sigstore-policy.yml')).toContain(`  - packages:\n      - "${second.name}"\n      - "${UNSIGNED.name}"\n    require: none`);

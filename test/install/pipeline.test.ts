@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeRecord } from '../../src/install/record-files';
 import { reportSummary, VERIFICATION_CACHE_SOURCE } from '../../src/install/results';
 import { InstallStore, verificationKey } from '../../src/install/store';
+import { emptyLock, type PinLock } from '../../src/pins/model';
+import { serializePinLock } from '../../src/pins/serialize';
 import { loadFixturePackage } from '../../testkit/fixtures';
 import { FAKE_REGISTRY, FakeStore, FakeTransport, KeptPrinter, fakePipeline, refOf, scratchFolder, temporaryRecordKey } from '../../testkit/pipeline';
 import { createTrustContext, embeddedTrustMaterial } from '../../src/trust';
@@ -194,11 +196,13 @@ describe('an unsigned package', () => {
 });
 
 describe('the summary of denials an exception would resolve', () => {
-  /** The summary's lines after judging these unsigned packages (name@version) under `policy`. */
-  async function summaryAfter(packages: string[], policy: unknown): Promise<string[]> {
+  /** The summary's lines after judging these unsigned packages (name@version) under `policy`, with `lock` as sigstore.lock. */
+  async function summaryAfter(packages: string[], policy: unknown, lock?: PinLock): Promise<string[]> {
     const transport = new FakeTransport();
     for (const id of packages) transport.unsigned(id.slice(0, id.lastIndexOf('@')), id.slice(id.lastIndexOf('@') + 1));
-    const pipeline = fakePipeline({ transport, store: new FakeStore(), policy });
+    const folder = scratchFolder();
+    if (lock) writeFileSync(join(folder, 'sigstore.lock'), serializePinLock(lock));
+    const pipeline = fakePipeline({ transport, store: new FakeStore(), policy, folder });
     for (const id of packages) {
       const ref = refOf(id.slice(0, id.lastIndexOf('@')), id.slice(id.lastIndexOf('@') + 1));
       pipeline.results.announced.add(ref.key);
@@ -209,10 +213,13 @@ describe('the summary of denials an exception would resolve', () => {
     return printer.lines;
   }
 
-  it('names the new dependencies the default rule denied in one `policy allow`, each once, not those a rule of their own requires to be signed', async () => {
-    const policy = { version: 1, default: { require: 'provenance' }, rules: [{ packages: ['was-signed'], require: 'provenance' }] };
-    const lines = await summaryAfter(['zeta@1.0.0', 'alpha@1.0.0', 'alpha@2.0.0', 'was-signed@3.0.0'], policy);
-    expect(lines).toContain('sigstore: to allow the 2 new dependencies denied for lack of provenance at once, once you accept them: yarn sigstore policy allow alpha zeta --reason "..."');
+  it('names the packages the default rule denied in one `policy allow`, each once; not one a rule of its own or sigstore.lock says was signed', async () => {
+    const policy = { version: 1, default: { require: 'provenance' }, rules: [{ packages: ['has-a-rule'], require: 'provenance' }] };
+    const lock = emptyLock();
+    const integrity = `sha512-${Buffer.from(digest, 'hex').toString('base64')}`;
+    lock.packages.set('pinned-signed', { name: 'pinned-signed', versions: new Map([['1.0.0', { integrity, provenance: true }]]), identity: { repository: 'https://github.com/acme/pinned-signed' } });
+    const lines = await summaryAfter(['zeta@1.0.0', 'alpha@1.0.0', 'alpha@2.0.0', 'has-a-rule@3.0.0', 'pinned-signed@2.0.0'], policy, lock);
+    expect(lines).toContain('sigstore: to allow the 2 packages without provenance the default rule denied, once you accept them: yarn sigstore policy allow alpha zeta --reason "..."');
   });
 
   it('prints no such line for a single one: its own message names the command', async () => {
