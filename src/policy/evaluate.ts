@@ -13,8 +13,6 @@ import type { DowngradeFinding } from './history';
 import { candidateRules } from './rule-index';
 import { allowCommand, trustCommand } from './commands';
 
-export { allowCommand, trustCommand };
-
 export type VerificationOutcome =
   | { status: 'verified'; result: PackageVerification }
   /** No bundle exists anywhere for the package. */

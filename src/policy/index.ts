@@ -7,7 +7,8 @@ import { evaluateModel, evaluateZeroConfig, stricterVerdict, type EvaluateOption
 import type { LoadedPolicy } from './load';
 
 export type { VerificationOutcome, PackageRef, Verdict, EvaluateOptions } from './evaluate';
-export { allowCommand, registrySignatureModeOf, describeRule, firstPackages, isExpired, matchRule, stricterVerdict, trustCommand, POLICY_INIT_HINT, type RuleRef } from './evaluate';
+export { registrySignatureModeOf, describeRule, firstPackages, isExpired, matchRule, stricterVerdict, POLICY_INIT_HINT, type RuleRef } from './evaluate';
+export { allowCommand, trustCommand } from './commands';
 export { loadPolicy, validatePolicyFile, validatePolicyText, findPolicyFiles, POLICY_FILE_NAMES, type LoadedPolicy, type ParsedPolicyCache, type PolicyFileCheck } from './load';
 export { resolveMode, type ResolvedMode } from './mode';
 export { evaluateSource, classifySource, canonicalRepository, gitTarget, tarballUrl, type SourcePolicy, type SourceRequest, type SourceDecision, type SourceCategory } from './sources';

@@ -34,7 +34,7 @@ export function yarnTransport(configuration: Configuration, ident: Ident, settin
       const answer = await fromRegistry(registry, path, true);
       return answer && { bytes: answer.body, encoding: answer.encoding };
     },
-    anonymousGet: async (url) => (await answerOrNull(await client.get(url, { maxBytes })))?.body ?? null,
+    anonymousGet: async (url) => answerOrNull(await client.get(url, { maxBytes }))?.body ?? null,
   };
 }
 

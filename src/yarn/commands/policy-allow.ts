@@ -59,8 +59,11 @@ export class SigstorePolicyAllowCommand extends BaseCommand {
     });
   }
 
+  /** Loaded once for all the packages of the command (each `import()` of a bundled module copies its exports again). */
+  private modules?: Promise<[typeof import('../../policy/edit'), typeof import('../../policy')]>;
+
   private async allow(open: OpenProject, report: StreamReport, subject: string): Promise<void> {
-    const [{ allowUnsigned, lowestVersionOf }, { evaluate, parseSelector }] = await Promise.all([import('../../policy/edit'), import('../../policy')]);
+    const [{ allowUnsigned, lowestVersionOf }, { evaluate, parseSelector }] = await (this.modules ??= Promise.all([import('../../policy/edit'), import('../../policy')]));
     const selector = parseSelector(subject);
     const now = new Date();
     const expires = this.expires ?? today(new Date(now.getTime() + EXCEPTION_DAYS * 24 * 3600 * 1000));
